@@ -1,0 +1,302 @@
+"""Validated configuration: `configs/sori.yaml` plus the pain taxonomy it points to.
+
+Everything has a default that works on the bundled sample data, so `load_config()` with no argument
+gives a runnable setup; a user's own file only overrides what differs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy.engine import make_url
+
+from pipeline.secrets import resolve_secret
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "sori.yaml"
+
+SourceKind = Literal["review", "survey", "chat"]
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are errors: a typo in YAML must not silently fall back to a default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class WarehouseConfig(StrictModel):
+    url: str | None = None
+    url_secret: str | None = None
+    path: Path = Path("../warehouse/sori.duckdb")
+    store_raw_text: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _no_password_in_yaml(cls, url: str | None) -> str | None:
+        if url and make_url(url).password:
+            raise ValueError("the warehouse URL in YAML has a password: put the URL in the environment "
+                             "(SORI_WAREHOUSE_URL) or a Prefect Secret block (url_secret) instead")
+        return url
+
+    def sqlalchemy_url(self) -> str:
+        """The environment first, then a Prefect Secret block, then the YAML URL (which may not carry
+        a password), then the embedded DuckDB file."""
+        if url := os.environ.get("SORI_WAREHOUSE_URL"):
+            return url
+        if self.url_secret:
+            return resolve_secret(None, self.url_secret)
+        return self.url or f"duckdb:///{self.path}"
+
+
+class ModelsConfig(StrictModel):
+    encoder: str = "builtin:multilingual-e5-small"
+    sentiment: str = "builtin:sentiment-e5-lora"
+    device: str | None = None
+    batch_size: int = Field(64, ge=1)
+    # ONNX Runtime with int8 weights: several times faster on CPU for a fraction of an accuracy point
+    # (`sori bench` measures both); built once from the models above on first use.
+    backend: Literal["torch", "onnx", "onnx-int8"] = "onnx-int8"
+
+
+class SentimentConfig(StrictModel):
+    negative_threshold: float = Field(0.5, gt=0, lt=1)
+
+
+class TaggingConfig(StrictModel):
+    """Similarities depend on the encoder: re-tune these when the encoder changes."""
+
+    min_similarity: float = Field(0.915, ge=-1, le=1)
+    keyword_bonus: float = Field(0.015, ge=0)
+    margin: float = Field(0.012, ge=0)
+    max_categories: int = Field(3, ge=1)
+
+
+class TopicsConfig(StrictModel):
+    model_dir: Path = Path("../warehouse/topic_model")
+    min_documents: int = Field(60, ge=2)
+    min_topic_size: int = Field(8, ge=2)
+    seed: int = 42
+    labels: Path | None = Path("topic_labels.yaml")  # analyst labels by topic id; null: none
+
+
+class EmergingConfig(StrictModel):
+    """A day's count is flagged when it is improbable under its trailing baseline (p ≤ max_p_value),
+    at least min_count, at least min_ratio × expected, with min_baseline_days of history mined."""
+
+    baseline_days: int = Field(28, ge=7)
+    min_baseline_days: int = Field(14, ge=1)
+    max_p_value: float = Field(0.001, gt=0, lt=1)
+    min_count: int = Field(5, ge=1)
+    min_ratio: float = Field(2.0, ge=1)
+
+
+class RunnerConfig(StrictModel):
+    """Where classification batches run: threads in the flow's process, or a Dask cluster (a local
+    one started for the run, or an existing scheduler's address)."""
+
+    kind: Literal["threads", "dask"] = "threads"
+    workers: int = Field(1, ge=1)
+    address: str | None = None
+    batch_size: int = Field(512, ge=1)
+
+
+class SourceColumns(StrictModel):
+    """Maps sori's field names to the user's export columns, so nobody renames a file for sori."""
+
+    id: str
+    created_at: str
+    text: str | None = None
+    rating: str | None = None
+    product: str | None = None
+    nps: str | None = None
+    speaker: str | None = None
+    updated_at: str | None = None  # last-modified time, for incremental pulls
+
+
+class SqlReaderConfig(StrictModel):
+    """A SQL table or query; the URL comes from the environment or a Prefect Secret block, so
+    credentials never live in YAML."""
+
+    url_env: str | None = None
+    secret: str | None = None
+    table: str | None = None  # `schema.table` or `table`
+    query: str | None = None  # used as a subquery
+    timestamp_column: str  # the window filters on it: the record's created time
+    batch_size: int = Field(1000, ge=1)
+
+    @model_validator(mode="after")
+    def _one_of_each(self) -> SqlReaderConfig:
+        if not (self.url_env or self.secret):
+            raise ValueError("sql needs `url_env` (an environment variable) or `secret` (a Prefect "
+                             "Secret block) holding the database URL")
+        if (self.table is None) == (self.query is None):
+            raise ValueError("sql needs exactly one of `table` or `query`")
+        return self
+
+
+class HttpReaderConfig(StrictModel):
+    """A JSON API read page by page; the window and `since` travel as query parameters."""
+
+    url: str = Field(pattern=r"^https?://")
+    records_path: str = ""  # dotted path to the list of records; empty: the body is the list
+    pagination: Literal["page", "cursor", "link"] = "page"
+    page_param: str = "page"
+    page_size_param: str | None = None
+    page_size: int = Field(100, ge=1)
+    cursor_param: str = "cursor"
+    next_cursor_path: str | None = None
+    start_param: str | None = None
+    end_param: str | None = None
+    since_param: str | None = None
+    auth: Literal["none", "bearer", "api_key"] = "none"
+    token_env: str | None = None
+    token_secret: str | None = None
+    api_key_header: str = "X-API-Key"
+    timeout_s: float = Field(30, gt=0)
+    max_retries: int = Field(5, ge=0)
+    backoff_s: float = Field(1.0, ge=0)
+    max_pages: int = Field(10000, ge=1)
+
+    @model_validator(mode="after")
+    def _complete(self) -> HttpReaderConfig:
+        if self.pagination == "cursor" and not self.next_cursor_path:
+            raise ValueError("cursor pagination needs `next_cursor_path`")
+        if self.auth != "none" and not (self.token_env or self.token_secret):
+            raise ValueError(f"auth {self.auth!r} needs `token_env` or `token_secret`")
+        return self
+
+
+class SourceConfig(StrictModel):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    kind: SourceKind
+    path: str | None = None
+    sql: SqlReaderConfig | None = None
+    http: HttpReaderConfig | None = None
+    format: Literal["auto", "csv", "jsonl", "parquet"] = "auto"
+    channel: str | None = None
+    columns: SourceColumns
+    answers: dict[str, str] = Field(default_factory=dict)
+    speakers: dict[Literal["customer", "agent", "bot"], str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> SourceConfig:
+        given = [key for key in ("path", "sql", "http") if getattr(self, key) is not None]
+        if len(given) != 1:
+            raise ValueError(f"source {self.name!r} needs exactly one of `path`, `sql` or `http`, "
+                             f"got {given or 'none'}")
+        return self
+
+    @model_validator(mode="after")
+    def _kind_needs_columns(self) -> SourceConfig:
+        if self.kind == "survey" and not self.answers:
+            raise ValueError(f"survey source {self.name!r} needs `answers`: column → question text")
+        if self.kind != "survey" and not self.columns.text:
+            raise ValueError(f"{self.kind} source {self.name!r} needs columns.text")
+        if self.kind == "chat" and not self.columns.speaker:
+            raise ValueError(f"chat source {self.name!r} needs columns.speaker")
+        return self
+
+    @property
+    def channel_name(self) -> str:
+        return self.channel or self.kind
+
+
+class TaxonomyEntry(StrictModel):
+    label: str
+    description: str = ""
+    action: str = ""
+    examples: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+
+    @field_validator("keywords")
+    @classmethod
+    def _compact(cls, keywords: list[str]) -> list[str]:
+        """Keywords match text with spaces removed, so they are stored the same way."""
+        return [k.replace(" ", "").lower() for k in keywords if k.strip()]
+
+
+class Taxonomy(StrictModel):
+    version: int = 1
+    categories: dict[str, TaxonomyEntry]
+    touchpoints: dict[str, TaxonomyEntry]
+
+    @model_validator(mode="after")
+    def _has_other(self) -> Taxonomy:
+        if "other" not in self.categories:
+            raise ValueError("the taxonomy needs an `other` category for pain that fits nowhere else")
+        for key in [*self.categories, *self.touchpoints]:
+            if not key.replace("_", "").isalnum() or key != key.lower():
+                raise ValueError(f"taxonomy key {key!r} must be lower_snake_case: keys are warehouse ids")
+        return self
+
+
+class SoriConfig(StrictModel):
+    timezone: str = "Asia/Seoul"
+    warehouse: WarehouseConfig = Field(default_factory=WarehouseConfig)
+    models: ModelsConfig = Field(default_factory=ModelsConfig)
+    taxonomy: Path = Path("taxonomy.yaml")
+    alerts: Path | None = None
+    sentiment: SentimentConfig = Field(default_factory=SentimentConfig)
+    tagging: TaggingConfig = Field(default_factory=TaggingConfig)
+    topics: TopicsConfig = Field(default_factory=TopicsConfig)
+    runner: RunnerConfig = Field(default_factory=RunnerConfig)
+    emerging: EmergingConfig = Field(default_factory=EmergingConfig)
+    sources: list[SourceConfig] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        ZoneInfo(name)
+        return name
+
+    @model_validator(mode="after")
+    def _unique_sources(self) -> SoriConfig:
+        names = [s.name for s in self.sources]
+        if len(names) != len(set(names)):
+            raise ValueError(f"source names must be unique, got {names}")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def source(self, name: str) -> SourceConfig:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(f"no source named {name!r}; configured: {[s.name for s in self.sources]}")
+
+    def load_taxonomy(self) -> Taxonomy:
+        return load_taxonomy(self.taxonomy)
+
+
+def load_taxonomy(path: Path) -> Taxonomy:
+    with open(path, encoding="utf-8") as fh:
+        return Taxonomy.model_validate(yaml.safe_load(fh))
+
+
+def load_config(path: str | Path | None = None) -> SoriConfig:
+    """Load and validate a config; relative paths inside it resolve against the file's folder."""
+    config_path = Path(path or os.environ.get("SORI_CONFIG") or DEFAULT_CONFIG).resolve()
+    with open(config_path, encoding="utf-8") as fh:
+        raw = yaml.safe_load(fh) or {}
+    config = SoriConfig.model_validate(raw)
+    base = config_path.parent
+    config.taxonomy = _resolve(base, config.taxonomy)
+    config.alerts = _resolve(base, config.alerts) if config.alerts else None
+    config.warehouse.path = _resolve(base, config.warehouse.path)
+    config.topics.model_dir = _resolve(base, config.topics.model_dir)
+    config.topics.labels = _resolve(base, config.topics.labels) if config.topics.labels else None
+    for source in config.sources:
+        if source.path and not Path(source.path).is_absolute():
+            source.path = str((base / source.path).resolve())
+    return config
+
+
+def _resolve(base: Path, path: Path) -> Path:
+    return path if path.is_absolute() else (base / path).resolve()

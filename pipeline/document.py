@@ -1,0 +1,122 @@
+"""The objects that flow through the pipeline.
+
+Sources yield `FeedbackItem`s (one text to mine, with its metadata); the NLP pipeline wraps each in a
+`Document` that every component enriches in place, the way a spaCy `Doc` travels through its
+pipeline. Ids are derived from the source and the record's own key, never from run order, so the same
+input always lands on the same warehouse rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+
+
+def stable_id(*parts: object) -> str:
+    """A short deterministic id: the same parts give the same id on every run and machine."""
+    joined = "\x1f".join("" if p is None else str(p) for p in parts)
+    return hashlib.blake2b(joined.encode("utf-8"), digest_size=10).hexdigest()
+
+
+@dataclass
+class FeedbackItem:
+    """One text to mine: a review, one answer of a survey response, or one customer chat turn."""
+
+    source: str
+    kind: str
+    channel: str
+    source_id: str
+    created_at: datetime
+    record_date: date
+    text: str
+    part: str = ""
+    rating: float | None = None
+    nps: int | None = None
+    question: str | None = None
+    product: str | None = None
+    conversation_id: str | None = None
+    location: str = ""
+
+    @property
+    def feedback_id(self) -> str:
+        return stable_id(self.source, self.source_id, self.part)
+
+
+@dataclass
+class Conversation:
+    """Facts of a chat that are evidence of pain in themselves, whatever the customer wrote."""
+
+    source: str
+    conversation_id: str
+    started_at: datetime
+    record_date: date
+    turns: int
+    customer_turns: int
+    bot_turns_before_human: int
+    reached_human: bool
+    minutes_to_first_human: float | None
+    asked_for_human: bool
+
+
+@dataclass
+class SurveyResponse:
+    """One response, with or without free text: NPS counts every response."""
+
+    source: str
+    response_id: str
+    created_at: datetime
+    record_date: date
+    nps: int | None
+    answers: int
+
+
+@dataclass
+class Sentence:
+    index: int
+    start: int
+    end: int
+    text: str
+    keywords: list[str] = field(default_factory=list)
+    compact: str = ""
+    sentiment: str = "neutral"
+    p_negative: float = 0.0
+    p_positive: float = 0.0
+    is_pain: bool = False
+    categories: list[str] = field(default_factory=list)
+    category_scores: dict[str, float] = field(default_factory=dict)
+    touchpoint: str | None = None
+    topic_id: int | None = None
+    topic_label: str | None = None
+    severity: int | None = None
+    severity_score: float | None = None
+    response_needed: bool = False
+    embedding: np.ndarray | None = field(default=None, repr=False)
+
+
+@dataclass
+class Document:
+    item: FeedbackItem
+    text: str = ""
+    language: str = "und"
+    masked_text: str = ""
+    masked_kinds: list[str] = field(default_factory=list)
+    sentences: list[Sentence] = field(default_factory=list)
+    sentiment: str = "neutral"
+    p_negative: float = 0.0
+    conversation: Conversation | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def feedback_id(self) -> str:
+        return self.item.feedback_id
+
+    def pain_point_id(self, sentence: Sentence) -> str:
+        return stable_id(self.feedback_id, sentence.index)
+
+    @property
+    def pain_sentences(self) -> list[Sentence]:
+        return [s for s in self.sentences if s.is_pain]

@@ -1,0 +1,137 @@
+"""Korean analysis with Kiwi: sentences with offsets, and keywords from morphemes.
+
+Keywords are nouns, roots, foreign words and verb/adjective stems (as dictionary forms, 늦다), plus
+the negations that flip a complaint's meaning (안, 못, 아니다, 않다, 없다): a stop-word list that drops
+those would turn "안 와요" into "오다". Typed masks such as [전화번호] are never keywords.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from kiwipiepy import Kiwi
+
+from pipeline.document import Sentence
+
+NEGATIONS = frozenset({"안", "못", "아니다", "않다", "없다", "말다"})
+
+STOPWORDS = frozenset(
+    {
+        # generic nouns and pronouns that say nothing about what hurts
+        "것", "거", "수", "등", "때", "곳", "점", "데", "뭐", "이거", "그거", "저거", "여기", "거기", "저기",
+        "이것", "그것", "저것", "나", "저", "제", "우리", "저희", "너", "자기", "분", "쪽", "번", "개", "중",
+        "정도", "이번", "다음", "하나", "부분", "경우", "이유", "생각", "느낌", "얘기", "말", "진짜", "정말",
+        # light verbs and adjectives that only carry grammar
+        "하다", "있다", "같다", "이다", "보다", "주다", "싶다", "드리다",
+        "그렇다", "이렇다", "어떻다", "많다", "좋다", "나다", "알다", "모르다", "쓰다", "들다", "시키다",
+        # fillers of online Korean
+        "ㅋㅋ", "ㅋㅋㅋ", "ㅎㅎ", "ㅎㅎㅎ", "ㅠㅠ", "ㅠㅠㅠ", "ㅜㅜ", "ㅜㅜㅜ",
+    }
+)
+assert not NEGATIONS & STOPWORDS, "negations must never be stop words"
+
+_NOUN_TAGS = frozenset({"NNG", "NNP", "XR", "SL", "SH"})
+_PREDICATE_TAGS = frozenset({"VV", "VA", "VV-R", "VV-I", "VA-R", "VA-I", "VX", "VCN"})
+_PLACEHOLDER = re.compile(r"\[[가-힣A-Za-z]{2,6}\]")
+
+# Longer "sentences" (run-on text with no punctuation) are cut at spaces into pieces of about this
+# many characters, so no part of a long text is truncated away by a model's token limit.
+MAX_SENTENCE_CHARS = 300
+
+
+@lru_cache(maxsize=1)
+def shared_kiwi() -> Kiwi:
+    """Kiwi takes seconds and hundreds of MB to load: one instance per process."""
+    return Kiwi()
+
+
+def keyword_of(form: str, tag: str) -> str | None:
+    """The keyword form of one morpheme, or None when it is not a keyword."""
+    base_tag = tag.split("-")[0]
+    if tag in _NOUN_TAGS:
+        word = form.lower() if tag == "SL" else form
+    elif form in ("안", "못") and base_tag == "MAG":
+        word = form
+    elif tag in _PREDICATE_TAGS or base_tag in ("VV", "VA"):
+        word = form + "다"
+        if tag == "VX" and word not in NEGATIONS:
+            return None
+    else:
+        return None
+    if word in NEGATIONS:
+        return word
+    if word in STOPWORDS or (len(word) < 2 and tag != "SL"):
+        return None
+    return word
+
+
+def keywords_from_tokens(tokens: Sequence[Any], masked: Sequence[tuple[int, int]] = ()) -> list[str]:
+    words = []
+    for token in tokens:
+        if any(start <= token.start < end for start, end in masked):
+            continue
+        word = keyword_of(token.form, token.tag)
+        if word:
+            words.append(word)
+    return words
+
+
+class KoreanAnalyzer:
+    """Splits masked texts into sentences with character offsets, keywords and a spacing-free form."""
+
+    def __init__(self, kiwi: Kiwi | None = None):
+        self.kiwi = kiwi or shared_kiwi()
+
+    def sentences(self, texts: Sequence[str]) -> list[list[Sentence]]:
+        results = self.kiwi.split_into_sents(list(texts), return_tokens=True)
+        return [self._to_sentences(text, sents) for text, sents in zip(texts, results, strict=True)]
+
+    def _to_sentences(self, text: str, kiwi_sentences: Sequence[Any]) -> list[Sentence]:
+        masked = [(m.start(), m.end()) for m in _PLACEHOLDER.finditer(text)]
+        sentences = []
+        for kiwi_sentence in kiwi_sentences:
+            for start, end in _pieces(text, kiwi_sentence.start, kiwi_sentence.end):
+                tokens = [t for t in kiwi_sentence.tokens if start <= t.start < end]
+                sentences.append(
+                    Sentence(
+                        index=len(sentences),
+                        start=start,
+                        end=end,
+                        text=text[start:end],
+                        keywords=keywords_from_tokens(tokens, masked),
+                        compact=compact(text[start:end]),
+                    )
+                )
+        return sentences
+
+    def keywords(self, text: str) -> list[str]:
+        """Keyword tokens of a whole text: the tokenizer BERTopic's vectorizer uses."""
+        masked = [(m.start(), m.end()) for m in _PLACEHOLDER.finditer(text)]
+        return keywords_from_tokens(self.kiwi.tokenize(text), masked)
+
+
+def _pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Stripped (start, end) spans covering text[start:end], none much longer than the limit."""
+    pieces = []
+    while start < end:
+        while start < end and text[start].isspace():
+            start += 1
+        stop = end
+        if stop - start > MAX_SENTENCE_CHARS:
+            cut = text.rfind(" ", start + MAX_SENTENCE_CHARS // 2, start + MAX_SENTENCE_CHARS)
+            stop = cut if cut > start else start + MAX_SENTENCE_CHARS
+        piece_end = stop
+        while piece_end > start and text[piece_end - 1].isspace():
+            piece_end -= 1
+        if piece_end > start:
+            pieces.append((start, piece_end))
+        start = stop
+    return pieces
+
+
+def compact(text: str) -> str:
+    """Spacing-free lower-case form: Korean spacing is unreliable, so rules match on this."""
+    return re.sub(r"\s+", "", text).lower()

@@ -1,0 +1,145 @@
+"""What a run tells people, read back from the warehouse itself (so it shows what BI will see):
+the summary it prints, and the tables its Prefect artifacts publish."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import Connection, Engine, func, select
+
+from pipeline.warehouse import RunCounts, pain_point_categories, pain_points
+from pipeline.window import Window
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    window: Window
+    counts: RunCounts
+    seconds: float
+    by_category: dict[str, int] = field(default_factory=dict)
+    by_touchpoint: dict[str, int] = field(default_factory=dict)
+
+    def render(self) -> str:
+        c = self.counts
+        lines = [
+            f"sori run {self.run_id}: window {self.window.start} … {self.window.end} in {self.seconds:.1f}s",
+            f"  reconciliation: read {c.records_read} = loaded {c.records_loaded}"
+            f" + quarantined {c.records_quarantined}",
+            f"  mined texts {c.feedback_rows}, sentences {c.sentences}, pain points {c.pain_points}",
+            "  pain points by category:   " + _pairs(self.by_category),
+            "  pain points by touchpoint: " + _pairs(self.by_touchpoint),
+        ]
+        return "\n".join(lines)
+
+
+def _pairs(counts: dict[str, int]) -> str:
+    return ", ".join(f"{key} {value}" for key, value in counts.items()) or "none"
+
+
+def pain_counts(engine: Engine, window: Window, sources: list[str]) -> tuple[dict[str, int], dict[str, int]]:
+    """Counts in the window after the write, so the summary shows what BI will see."""
+    in_window = [
+        pain_points.c.record_date >= window.start,
+        pain_points.c.record_date <= window.end,
+        pain_points.c.source.in_(sources),
+    ]
+    with engine.connect() as conn:
+        category = conn.execute(
+            select(pain_point_categories.c.category, func.count())
+            .join(pain_points, pain_points.c.pain_point_id == pain_point_categories.c.pain_point_id)
+            .where(*in_window)
+            .group_by(pain_point_categories.c.category)
+            .order_by(func.count().desc(), pain_point_categories.c.category)
+        ).all()
+        touchpoint = conn.execute(
+            select(pain_points.c.touchpoint, func.count())
+            .where(*in_window)
+            .group_by(pain_points.c.touchpoint)
+            .order_by(func.count().desc(), pain_points.c.touchpoint)
+        ).all()
+    return dict(category), dict(touchpoint)
+
+
+def previous_window(window: Window) -> Window:
+    """The equally long period just before, to say whether things got worse."""
+    days = timedelta(days=window.days())
+    return Window(window.start - days, window.end - days)
+
+
+def _category_touchpoint_counts(conn: Connection, window: Window, sources: list[str]) -> dict:
+    rows = conn.execute(
+        select(pain_point_categories.c.category, pain_points.c.touchpoint, func.count())
+        .join(pain_points, pain_points.c.pain_point_id == pain_point_categories.c.pain_point_id)
+        .where(pain_points.c.record_date >= window.start, pain_points.c.record_date <= window.end,
+               pain_points.c.source.in_(sources))
+        .group_by(pain_point_categories.c.category, pain_points.c.touchpoint)
+    ).all()
+    return {(category, touchpoint): count for category, touchpoint, count in rows}
+
+
+def category_touchpoint_changes(engine: Engine, window: Window, sources: list[str]) -> list[dict]:
+    """Pain points per category × touchpoint in the window against the previous period, worst first."""
+    with engine.connect() as conn:
+        now = _category_touchpoint_counts(conn, window, sources)
+        before = _category_touchpoint_counts(conn, previous_window(window), sources)
+    rows = []
+    for key in sorted(set(now) | set(before)):
+        current, previous = now.get(key, 0), before.get(key, 0)
+        rows.append({
+            "category": key[0], "touchpoint": key[1], "pain_points": current, "previous_period": previous,
+            "change": current - previous,
+            "change_pct": round(100.0 * (current - previous) / previous, 1) if previous else None,
+        })
+    return sorted(rows, key=lambda r: (-r["pain_points"], -r["change"], r["category"], r["touchpoint"]))
+
+
+def top_pain_points(engine: Engine, window: Window, sources: list[str], limit: int = 10) -> list[dict]:
+    """The most severe pain points of the window with their evidence, for a human to read first."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(pain_points.c.record_date, pain_points.c.source, pain_points.c.primary_category,
+                   pain_points.c.touchpoint, pain_points.c.severity, pain_points.c.response_needed,
+                   pain_points.c.topic_label, pain_points.c.evidence)
+            .where(pain_points.c.record_date >= window.start, pain_points.c.record_date <= window.end,
+                   pain_points.c.source.in_(sources))
+            .order_by(pain_points.c.severity_score.desc(), pain_points.c.sentiment_score.desc(),
+                      pain_points.c.pain_point_id)
+            .limit(limit)
+        ).mappings().all()
+    return [dict(row) for row in rows]
+
+
+def render_markdown(summary: RunSummary, changes: list[dict], top: list[dict], emerging: list[dict]) -> str:
+    """The run's story for the Prefect UI: reconciliation, where it hurts, what to read first."""
+    c = summary.counts
+    lines = [
+        f"# sori run {summary.window.start} … {summary.window.end}",
+        "",
+        f"**Reconciliation:** read {c.records_read} = loaded {c.records_loaded} + quarantined "
+        f"{c.records_quarantined}. Mined texts {c.feedback_rows}, sentences {c.sentences}, "
+        f"pain points {c.pain_points}, in {summary.seconds:.1f}s.",
+        "",
+        "## Biggest increases against the previous period",
+        "",
+        "| category | touchpoint | pain points | previous | change |",
+        "|---|---|---|---|---|",
+    ]
+    rising = sorted((r for r in changes if r["change"] > 0), key=lambda r: -r["change"])[:10]
+    lines += [f"| {r['category']} | {r['touchpoint']} | {r['pain_points']} | {r['previous_period']} | "
+              f"+{r['change']} |" for r in rising] or ["| – | – | – | – | – |"]
+    lines += ["", "## Emerging issues", "", "| day | dimension | key | count | expected | score |",
+              "|---|---|---|---|---|---|"]
+    lines += [f"| {r['day']} | {r['dimension']} | {r['key']} | {r['count']} | {r['expected']:.1f} | "
+              f"{r['score']:.1f} |" for r in emerging] or ["| – | – | – | – | – | – |"]
+    lines += ["", "## Most severe pain points", "", "| date | source | category | touchpoint | severity | "
+              "response needed | topic | evidence |", "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['record_date']} | {r['source']} | {r['primary_category']} | {r['touchpoint']} | "
+              f"{r['severity']} | {'yes' if r['response_needed'] else ''} | {r['topic_label']} | "
+              f"{_cell(r['evidence'])} |" for r in top]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
