@@ -1,0 +1,582 @@
+"""Evaluate pain detection, pain categories and touchpoints against hand-labelled review sentences.
+
+    python -m models.evaluate_tagging [--split test|tune|all] [--limit N] [--config PATH] [--json PATH]
+
+The gold set is `models/eval/pain_sentences.csv` (labelled by hand following docs/labelling-guide.md):
+ids, a sentence checksum and labels only. The texts are read at run time from the public corpora in
+`$SORI_SHARED_DATA` (default `<repo>/../shared/data`), split with Kiwi exactly as when they were
+labelled, and checked against the checksum, so a changed corpus or sentence splitter is reported
+instead of silently scoring other sentences.
+
+Each labelled review goes through sori's own components from `Pipeline.from_config`: normalize →
+mask → sentences → sentiment → embed → tag, and the labelled sentence is read back from the
+pipeline's sentences by its normalised, masked text (549 of the 550 verbatim). Whole
+reviews rather than the sentence alone, so the figures are what production computes: normalising and
+masking happen before sentence splitting, and any stage that looks beyond one sentence is measured too.
+
+Figures: has_pain accuracy/precision/recall; per-category precision/recall/F1 and macro-F1 over the
+categories with at least 10 gold examples; touchpoint accuracy; a gold-primary × predicted-primary
+category confusion table. Categories and touchpoints are scored two ways: `tagger` runs the tagger on
+every gold pain sentence (the taxonomy and thresholds alone; the goals refer to this), `end-to-end`
+counts a pain sentence that sentiment missed as wrong. Then category agreement on the negative aspects
+of `naver_shopping_absa` and `kr3_aspect_gold`, whole texts through the pipeline, with their label
+schemes mapped onto sori's keys (`NAVER_MAP`, `KR3_MAP`). Deterministic: no sampling at evaluation
+time, models in inference mode.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import logging
+import os
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("evaluate_tagging")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LABELS_FILE = Path(__file__).resolve().parent / "eval" / "pain_sentences.csv"
+LABEL_COLUMNS = ("dataset", "review_id", "sentence_index", "sentence_sha1", "has_pain", "categories",
+                 "touchpoint", "split")
+DATASETS = ("app_reviews_playstore", "hotel_reviews_yanolja")
+SPLITS = ("tune", "test")
+MIN_SUPPORT = 10
+
+# How the labelled set was drawn (see docs/labelling-guide.md): per dataset, rounds of per-rating quotas
+# taken round-robin across the grouping column. The second round topped up 4–5★ reviews so that about
+# half the sentences are pain; it continues the first round's random stream, so round one is unchanged.
+SEED = 7
+MIN_REVIEW_CHARS = 15
+MIN_SENTENCE_CHARS = 6
+DRAW_ROUNDS: dict[str, tuple[str, list[dict[int, int]]]] = {
+    "app_reviews_playstore": ("app", [{1: 90, 2: 40, 3: 45, 4: 35, 5: 55}, {4: 25, 5: 50}]),
+    "hotel_reviews_yanolja": ("hotel", [{1: 40, 2: 35, 3: 35, 4: 22, 5: 23}, {4: 25, 5: 30}]),
+}
+
+# Aspect categories of the ABSA sets → the sori keys that mean the same complaint. A negative aspect
+# agrees when the pipeline gives one of its keys to a pain sentence of the text. Left out where no
+# meaningful map exists: 기타 (misc) and 일화 (anecdotes, the visit story).
+NAVER_MAP: dict[str, tuple[str, ...]] = {
+    "품질": ("quality",),
+    # Naver's 디자인 holds the product's physical make-up too (size, anti-slip finish, stand), which is
+    # sori's quality; pure matters of taste are rarer. The loosest map here: read it per aspect.
+    "디자인": ("quality",),
+    "가격": ("price_payment",),
+    "배송": ("delivery", "packaging"),
+    # seller response, returns and exchange handling
+    "서비스운영": ("staff", "waiting", "unresolved", "impersonal", "ignored_request", "policy"),
+}
+KR3_MAP: dict[str, tuple[str, ...]] = {
+    "가격": ("price_payment",),
+    "음식": ("quality",),  # the food is what a restaurant delivers
+    "서비스": ("staff", "waiting", "ignored_request"),
+    "분위기": ("quality",),  # noise, cramped or shabby rooms: a stay's room condition in the guide
+}
+KR3_ASPECTS = ("가격", "음식", "서비스", "분위기", "일화")
+
+
+class SharedDataMissing(FileNotFoundError):
+    """The development corpora are absent: the evaluation needs them, the project does not."""
+
+
+class LabelDrift(ValueError):
+    """A labelled sentence no longer matches its checksum (corpus or sentence splitter changed)."""
+
+
+@dataclass(frozen=True)
+class LabelledSentence:
+    dataset: str
+    review_id: str
+    sentence_index: int
+    sentence_sha1: str
+    has_pain: bool
+    categories: tuple[str, ...]
+    touchpoint: str
+    split: str
+
+
+@dataclass
+class Prediction:
+    is_pain: bool
+    p_negative: float
+    categories: list[str]
+    touchpoint: str | None
+    found_verbatim: bool = True  # among the pipeline's sentences, unchanged by normalising and masking
+
+
+def shared_data_dir(needed: Iterable[str] = DATASETS) -> Path:
+    """`$SORI_SHARED_DATA`, else `<repo>/../shared/data`; a clear error when a needed set is absent."""
+    root = Path(os.environ.get("SORI_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data")
+    missing = [name for name in needed if not _table_path(root, name).is_file()]
+    if missing:
+        raise SharedDataMissing(
+            f"evaluation data not found at {root} (missing {', '.join(missing)}). Set SORI_SHARED_DATA "
+            "to the folder holding app_reviews_playstore/, hotel_reviews_yanolja/, naver_shopping_absa/ "
+            "and kr3_aspect_gold/."
+        )
+    return root
+
+
+def _table_path(root: Path, dataset: str) -> Path:
+    files = {"naver_shopping_absa": "reviews_absa.tsv.gz", "kr3_aspect_gold": "sentences.tsv.gz"}
+    return root / dataset / files.get(dataset, "reviews.tsv.gz")
+
+
+def read_table(root: Path, dataset: str) -> Any:
+    """One corpus table as strings (ids keep their leading zeros, empty cells stay empty)."""
+    import pandas as pd
+
+    return pd.read_csv(_table_path(root, dataset), sep="\t", dtype=str, keep_default_na=False)
+
+
+def sentence_sha1(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def load_labels(path: Path = LABELS_FILE) -> list[LabelledSentence]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if tuple(reader.fieldnames or ()) != LABEL_COLUMNS:
+            raise ValueError(f"{path}: columns must be {','.join(LABEL_COLUMNS)}")
+        return [
+            LabelledSentence(
+                dataset=row["dataset"],
+                review_id=row["review_id"],
+                sentence_index=int(row["sentence_index"]),
+                sentence_sha1=row["sentence_sha1"],
+                has_pain=row["has_pain"] == "1",
+                categories=tuple(k for k in row["categories"].split(";") if k),
+                touchpoint=row["touchpoint"],
+                split=row["split"],
+            )
+            for row in reader
+        ]
+
+
+def label_problems(rows: Sequence[LabelledSentence], categories: Iterable[str],
+                   touchpoints: Iterable[str]) -> list[str]:
+    """Why the label file is not well-formed (empty when it is): the rules of the labelling guide."""
+    known_categories, known_touchpoints = set(categories), set(touchpoints)
+    problems = []
+    seen = set()
+    for n, row in enumerate(rows, start=2):
+        where = f"line {n} ({row.dataset} {row.review_id})"
+        key = (row.dataset, row.review_id, row.sentence_index)
+        if key in seen:
+            problems.append(f"{where}: duplicate sentence")
+        seen.add(key)
+        if row.dataset not in DATASETS:
+            problems.append(f"{where}: unknown dataset")
+        if row.split not in SPLITS:
+            problems.append(f"{where}: split must be tune or test")
+        if len(row.sentence_sha1) != 40:
+            problems.append(f"{where}: sentence_sha1 is not a sha1")
+        if not row.has_pain:
+            if row.categories or row.touchpoint:
+                problems.append(f"{where}: has_pain=0 with categories or a touchpoint")
+            continue
+        if not row.categories:
+            problems.append(f"{where}: has_pain=1 without a category")
+        if unknown := [k for k in row.categories if k not in known_categories]:
+            problems.append(f"{where}: unknown categories {unknown}")
+        if "other" in row.categories and len(row.categories) > 1:
+            problems.append(f"{where}: `other` together with another category")
+        if len(set(row.categories)) != len(row.categories):
+            problems.append(f"{where}: repeated category")
+        if row.touchpoint not in known_touchpoints:
+            problems.append(f"{where}: unknown touchpoint {row.touchpoint!r}")
+    return problems
+
+
+def review_texts(rows: Sequence[LabelledSentence], root: Path) -> list[str]:
+    """The review each labelled sentence comes from, as stored in the corpus."""
+    by_dataset: dict[str, dict[str, str]] = {}
+    for dataset in sorted({r.dataset for r in rows}):
+        table = read_table(root, dataset)
+        by_dataset[dataset] = dict(zip(table["review_id"], table["text"], strict=True))
+    missing = [f"{r.dataset}/{r.review_id}" for r in rows if r.review_id not in by_dataset[r.dataset]]
+    if missing:
+        raise LabelDrift(f"{len(missing)} labelled reviews are not in the corpus: {', '.join(missing[:5])}")
+    return [by_dataset[r.dataset][r.review_id] for r in rows]
+
+
+def labelled_texts(rows: Sequence[LabelledSentence], reviews: Sequence[str], analyzer: Any) -> list[str]:
+    """Each labelled sentence's text, re-split from its review and checked against its checksum."""
+    texts, drift = [], []
+    for row, sentences in zip(rows, analyzer.sentences(list(reviews)), strict=True):
+        text = sentences[row.sentence_index].text if row.sentence_index < len(sentences) else ""
+        if sentence_sha1(text) != row.sentence_sha1:
+            drift.append(f"{row.dataset}/{row.review_id}#{row.sentence_index}")
+        texts.append(text)
+    if drift:
+        raise LabelDrift(
+            f"{len(drift)} labelled sentences changed (corpus copy or Kiwi version differs from labelling "
+            f"time): {', '.join(drift[:5])}"
+        )
+    return texts
+
+
+def draw_sample(root: Path, analyzer: Any, seed: int = SEED) -> list[dict[str, Any]]:
+    """Re-draw the labelled set's sentences (ids, index, checksum, rating) exactly as they were drawn."""
+    from pipeline.korean import compact
+
+    drawn: list[dict[str, Any]] = []
+    for dataset, (group, rounds) in DRAW_ROUNDS.items():
+        table = read_table(root, dataset)
+        table = table[table["text"].str.len() >= MIN_REVIEW_CHARS].drop_duplicates("text")
+        texts = dict(zip(table["review_id"], table["text"], strict=True))
+        rng = random.Random(f"{seed}:{dataset}")
+        state: dict[int, tuple[list[str], dict[str, list[str]], list[int]]] = {}
+        for quota in rounds:
+            for rating, n in quota.items():
+                if rating not in state:
+                    part = table[table["rating"] == str(rating)]
+                    groups = sorted(part[group].unique())
+                    pools = {g: sorted(part.loc[part[group] == g, "review_id"]) for g in groups}
+                    for g in groups:
+                        rng.shuffle(pools[g])
+                    rng.shuffle(groups)
+                    state[rating] = (groups, pools, [0])
+                groups, pools, turn = state[rating]
+                picked: list[str] = []
+                while len(picked) < n and any(pools.values()):
+                    pool = pools[groups[turn[0] % len(groups)]]
+                    turn[0] += 1
+                    if pool:
+                        picked.append(pool.pop())
+                for review_id in picked:
+                    sentences = analyzer.sentences([texts[review_id]])[0]
+                    usable = [s for s in sentences if len(compact(s.text)) >= MIN_SENTENCE_CHARS]
+                    if not usable:
+                        continue
+                    chosen = rng.choice(usable)
+                    drawn.append({"dataset": dataset, "review_id": review_id, "rating": rating,
+                                  "sentence_index": chosen.index,
+                                  "sentence_sha1": sentence_sha1(chosen.text)})
+    return drawn
+
+
+# --- running sori ------------------------------------------------------------------------------------
+
+def _item(source: str, source_id: str, text: str) -> Any:
+    from pipeline.document import FeedbackItem
+
+    created = datetime(2020, 1, 1, tzinfo=UTC)  # dates play no part in sentence-level stages
+    return FeedbackItem(source=source, kind="review", channel="review", source_id=source_id,
+                        created_at=created, record_date=created.date(), text=text)
+
+
+def predict_labelled(pipeline: Any, rows: Sequence[LabelledSentence], reviews: Sequence[str],
+                     sentences: Sequence[str]) -> list[Prediction]:
+    """Each labelled sentence as the pipeline sees it inside its whole review.
+
+    The reviews run through normalize → mask → sentences → sentiment → embed → tag; the labelled
+    sentence is found again among the review's sentences by its normalised, masked text (nearest to
+    its labelled index; by overlap if the splitter cut the normalised text differently). It is tagged
+    whatever its sentiment, so the tagger can be scored on every gold pain sentence; `is_pain` keeps
+    the pipeline's own decision for the end-to-end figures, and the other sentences keep theirs.
+    """
+    from pipeline.nlp import documents
+
+    ids = [f"{r.dataset}:{r.review_id}:{r.sentence_index}" for r in rows]
+    docs = documents(_item(r.dataset, r.review_id, text) for r, text in zip(rows, reviews, strict=True))
+    alone = documents(_item("eval", i, text) for i, text in zip(ids, sentences, strict=True))
+    for name in ("normalize", "mask"):
+        pipeline.get(name)(alone)
+    for name in ("normalize", "mask", "sentences", "sentiment"):
+        pipeline.get(name)(docs)
+    found = [_find(doc.sentences, want.masked_text, row.sentence_index)
+             for doc, want, row in zip(docs, alone, rows, strict=True)]
+    targets = [target for target, _ in found]
+    decided = [target.is_pain for target in targets]
+    for target in targets:
+        target.is_pain = True
+    for name in ("embed", "tag"):
+        pipeline.get(name)(docs)
+    return [Prediction(is_pain=pain, p_negative=t.p_negative, categories=list(t.categories),
+                       touchpoint=t.touchpoint, found_verbatim=verbatim)
+            for (t, verbatim), pain in zip(found, decided, strict=True)]
+
+
+def _find(sentences: Sequence[Any], text: str, index: int) -> tuple[Any, bool]:
+    """The sentence with this text nearest to `index`, else the one sharing most characters with it."""
+    exact = [s for s in sentences if s.text == text]
+    if exact:
+        return min(exact, key=lambda s: abs(s.index - index)), True
+    from difflib import SequenceMatcher
+
+    return max(sentences, key=lambda s: SequenceMatcher(None, s.text, text).ratio()), False
+
+
+def predict_texts(pipeline: Any, texts: Sequence[str], ids: Sequence[str], source: str) -> list[set[str]]:
+    """Whole texts through the pipeline's batch stages: the categories of their pain sentences."""
+    from pipeline.nlp import documents
+
+    docs = pipeline.without("topics", "severity").run(
+        documents(_item(source, i, t) for i, t in zip(ids, texts, strict=True)))
+    return [{k for s in doc.pain_sentences for k in s.categories} for doc in docs]
+
+
+# --- scoring -----------------------------------------------------------------------------------------
+
+def _ratio(num: float, den: float) -> float:
+    return round(num / den, 4) if den else 0.0
+
+
+def binary_scores(gold: Sequence[bool], pred: Sequence[bool]) -> dict[str, Any]:
+    tp = sum(g and p for g, p in zip(gold, pred, strict=True))
+    fp = sum(p and not g for g, p in zip(gold, pred, strict=True))
+    fn = sum(g and not p for g, p in zip(gold, pred, strict=True))
+    tn = len(gold) - tp - fp - fn
+    return {"n": len(gold), "accuracy": _ratio(tp + tn, len(gold)), "precision": _ratio(tp, tp + fp),
+            "recall": _ratio(tp, tp + fn), "tp": tp, "fp": fp, "fn": fn, "tn": tn}
+
+
+def category_scores(gold: Sequence[Iterable[str]], pred: Sequence[Iterable[str]],
+                    keys: Iterable[str]) -> dict[str, dict[str, float]]:
+    """Multi-label precision/recall/F1 per category key over the same sentences."""
+    out = {}
+    pairs = [(set(g), set(p)) for g, p in zip(gold, pred, strict=True)]
+    for key in keys:
+        tp = sum(key in g and key in p for g, p in pairs)
+        fp = sum(key in p and key not in g for g, p in pairs)
+        fn = sum(key in g and key not in p for g, p in pairs)
+        out[key] = {"support": tp + fn, "predicted": tp + fp, "precision": _ratio(tp, tp + fp),
+                    "recall": _ratio(tp, tp + fn), "f1": _ratio(2 * tp, 2 * tp + fp + fn)}
+    return out
+
+
+def macro_f1(per_key: dict[str, dict[str, float]], min_support: int = MIN_SUPPORT) -> tuple[float, list[str]]:
+    """Mean F1 over the keys with enough gold examples for an F1 to mean something."""
+    keys = [k for k, s in per_key.items() if s["support"] >= min_support]
+    return (round(sum(per_key[k]["f1"] for k in keys) / len(keys), 4) if keys else 0.0), keys
+
+
+def confusion(gold: Sequence[str], pred: Sequence[str]) -> Counter[tuple[str, str]]:
+    return Counter(zip(gold, pred, strict=True))
+
+
+def evaluate_sentences(rows: Sequence[LabelledSentence], preds: Sequence[Prediction],
+                       category_keys: Sequence[str]) -> dict[str, Any]:
+    pain = binary_scores([r.has_pain for r in rows], [p.is_pain for p in preds])
+    gold_pain = [(r, p) for r, p in zip(rows, preds, strict=True) if r.has_pain]
+    gold_sets = [r.categories for r, _ in gold_pain]
+    tagger = category_scores(gold_sets, [p.categories for _, p in gold_pain], category_keys)
+    # end to end, over every sentence: a missed pain sentence loses its categories, a false alarm's
+    # categories are false positives
+    e2e = category_scores([r.categories for r in rows], [p.categories if p.is_pain else [] for p in preds],
+                          category_keys)
+    tagger_macro, macro_keys = macro_f1(tagger)
+    e2e_macro, _ = macro_f1(e2e)
+    touch_tagger = sum(r.touchpoint == p.touchpoint for r, p in gold_pain)
+    touch_e2e = sum(p.is_pain and r.touchpoint == p.touchpoint for r, p in gold_pain)
+    return {
+        "n": len(rows),
+        "by_dataset": dict(Counter(r.dataset for r in rows)),
+        "gold_pain": len(gold_pain),
+        "predicted_pain": sum(p.is_pain for p in preds),
+        "found_verbatim": sum(p.found_verbatim for p in preds),
+        "has_pain": pain,
+        "categories_tagger": tagger,
+        "categories_end_to_end": e2e,
+        "macro_f1_keys": macro_keys,
+        "category_macro_f1_tagger": tagger_macro,
+        "category_macro_f1_end_to_end": e2e_macro,
+        "exact_category_set_tagger": _ratio(sum(set(r.categories) == set(p.categories)
+                                                for r, p in gold_pain), len(gold_pain)),
+        "touchpoint_accuracy_tagger": _ratio(touch_tagger, len(gold_pain)),
+        "touchpoint_accuracy_end_to_end": _ratio(touch_e2e, len(gold_pain)),
+        "confusion_primary": confusion([r.categories[0] for r, _ in gold_pain],
+                                       [p.categories[0] if p.categories else "none" for _, p in gold_pain]),
+        "touchpoint_confusion": confusion([r.touchpoint for r, _ in gold_pain],
+                                          [p.touchpoint or "none" for _, p in gold_pain]),
+    }
+
+
+# --- ABSA sets ---------------------------------------------------------------------------------------
+
+def naver_items(root: Path, limit: int | None = None) -> list[tuple[str, str, set[str]]]:
+    """(id, text, source categories with a negative aspect) per review; misaligned rows are skipped."""
+    table = read_table(root, "naver_shopping_absa")
+    items = []
+    for row in table.itertuples(index=False):
+        polarities = [p.strip() for p in row.polarities.split(",")]
+        categories = [c.strip() for c in row.categories.split(",")]
+        if len(polarities) != len(categories):
+            continue
+        items.append((row.review_id, row.text, {c for c, p in zip(categories, polarities, strict=True)
+                                                if p == "N"}))
+    return items[:limit] if limit else items
+
+
+def kr3_items(root: Path, limit: int | None = None) -> list[tuple[str, str, set[str]]]:
+    table = read_table(root, "kr3_aspect_gold")
+    items = [(row["sentence_id"], row["text"], {a for a in KR3_ASPECTS if row[a] == "부정"})
+             for row in table.to_dict("records")]
+    return items[:limit] if limit else items
+
+
+def absa_agreement(items: Sequence[tuple[str, str, set[str]]], predicted: Sequence[set[str]],
+                   mapping: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+    """Per mapped source aspect: how often its negative mentions get one of its sori keys (recall), also
+    among the texts sori found pain in at all; per sori key: how often a text given it has a negative
+    aspect that maps to it (precision)."""
+    aspects: dict[str, dict[str, Any]] = {}
+    hits = total = 0
+    for aspect, keys in mapping.items():
+        with_aspect = [(neg, pred) for (_, _, neg), pred in zip(items, predicted, strict=True)
+                       if aspect in neg]
+        agree = sum(bool(set(keys) & pred) for _, pred in with_aspect)
+        detected = [pred for _, pred in with_aspect if pred]
+        aspects[aspect] = {"keys": list(keys), "negative_texts": len(with_aspect),
+                           "pain_found": _ratio(len(detected), len(with_aspect)),
+                           "agreement": _ratio(agree, len(with_aspect)),
+                           "agreement_when_pain_found": _ratio(agree, len(detected))}
+        hits, total = hits + agree, total + len(with_aspect)
+    precision = {}
+    for key in sorted({k for keys in mapping.values() for k in keys}):
+        given = [neg for (_, _, neg), pred in zip(items, predicted, strict=True) if key in pred]
+        right = sum(any(key in mapping.get(a, ()) for a in neg) for neg in given)
+        precision[key] = {"texts": len(given), "precision": _ratio(right, len(given))}
+    return {"texts": len(items), "texts_with_negative_aspect": sum(bool(neg) for _, _, neg in items),
+            "aspects": aspects, "agreement": _ratio(hits, total), "key_precision": precision}
+
+
+# --- report ------------------------------------------------------------------------------------------
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [[str(c) for c in headers], *[[str(c) for c in row] for row in rows]]
+    widths = [max(_width(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(c + " " * (w - _width(c)) for c, w in zip(row, widths, strict=True)).rstrip()
+             for row in cells]
+    return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])
+
+
+def _width(text: str) -> int:
+    """Terminal columns: Hangul is two wide."""
+    return sum(2 if "\uac00" <= ch <= "\ud7a3" or "\u3131" <= ch <= "\u318e" else 1 for ch in text)
+
+
+def _confusion_table(pairs: Counter[tuple[str, str]]) -> str:
+    totals = Counter[str]()
+    for (gold, _), n in pairs.items():
+        totals[gold] += n
+    gold_keys = [k for k, _ in totals.most_common()]
+    pred_keys = gold_keys + sorted({p for _, p in pairs} - set(gold_keys))
+    rows = [[g, *[pairs.get((g, p), "") for p in pred_keys], totals[g]] for g in gold_keys]
+    return _table(["gold \\ pred", *[p[:6] for p in pred_keys], "n"], rows)
+
+
+def report(result: dict[str, Any]) -> str:
+    s = result["sentences"]
+    pain = s["has_pain"]
+    out = [
+        f"pain sentences — split {result['split']}: {s['n']} sentences {s['by_dataset']}, "
+        f"gold pain {s['gold_pain']}, predicted pain {s['predicted_pain']}; "
+        f"{s['found_verbatim']} found verbatim among the pipeline's sentences",
+        f"has_pain  accuracy {pain['accuracy']:.3f}  precision {pain['precision']:.3f}  "
+        f"recall {pain['recall']:.3f}  (tp {pain['tp']} fp {pain['fp']} fn {pain['fn']} tn {pain['tn']})",
+        f"categories macro-F1 (support ≥ {MIN_SUPPORT}: {', '.join(s['macro_f1_keys']) or '-'})  "
+        f"tagger {s['category_macro_f1_tagger']:.3f}  end-to-end {s['category_macro_f1_end_to_end']:.3f}",
+        f"touchpoint accuracy  tagger {s['touchpoint_accuracy_tagger']:.3f}  "
+        f"end-to-end {s['touchpoint_accuracy_end_to_end']:.3f}",
+        f"exact category set (tagger) {s['exact_category_set_tagger']:.3f}",
+        "",
+        "per category (tagger on gold pain sentences | end-to-end)",
+    ]
+    rows = []
+    for key, t in sorted(s["categories_tagger"].items(), key=lambda kv: -kv[1]["support"]):
+        e = s["categories_end_to_end"][key]
+        if t["support"] or t["predicted"]:
+            rows.append([key, t["support"], t["predicted"], f"{t['precision']:.2f}", f"{t['recall']:.2f}",
+                         f"{t['f1']:.2f}", f"{e['precision']:.2f}", f"{e['recall']:.2f}", f"{e['f1']:.2f}"])
+    out += [_table(["category", "gold", "pred", "P", "R", "F1", "P e2e", "R e2e", "F1 e2e"], rows), "",
+            "primary category confusion (tagger; rows gold, columns predicted)",
+            _confusion_table(s["confusion_primary"]), "",
+            "touchpoint confusion (tagger)", _confusion_table(s["touchpoint_confusion"])]
+    for name in ("naver_shopping_absa", "kr3_aspect_gold"):
+        a = result.get(name)
+        if not a:
+            continue
+        out += ["", f"{name}: {a['texts']} texts, {a['texts_with_negative_aspect']} with a negative aspect; "
+                f"agreement on negative mapped aspects {a['agreement']:.3f}"]
+        out.append(_table(["aspect", "→ keys", "neg texts", "pain found", "agreement", "agree|found"],
+                          [[k, ",".join(v["keys"])[:40], v["negative_texts"], f"{v['pain_found']:.2f}",
+                            f"{v['agreement']:.2f}", f"{v['agreement_when_pain_found']:.2f}"]
+                           for k, v in a["aspects"].items()]))
+        out.append("key precision: " + ", ".join(f"{k} {v['precision']:.2f} (n={v['texts']})"
+                                                 for k, v in a["key_precision"].items() if v["texts"]))
+    out.append(f"\n{result['seconds']} s; models {result['models']}")
+    return "\n".join(out)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Counter):
+        return [{"gold": g, "pred": p, "n": n} for (g, p), n in sorted(value.items())]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def run(split: str = "test", limit: int | None = None, config_path: str | None = None) -> dict[str, Any]:
+    """Evaluate; returns the figures (`report` formats them)."""
+    from pipeline.config import load_config
+    from pipeline.korean import KoreanAnalyzer, shared_kiwi
+    from pipeline.nlp import Pipeline
+
+    root = shared_data_dir((*DATASETS, "naver_shopping_absa", "kr3_aspect_gold"))
+    started = time.time()
+    config = load_config(config_path)
+    taxonomy = config.load_taxonomy()
+    rows = load_labels()
+    if problems := label_problems(rows, taxonomy.categories, taxonomy.touchpoints):
+        raise ValueError("label file is not well-formed:\n" + "\n".join(problems[:20]))
+    rows = [r for r in rows if split == "all" or r.split == split][: limit or None]
+    reviews = review_texts(rows, root)
+    sentences = labelled_texts(rows, reviews, KoreanAnalyzer(shared_kiwi()))
+
+    pipeline = Pipeline.from_config(config, persist_topics=False)
+    preds = predict_labelled(pipeline, rows, reviews, sentences)
+    result: dict[str, Any] = {"split": split, "limit": limit, "models": pipeline.model_version,
+                              "sentences": evaluate_sentences(rows, preds, list(taxonomy.categories))}
+    for name, items, mapping in (("naver_shopping_absa", naver_items(root, limit), NAVER_MAP),
+                                 ("kr3_aspect_gold", kr3_items(root, limit), KR3_MAP)):
+        predicted = predict_texts(pipeline, [t for _, t, _ in items], [i for i, _, _ in items], name)
+        result[name] = absa_agreement(items, predicted, mapping)
+    result["seconds"] = round(time.time() - started, 1)
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m models.evaluate_tagging",
+                                     description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--split", choices=("test", "tune", "all"), default="test")
+    parser.add_argument("--limit", type=int, default=None, help="first N sentences and N ABSA texts (for CI)")
+    parser.add_argument("--config", default=None, help="sori config (default configs/sori.yaml)")
+    parser.add_argument("--json", default=None, help="also write the figures as JSON to this path")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        result = run(args.split, args.limit, args.config)
+    except (SharedDataMissing, LabelDrift) as exc:
+        print(f"evaluate_tagging: {exc}", file=sys.stderr)
+        return 2
+    print(report(result))
+    if args.json:
+        figures = json.dumps(_jsonable(result), ensure_ascii=False, indent=1)
+        Path(args.json).write_text(figures, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
