@@ -1,0 +1,53 @@
+"""Prefect artifacts that let an analyst see what a run found without opening the database."""
+
+from __future__ import annotations
+
+from prefect import task
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from pipeline.config import load_config
+from pipeline.emerging import flagged
+from pipeline.html_report import write_report
+from pipeline.report import RunSummary, category_touchpoint_changes, render_markdown, top_pain_points
+from pipeline.topics import TopicModel
+from pipeline.warehouse import connect
+
+
+@task(name="publish-artifacts", cache_policy=NO_CACHE)
+def publish_artifacts(config_path: str | None, summary: RunSummary, sources: list[str],
+                      topic_model: TopicModel | None) -> None:
+    config = load_config(config_path)
+    engine = connect(config.warehouse.sqlalchemy_url())
+    changes = category_touchpoint_changes(engine, summary.window, sources)
+    top = top_pain_points(engine, summary.window, sources)
+    emerging = flagged(engine, summary.window)
+    period = f"{summary.window.start} … {summary.window.end}"
+    create_table_artifact(
+        key="sori-pain-by-category-touchpoint",
+        table=changes,
+        description=f"Pain points per category × touchpoint, {period}, against the previous period",
+    )
+    create_table_artifact(
+        key="sori-emerging-issues",
+        table=[{**row, "day": str(row["day"])} for row in emerging] or [{"day": "", "dimension": "none"}],
+        description=f"Emerging issues flagged in {period} (count far above its trailing baseline)",
+    )
+    create_table_artifact(
+        key="sori-reconciliation",
+        table=[{
+            "records_read": summary.counts.records_read,
+            "records_loaded": summary.counts.records_loaded,
+            "records_quarantined": summary.counts.records_quarantined,
+            "feedback_rows": summary.counts.feedback_rows,
+            "sentences": summary.counts.sentences,
+            "pain_points": summary.counts.pain_points,
+        }],
+        description=f"Reconciliation for {period}: read = loaded + quarantined",
+    )
+    create_markdown_artifact(key="sori-run-summary",
+                             markdown=render_markdown(summary, changes, top, emerging),
+                             description=f"What sori found in {period}")
+    report = write_report(engine, summary, config.warehouse.path.parent / "reports", topic_model)
+    create_link_artifact(key="sori-html-report", link=report.resolve().as_uri(),
+                         link_text=report.name, description=f"Trends and topic map, {period}")

@@ -1,0 +1,104 @@
+"""Backfill: a long window mined in chunks, each an idempotent child flow run of `sori-mine-window`.
+
+A failed chunk retries with backoff and does not stop the others; the backfill's final state names
+the chunks that failed; running the same backfill again skips the chunks that already completed,
+so it only redoes what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from typing import Annotated
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
+from pydantic import Field
+from sqlalchemy import select
+
+from flows.nightly import mine_window
+from pipeline.config import load_config
+from pipeline.warehouse import connect, ensure_schema, runs
+from pipeline.window import Window
+
+CHUNK_RETRIES = 2
+CHUNK_RETRY_DELAYS = [30, 120]
+MAX_CONCURRENT_CHUNKS = 4
+
+
+class BackfillFailed(RuntimeError):
+    """Some chunks failed after their retries; the message names them so they can be re-run."""
+
+
+def chunk_window(window: Window, chunk_days: int) -> list[Window]:
+    chunks, start = [], window.start
+    while start <= window.end:
+        end = min(start + timedelta(days=chunk_days - 1), window.end)
+        chunks.append(Window(start, end))
+        start = end + timedelta(days=1)
+    return chunks
+
+
+def completed_chunks(config_path: str | None, sources: list[str]) -> set[Window]:
+    """Windows that already have a finished run covering every requested source."""
+    config = load_config(config_path)
+    engine = connect(config.warehouse.sqlalchemy_url())
+    ensure_schema(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(runs.c.window_start, runs.c.window_end, runs.c.sources)
+            .where(runs.c.status.in_(["ok", "warning"]))
+        ).all()
+    return {Window(start, end) for start, end, names in rows if set(sources) <= set(json.loads(names))}
+
+
+@task(name="mine-chunk", cache_policy=NO_CACHE)
+def mine_chunk(config_path: str | None, start: date, end: date, sources: list[str]) -> None:
+    child = mine_window.with_options(
+        flow_run_name=f"chunk-{start}-{end}", retries=CHUNK_RETRIES, retry_delay_seconds=CHUNK_RETRY_DELAYS
+    )
+    child(start=start, end=end, sources=sources, config_path=config_path)
+
+
+@flow(name="sori-backfill", task_runner=ThreadPoolTaskRunner(max_workers=MAX_CONCURRENT_CHUNKS))
+def backfill(
+    start: date,
+    end: date,
+    sources: list[str] | None = None,
+    chunk_days: Annotated[int, Field(ge=1, le=92)] = 7,
+    concurrency: Annotated[int, Field(ge=1, le=MAX_CONCURRENT_CHUNKS)] = 1,
+    force: bool = False,
+    config_path: str | None = None,
+) -> list[str]:
+    """Mine a past window again, chunk by chunk.
+
+    Args:
+        start: First local date of the window (inclusive).
+        end: Last local date of the window (inclusive).
+        sources: Source names to mine; empty means every configured source.
+        chunk_days: Days per chunk; each chunk is one child flow run, written in one transaction.
+        concurrency: Chunks mined at the same time (models are shared, so 1 suits small machines).
+        force: Redo chunks that already completed instead of skipping them.
+        config_path: sori config YAML; empty means configs/sori.yaml or $SORI_CONFIG.
+    """
+    logger = get_run_logger()
+    window = Window(start, end)
+    names = sources or [s.name for s in load_config(config_path).sources]
+    done = set() if force else completed_chunks(config_path, names)
+    todo = [chunk for chunk in chunk_window(window, chunk_days) if chunk not in done]
+    logger.info("%d chunks to mine, %d already complete", len(todo), len(chunk_window(window, chunk_days))
+                - len(todo))
+    failed: list[str] = []
+    for offset in range(0, len(todo), concurrency):
+        wave = todo[offset : offset + concurrency]
+        futures = [mine_chunk.submit(config_path, c.start, c.end, names) for c in wave]
+        for chunk, future in zip(wave, futures, strict=True):
+            future.wait()
+            state = future.state
+            if not state.is_completed():
+                failed.append(f"{chunk.start}…{chunk.end}")
+                logger.error("chunk %s … %s failed: %s", chunk.start, chunk.end, state.message)
+    if failed:
+        raise BackfillFailed(f"{len(failed)} of {len(todo)} chunks failed: {', '.join(failed)}")
+    return [f"{c.start}…{c.end}" for c in todo]

@@ -1,0 +1,51 @@
+"""Weekly topic refit: a new BERTopic model on a window of history, which the nightly runs then use.
+
+Topics are matched to the previous model's, so their ids (and analyst labels) carry over; the log and
+the returned report say what changed, how many outliers HDBSCAN left before and after they were
+reduced, and how closely the saved model reproduces the fit.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from prefect import flow, get_run_logger
+from pydantic import Field
+
+from pipeline.config import load_config
+from pipeline.embedding import Embedder
+from pipeline.korean import KoreanAnalyzer
+from pipeline.topics import RefitReport, refit_window
+from pipeline.warehouse import connect, ensure_schema
+from pipeline.window import trailing_window
+
+
+@flow(name="sori-topic-refit")
+def refit_topics(
+    days: Annotated[int, Field(ge=7, le=730)] = 90,
+    end: date | None = None,
+    config_path: str | None = None,
+) -> RefitReport:
+    """Fit the topic model again on recent pain sentences, keeping the ids of topics that continue.
+
+    Args:
+        days: Days of history to fit on, ending at `end`.
+        end: Last local date of the history window; empty means yesterday.
+        config_path: sori config YAML; empty means configs/sori.yaml or $SORI_CONFIG.
+    """
+    config = load_config(config_path)
+    window = trailing_window(days, config.tz, end)
+    engine = connect(config.warehouse.sqlalchemy_url())
+    ensure_schema(engine)
+    embedder = Embedder(config.models.encoder, config.models.device, config.models.batch_size)
+    report = refit_window(engine, window, config.topics, embedder, KoreanAnalyzer())
+    logger = get_run_logger()
+    logger.info("topic model %s fitted on %d pain sentences of %s … %s (previous: %s)", report.version,
+                report.sentences, window.start, window.end, report.previous_version or "none")
+    logger.info("topics by status: %s", ", ".join(f"{s} {n}" for s, n in sorted(report.statuses.items())))
+    logger.info("outlier share: %.1f%% after HDBSCAN, %.1f%% after reduce_outliers, %.1f%% as assigned by "
+                "the saved model", 100 * report.outliers_before, 100 * report.outliers_after,
+                100 * report.outliers_assigned)
+    logger.info("saved-and-loaded model agrees with the fit on %.1f%% of sentences", 100 * report.agreement)
+    return report
