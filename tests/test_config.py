@@ -1,0 +1,57 @@
+from pathlib import Path
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from pipeline.config import DEFAULT_CONFIG, SoriConfig, load_config
+
+REQUIRED_CATEGORIES = {
+    "waiting", "unresolved", "over_automation", "impersonal", "ignored_request", "quality", "delivery",
+    "packaging", "price_payment", "staff", "usability", "reliability", "account", "ads_spam", "policy",
+    "other",
+}
+REQUIRED_TOUCHPOINTS = {"discovery", "signup", "purchase", "delivery", "usage", "support", "return"}
+
+
+def test_default_config_loads_and_resolves_paths():
+    config = load_config(DEFAULT_CONFIG)
+    assert {s.name for s in config.sources} == {"reviews", "surveys", "chats"}
+    for source in config.sources:
+        assert Path(source.path).is_absolute()
+    assert config.warehouse.sqlalchemy_url().startswith("duckdb:///")
+
+
+def test_default_taxonomy_has_the_agreed_keys():
+    taxonomy = load_config(DEFAULT_CONFIG).load_taxonomy()
+    assert set(taxonomy.categories) == REQUIRED_CATEGORIES
+    assert set(taxonomy.touchpoints) == REQUIRED_TOUCHPOINTS
+    for key, entry in taxonomy.categories.items():
+        assert entry.label, key
+        if key != "other":
+            assert entry.description and entry.examples and entry.keywords, key
+
+
+def test_environment_url_overrides_yaml(monkeypatch):
+    monkeypatch.setenv("SORI_WAREHOUSE_URL", "postgresql+psycopg://u@localhost/x")
+    assert load_config(DEFAULT_CONFIG).warehouse.sqlalchemy_url() == "postgresql+psycopg://u@localhost/x"
+
+
+def test_unknown_keys_are_errors(tmp_path):
+    raw = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    raw["tagging"]["similarty_threshold"] = 0.5
+    with pytest.raises(ValidationError, match="similarty_threshold"):
+        SoriConfig.model_validate(raw)
+
+
+def test_survey_source_needs_answers():
+    with pytest.raises(ValidationError, match="answers"):
+        SoriConfig.model_validate({"sources": [{
+            "name": "s", "kind": "survey", "path": "x.csv", "columns": {"id": "a", "created_at": "b"},
+        }]})
+
+
+def test_a_password_in_the_yaml_url_is_refused():
+    with pytest.raises(ValidationError, match="SORI_WAREHOUSE_URL"):
+        SoriConfig.model_validate({"warehouse": {"url": "postgresql+psycopg://sori:hunter2@db/voc"}})
+    assert SoriConfig.model_validate({"warehouse": {"url": "postgresql+psycopg://sori@db/voc"}})

@@ -1,0 +1,131 @@
+"""The hand-labelled pain-tagging set is well-formed, and the evaluation command runs on it.
+
+The label file is checked without any data or model; the sentences themselves and the evaluation need
+the public corpora in `$SORI_SHARED_DATA` (`../shared/data`) and are skipped without them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+
+import pytest
+
+from models.evaluate_tagging import (
+    DATASETS,
+    LABEL_COLUMNS,
+    LABELS_FILE,
+    LabelledSentence,
+    SharedDataMissing,
+    binary_scores,
+    category_scores,
+    draw_sample,
+    label_problems,
+    labelled_texts,
+    load_labels,
+    macro_f1,
+    main,
+    review_texts,
+    shared_data_dir,
+)
+from pipeline.config import load_config
+
+
+@pytest.fixture(scope="module")
+def taxonomy():
+    return load_config().load_taxonomy()
+
+
+@pytest.fixture(scope="module")
+def labels():
+    return load_labels()
+
+
+@pytest.fixture(scope="module")
+def shared():
+    try:
+        return shared_data_dir()
+    except SharedDataMissing as exc:
+        pytest.skip(f"public corpora not available: {exc}")
+
+
+def test_label_file_holds_ids_and_labels_only():
+    with open(LABELS_FILE, encoding="utf-8", newline="") as fh:
+        header = next(csv.reader(fh))
+    assert tuple(header) == LABEL_COLUMNS  # no text column: corpus texts never enter the repository
+
+
+def test_label_file_is_well_formed(labels, taxonomy):
+    assert len(labels) >= 400
+    assert label_problems(labels, taxonomy.categories, taxonomy.touchpoints) == []
+    assert all(not row.categories and not row.touchpoint for row in labels if not row.has_pain)
+    splits = Counter((row.dataset, row.split) for row in labels)
+    for dataset in DATASETS:
+        tune, test = splits[(dataset, "tune")], splits[(dataset, "test")]
+        assert tune and test and abs(tune - test) <= 1, (dataset, tune, test)
+    share = sum(row.has_pain for row in labels) / len(labels)
+    assert 0.4 <= share <= 0.7
+
+
+def test_label_problems_names_each_broken_rule(taxonomy):
+    def row(**changes):
+        base = {"dataset": DATASETS[0], "review_id": "r", "sentence_index": 0, "sentence_sha1": "0" * 40,
+                "has_pain": True, "categories": ("quality",), "touchpoint": "usage", "split": "test"}
+        return LabelledSentence(**{**base, **changes})
+
+    rows = [
+        row(review_id="a", has_pain=False),
+        row(review_id="b", categories=("made_up",)),
+        row(review_id="c", categories=("other", "quality")),
+        row(review_id="d", touchpoint="moon"),
+        row(review_id="e", split="train"),
+        row(review_id="f", categories=()),
+    ]
+    problems = "\n".join(label_problems(rows, taxonomy.categories, taxonomy.touchpoints))
+    for expected in ("has_pain=0 with categories", "unknown categories", "`other` together",
+                     "unknown touchpoint", "split must be", "without a category"):
+        assert expected in problems
+
+
+def test_scores():
+    assert binary_scores([True, True, False, False], [True, False, True, False]) == {
+        "n": 4, "accuracy": 0.5, "precision": 0.5, "recall": 0.5, "tp": 1, "fp": 1, "fn": 1, "tn": 1}
+    per_key = category_scores([["quality"], ["quality", "staff"], ["other"]],
+                              [["quality"], ["staff"], ["quality"]], ["quality", "staff", "other"])
+    assert per_key["quality"] == {"support": 2, "predicted": 2, "precision": 0.5, "recall": 0.5, "f1": 0.5}
+    assert per_key["staff"]["f1"] == 1.0 and per_key["other"]["recall"] == 0.0
+    assert macro_f1(per_key, min_support=2) == (0.5, ["quality"])
+
+
+def test_missing_corpora_fail_with_a_clear_message(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SORI_SHARED_DATA", str(tmp_path / "nowhere"))
+    assert main(["--limit", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "SORI_SHARED_DATA" in err and "nowhere" in err
+
+
+def test_labelled_sentences_match_the_corpus_and_the_draw(labels, shared):
+    """The checksums still match the corpus, and the seeded draw gives exactly the labelled sentences."""
+    from pipeline.korean import KoreanAnalyzer
+
+    analyzer = KoreanAnalyzer()
+    assert len(labelled_texts(labels, review_texts(labels, shared), analyzer)) == len(labels)
+    drawn = {(d["dataset"], d["review_id"], d["sentence_index"], d["sentence_sha1"])
+             for d in draw_sample(shared, analyzer)}
+    assert drawn == {(r.dataset, r.review_id, r.sentence_index, r.sentence_sha1) for r in labels}
+
+
+@pytest.mark.slow
+def test_evaluation_runs_on_a_small_subset(shared, tmp_path, capsys):
+    out = tmp_path / "figures.json"
+    assert main(["--split", "all", "--limit", "20", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "has_pain  accuracy" in printed and "naver_shopping_absa" in printed
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    sentences = figures["sentences"]
+    assert sentences["n"] == 20
+    for value in (sentences["has_pain"]["accuracy"], sentences["category_macro_f1_tagger"],
+                  sentences["touchpoint_accuracy_tagger"], figures["kr3_aspect_gold"]["agreement"]):
+        assert 0.0 <= value <= 1.0
+    assert figures["naver_shopping_absa"]["texts"] == 20

@@ -1,0 +1,40 @@
+from pipeline.korean import NEGATIONS, STOPWORDS, KoreanAnalyzer, compact
+
+
+def test_sentences_have_offsets_into_the_text(kiwi):
+    text = "배송은 빨랐는데 포장이 엉망이네요ㅠㅠ 다시는 안살래요!!! 상담원 연결이 안돼요"
+    sentences = KoreanAnalyzer(kiwi).sentences([text])[0]
+    assert len(sentences) == 3
+    for index, sentence in enumerate(sentences):
+        assert sentence.index == index
+        assert text[sentence.start : sentence.end] == sentence.text
+
+
+def test_keywords_keep_negations_and_stems(kiwi):
+    analyzer = KoreanAnalyzer(kiwi)
+    words = analyzer.keywords("택배가 안 와요. 못 받았어요. 제품이 아니에요. 연락이 없어요")
+    assert {"택배", "안", "못", "아니다", "없다", "오다", "받다", "연락"} <= set(words)
+
+
+def test_masks_are_never_keywords(kiwi):
+    words = KoreanAnalyzer(kiwi).keywords("[이름] 고객님 [전화번호]로 연락주세요")
+    assert "전화번호" not in words and "이름" not in words
+    assert "연락" in words
+
+
+def test_stopwords_never_contain_negations():
+    assert not NEGATIONS & STOPWORDS
+
+
+def test_compact_removes_spacing():
+    assert compact("배송 이 늦 어요 ABC") == "배송이늦어요abc"
+
+
+def test_run_on_text_is_cut_into_pieces_without_losing_any_of_it(kiwi):
+    text = " ".join(["배송이늦고포장이엉망이고상담원은불친절하고"] * 1200)
+    assert len(text) > 20_000
+    sentences = KoreanAnalyzer(kiwi).sentences([text])[0]
+    assert all(len(s.text) <= 300 for s in sentences)
+    assert "".join(s.text for s in sentences).replace(" ", "") == text.replace(" ", "")
+    for sentence in sentences:
+        assert text[sentence.start : sentence.end] == sentence.text

@@ -1,0 +1,196 @@
+"""Sentiment: split hygiene, label mapping, calibration helpers, the builtin model and the evaluation CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.sentiment import (
+    BUILTIN_SENTIMENT,
+    LABELS,
+    fit_temperature,
+    label_mapping,
+    softmax_with_temperature,
+)
+from models.sentiment_data import (
+    NEGATIVE,
+    NEUTRAL,
+    NO_LABEL,
+    POSITIVE,
+    SharedDataMissing,
+    dedupe_across_splits,
+    is_neutral_statement,
+    kote_label,
+    shared_data_dir,
+    split_of,
+)
+
+
+def _shared_or_skip() -> None:
+    try:
+        shared_data_dir()
+    except SharedDataMissing as exc:
+        pytest.skip(f"development data not mounted: {exc}")
+
+
+# --------------------------------------------------------------------------- fast: splits
+
+
+def test_split_of_is_deterministic_and_roughly_80_10_10() -> None:
+    splits = [split_of(str(i), "nsmc") for i in range(20_000)]
+    assert splits == [split_of(str(i), "nsmc") for i in range(20_000)]
+    share = {s: splits.count(s) / len(splits) for s in ("train", "dev", "test")}
+    assert 0.78 < share["train"] < 0.82 and 0.08 < share["dev"] < 0.12 and 0.08 < share["test"] < 0.12
+
+
+def test_dedupe_keeps_groups_whole_and_texts_in_one_split() -> None:
+    rows = []
+    for movie in range(300):
+        split = split_of(str(movie), "nsmc")
+        for j in range(5):
+            text = "최고" if j == 0 else f"영화 {movie} 리뷰 {j}"  # "최고" repeats in every movie
+            rows.append((text, POSITIVE if j % 2 == 0 else NEGATIVE, 10, "nsmc", f"movie:{movie}", split, j))
+    df = pd.DataFrame(rows, columns=["text", "label", "rating", "source", "group", "split", "order"])
+    out = dedupe_across_splits(df)
+    movie_splits = out.groupby("group")["split"].nunique()
+    assert (movie_splits == 1).all(), "a movie must never be in two splits"
+    assert out["key"].is_unique, "a text must appear once, in one split only"
+    assert out.loc[out["key"] == "최고", "split"].item() == "test", "shared texts go to the protected split"
+
+
+def test_kote_labels_and_neutral_filter() -> None:
+    assert kote_label(["없음"]) == NEUTRAL
+    assert kote_label(["불평/불만", "짜증", "화남/분노"]) == NEGATIVE
+    assert kote_label(["기쁨", "행복", "고마움"]) == POSITIVE
+    assert kote_label(["기쁨", "짜증"]) == NO_LABEL
+    assert is_neutral_statement("저는 청주시에 사는 주민입니다.")
+    assert not is_neutral_statement("정말 억울하고 답답합니다.")
+    assert not is_neutral_statement("택배가 아직 오지 않았습니다.")
+
+
+# --------------------------------------------------------------------------- fast: mapping, calibration
+
+
+def test_label_mapping_by_name_and_two_class_convention() -> None:
+    assert label_mapping({0: "NEGATIVE", 1: "neutral", 2: "Positive"}) == [0, 1, 2]
+    assert label_mapping({0: "positive", 1: "negative"}) == [2, 0]
+    assert label_mapping({0: "LABEL_0", 1: "LABEL_1"}) == [0, 2]
+    with pytest.raises(ValueError):
+        label_mapping({0: "1 star", 1: "5 stars"})
+
+
+def test_softmax_gives_missing_class_zero_and_temperature_flattens() -> None:
+    logits = np.array([[2.0, -np.inf, 0.0]])
+    p = softmax_with_temperature(logits)
+    assert p[0, 1] == 0.0 and abs(p.sum() - 1) < 1e-6
+    assert softmax_with_temperature(logits, 3.0)[0, 0] < p[0, 0]
+
+
+def test_fit_temperature_recovers_overconfidence() -> None:
+    rng = np.random.default_rng(0)
+    true_logits = rng.normal(0, 1.5, size=(4000, 3))
+    probs = softmax_with_temperature(true_logits)
+    labels = np.array([rng.choice(3, p=row / row.sum()) for row in probs.astype(np.float64)])
+    t = fit_temperature(true_logits * 2.5, labels)  # a model 2.5x overconfident
+    assert 2.0 < t < 3.1
+
+
+def test_ece_is_zero_for_perfect_calibration_and_large_for_overconfidence() -> None:
+    from models.evaluate_sentiment import expected_calibration_error
+
+    probs = np.tile([0.9, 0.05, 0.05], (1000, 1))
+    labels = np.array([0] * 900 + [1] * 100)
+    assert expected_calibration_error(probs, labels) < 1e-9
+    assert expected_calibration_error(probs, np.array([0] * 500 + [1] * 500)) == pytest.approx(0.4)
+
+
+def test_evaluate_fails_clearly_without_shared_data(tmp_path, monkeypatch, capsys) -> None:
+    from models import evaluate_sentiment
+
+    monkeypatch.setenv("SORI_SHARED_DATA", str(tmp_path / "nowhere"))
+    assert evaluate_sentiment.main(["--limit", "10"]) == 2
+    err = capsys.readouterr().err
+    assert "SORI_SHARED_DATA" in err and "nowhere" in err
+
+
+# --------------------------------------------------------------------------- slow: the builtin model
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    from models.sentiment import SentimentClassifier
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("HF_HUB_OFFLINE", "1")
+    mp.setenv("TRANSFORMERS_OFFLINE", "1")
+    try:
+        yield SentimentClassifier.from_pretrained(BUILTIN_SENTIMENT, device="cpu")
+    finally:
+        mp.undo()
+
+
+@pytest.mark.slow
+def test_builtin_gives_sensible_labels(classifier) -> None:
+    texts = ["배송 빠르고 너무 좋아요", "최악이에요 다시는 안 삽니다", "이거 언제 배송되나요?"]
+    scores = classifier.predict(texts)
+    assert scores.labels[0] == "positive"
+    assert scores.labels[1] == "negative"
+    assert scores.probs[2, 2] < 0.5, "a plain question must not be confidently positive"
+    assert scores.p_negative[1] > 0.5
+    np.testing.assert_allclose(scores.probs.sum(axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_builtin_batching_does_not_change_results(classifier) -> None:
+    texts = [
+        "좋아요",
+        "환불 요청했는데 일주일째 답이 없어요. 고객센터 전화도 안 받고 정말 답답합니다.",
+        "앱이 자꾸 튕겨요",
+        "",
+        "포장이 꼼꼼하고 상품도 설명 그대로예요. 다음에 또 주문할게요!",
+        "보통이에요",
+    ]
+    ref = classifier.predict(texts, batch_size=64).probs
+    for batch_size in (1, 2, 4):
+        np.testing.assert_allclose(classifier.predict(texts, batch_size=batch_size).probs, ref, atol=1e-4)
+    reordered = classifier.predict(texts[::-1], batch_size=2).probs[::-1]
+    np.testing.assert_allclose(reordered, ref, atol=1e-4)
+    assert ref.shape == (len(texts), len(LABELS))
+
+
+@pytest.mark.slow
+def test_builtin_handles_empty_input(classifier) -> None:
+    scores = classifier.predict([])
+    assert scores.probs.shape == (0, 3) and scores.labels == [] and len(scores.p_negative) == 0
+
+
+@pytest.mark.slow
+def test_builtin_is_loaded_once_per_process(classifier) -> None:
+    from models.sentiment import SentimentClassifier
+
+    assert SentimentClassifier.from_pretrained(BUILTIN_SENTIMENT, device="cpu").model is classifier.model
+
+
+# --------------------------------------------------------------------------- slow: shared data
+
+
+@pytest.mark.slow
+def test_real_corpus_splits_do_not_leak() -> None:
+    _shared_or_skip()
+    from models.sentiment_data import load_corpus
+
+    corpus = load_corpus()
+    assert (corpus.groupby("group")["split"].nunique() == 1).all()
+    assert corpus["key"].is_unique
+    assert set(corpus["source"]) == {"nsmc", "kote", "petitions"}, "only licensed sets may be training data"
+
+
+@pytest.mark.slow
+def test_evaluate_runs_on_a_small_subset(capsys) -> None:
+    _shared_or_skip()
+    from models import evaluate_sentiment
+
+    assert evaluate_sentiment.main(["--limit", "24"]) == 0
+    out = capsys.readouterr().out
+    assert "NSMC by-movie test" in out and "App reviews" in out and "ECE" in out

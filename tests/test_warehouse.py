@@ -1,0 +1,115 @@
+"""Warehouse writes on DuckDB and on the real PostgreSQL server (no models needed)."""
+
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import insert, select, text
+
+from pipeline.document import SurveyResponse
+from pipeline.pii import PiiMasker
+from pipeline.sources import QuarantineRecord, SourceBatch
+from pipeline.warehouse import (
+    SCHEMA_VERSION,
+    SchemaError,
+    connect,
+    ensure_schema,
+    replace_window,
+    schema_version,
+    window_writes,
+)
+from pipeline.window import Window
+from tests.factories import SEOUL, pain_doc
+
+
+def write(engine, window, docs, quarantine=(), run_id="run"):
+    batch = SourceBatch("reviews", quarantine=list(quarantine), records_read=len(docs))
+    writes = window_writes([batch], docs, run_id, "test-models", PiiMasker(), store_raw_text=False)
+    replace_window(engine, window, writes)
+
+
+def dump(engine, table):
+    with engine.connect() as conn:
+        rows = conn.execute(text(f"SELECT * FROM {table}")).mappings().all()
+    return sorted(tuple(sorted((k, str(v)) for k, v in r.items() if k != "run_id")) for r in rows)
+
+
+def test_rewriting_a_window_is_idempotent_and_overlaps_never_duplicate(warehouse_url):
+    engine = connect(warehouse_url)
+    ensure_schema(engine)
+    days = [date(2026, 10, 1) + timedelta(days=i) for i in range(6)]
+    docs = [pain_doc(f"r{i}", day) for i, day in enumerate(days)]
+    write(engine, Window(days[0], days[3]), docs[:4])
+    first = {t: dump(engine, t) for t in ("feedback", "pain_points", "pain_point_categories")}
+    write(engine, Window(days[0], days[3]), docs[:4], run_id="again")
+    assert {t: dump(engine, t) for t in first} == first
+    write(engine, Window(days[2], days[5]), docs[2:], run_id="overlap")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM feedback")).scalar() == 6
+        assert conn.execute(text("SELECT count(*) FROM pain_points")).scalar() == 6
+        assert conn.execute(text("SELECT count(*) FROM pain_point_categories")).scalar() == 12
+        ids = conn.execute(text("SELECT pain_point_id FROM pain_points")).scalars().all()
+    assert len(set(ids)) == 6
+
+
+def test_an_edited_record_replaces_its_old_version(warehouse_url):
+    engine = connect(warehouse_url)
+    ensure_schema(engine)
+    window = Window(date(2026, 10, 1), date(2026, 10, 1))
+    write(engine, window, [pain_doc("r1", window.start, "배송이 늦어요. 좋아요")])
+    write(engine, window, [pain_doc("r1", window.start, "배송이 늦어요. 그래도 좋아요")])
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT text_masked FROM feedback")).scalars().all() == [
+            "배송이 늦어요. 그래도 좋아요"]
+
+
+def test_quarantine_keeps_masked_raw_bytes(warehouse_url):
+    engine = connect(warehouse_url)
+    ensure_schema(engine)
+    window = Window(date(2026, 10, 1), date(2026, 10, 1))
+    bad = QuarantineRecord("reviews", "r.csv:7", "unparseable date", '{"text": "010-1234-5678로 연락"}')
+    write(engine, window, [], quarantine=[bad])
+    write(engine, window, [], quarantine=[bad])
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT location, reason, raw_masked FROM quarantine")).all()
+    assert len(rows) == 1
+    assert rows[0][0] == "r.csv:7" and "010-1234-5678" not in rows[0][2] and "[전화번호]" in rows[0][2]
+
+
+def test_a_newer_schema_is_refused(warehouse_url):
+    engine = connect(warehouse_url)
+    ensure_schema(engine)
+    ensure_schema(engine)
+    with engine.begin() as conn:
+        assert conn.execute(select(schema_version.c.version)).scalars().all() == [SCHEMA_VERSION]
+        conn.execute(insert(schema_version), [{"version": SCHEMA_VERSION + 1,
+                                               "applied_at": datetime.now(SEOUL)}])
+    with pytest.raises(SchemaError, match="newer"):
+        ensure_schema(engine)
+
+
+def test_bi_views_compute_nps_and_its_impact_per_category(warehouse_url):
+    engine = connect(warehouse_url)
+    ensure_schema(engine)
+    day = date(2026, 10, 7)
+    scores = {"a": (10, None), "b": (9, None), "c": (8, None), "d": (3, "delivery"), "e": (0, "delivery"),
+              "f": (5, "staff")}
+    docs = [pain_doc(rid, day, "답변", source="nps", kind="survey", nps=nps, pain=category is not None,
+                     categories=(category or "other",)) for rid, (nps, category) in scores.items()]
+    responses = [SurveyResponse("nps", rid, d.item.created_at, day, nps, 1)
+                 for d, (rid, (nps, _)) in zip(docs, scores.items(), strict=True)]
+    responses.append(SurveyResponse("nps", "g", docs[0].item.created_at, day, 10, 0))
+    batch = SourceBatch("nps", responses=responses, records_read=7)
+    replace_window(engine, Window(day, day), window_writes([batch], docs, "run", "m", PiiMasker(), False,
+                                                           {"nps": "survey"}))
+    with engine.connect() as conn:
+        daily = conn.execute(text("SELECT responses, promoters, passives, detractors, nps FROM v_nps_daily"))
+        assert [tuple(r) for r in daily] == [(7, 3, 1, 3, 0.0)]
+        impact = dict(conn.execute(text("SELECT category, nps_impact FROM v_nps_impact_by_category")).all())
+        # Without the two delivery detractors: 3 promoters, 1 passive, 1 detractor of 5 → +40.
+        assert impact["delivery"] == pytest.approx(40.0)
+        assert impact["staff"] == pytest.approx(100.0 * (3 - 2) / 6)
+        pain = conn.execute(text("SELECT category, SUM(pain_points) FROM v_pain_points_daily "
+                                 "GROUP BY category"))
+        assert dict(pain.all()) == {"delivery": 2, "staff": 1}
+        share = conn.execute(text("SELECT texts, texts_with_pain FROM v_negative_share_daily")).one()
+        assert tuple(share) == (6, 3)
