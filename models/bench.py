@@ -166,7 +166,7 @@ def run(config: SoriConfig, sentences: int = 1000, rounds: int = 3, accuracy: bo
     measure(rows, rounds)
 
     paths = [Timing(f"{backend}", _classify_path(config, backend, reviews), len(reviews))
-             for backend in ("torch", "onnx-int8")]
+             for backend in ("torch", "onnx", "onnx-int8")]
     measure(paths, rounds)
 
     base = rows[0].best

@@ -29,7 +29,9 @@ def _daily(engine: Engine, window: Window, column, join_categories: bool) -> pd.
     query = query.where(pain_points.c.record_date >= window.start, pain_points.c.record_date <= window.end)
     with engine.connect() as conn:
         rows = conn.execute(query.group_by(pain_points.c.record_date, column)).all()
-    return pd.DataFrame(rows, columns=["day", "key", "n"]).sort_values(["day", "key"])
+    # Typed even when empty: a window without pain points still gets its (empty) report.
+    frame = pd.DataFrame(rows, columns=["day", "key", "n"]).astype({"n": "int64"})
+    return frame.sort_values(["day", "key"])
 
 
 def write_report(engine: Engine, summary: RunSummary, directory: Path,
