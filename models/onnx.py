@@ -410,7 +410,7 @@ class OnnxSentimentClassifier:
 
     @classmethod
     def from_pretrained(cls, name_or_path: str = BUILTIN_SENTIMENT, device: str | None = None,
-                        precision: Precision = "int8") -> OnnxSentimentClassifier:
+                        precision: Precision = "fp32") -> OnnxSentimentClassifier:
         """Any model `SentimentClassifier.from_pretrained` takes; exported on first use, loaded once."""
         return _load_classifier(name_or_path, device, precision)
 
@@ -451,7 +451,7 @@ class OnnxSentenceEncoder(BaseEmbedder):
 
     @classmethod
     def from_pretrained(cls, name_or_path: str = BUILTIN_ENCODER, device: str | None = None,
-                        precision: Precision = "int8") -> OnnxSentenceEncoder:
+                        precision: Precision = "fp32") -> OnnxSentenceEncoder:
         """Any sentence-transformers model `load_sentence_encoder` takes; exported on first use."""
         return _load_encoder(name_or_path, device, precision)
 

@@ -285,34 +285,21 @@ class TopicTokens:
         return [word for word in self.analyzer.keywords(text) if word not in NEGATIONS]
 
 
-def topic_vectorizer(analyzer: KoreanAnalyzer) -> CountVectorizer:
-    """Unigram Kiwi keywords seen in two sentences or more (bigrams of keywords read as noise)."""
-    return CountVectorizer(tokenizer=TopicTokens(analyzer), lowercase=False, token_pattern=None, min_df=2)
-
-
-def fitted_topic_vectorizer(analyzer: KoreanAnalyzer, texts: Sequence[str]) -> CountVectorizer:
-    """The topic vectorizer with its vocabulary fixed on the sentences.
-
-    BERTopic runs the vectorizer over one joined document per topic, where `min_df=2` would mean
-    "in two topics": it would drop the words that set a topic apart, and a fit with one topic would
-    keep no word at all. A fixed vocabulary keeps "in two sentences" meaning that."""
-    counts = CountVectorizer(tokenizer=TopicTokens(analyzer), lowercase=False, token_pattern=None)
-    present = counts.fit_transform(texts) > 0
-    words = counts.get_feature_names_out()
-    frequent = np.asarray(present.sum(axis=0)).ravel() >= 2
-    vocabulary = words[frequent] if frequent.any() else words
+def topic_vectorizer(analyzer: KoreanAnalyzer, min_df: int = 2) -> CountVectorizer:
+    """Unigram Kiwi keywords (bigrams of keywords read as noise) in at least `min_df` documents."""
     return CountVectorizer(tokenizer=TopicTokens(analyzer), lowercase=False, token_pattern=None,
-                           vocabulary=vocabulary.tolist())
+                           min_df=min_df)
 
 
 def min_topic_size(config: TopicsConfig, sentences: int) -> int:
     """At least `min_topic_size` sentences and TOPIC_SHARE of the corpus, so a 90-day refit gives
     tens of topics an analyst can read rather than hundreds of near-duplicates."""
-    return max(config.min_topic_size, math.ceil(TOPIC_SHARE * sentences))
+    wanted = max(config.min_topic_size, math.ceil(TOPIC_SHARE * sentences))
+    # HDBSCAN refuses a cluster size beyond the sample (a user's min_topic_size above min_documents).
+    return max(2, min(wanted, sentences - 1))
 
 
-def _bertopic(config: TopicsConfig, embedder: Embedder, analyzer: KoreanAnalyzer,
-              texts: Sequence[str]) -> BERTopic:
+def _bertopic(config: TopicsConfig, embedder: Embedder, analyzer: KoreanAnalyzer, sentences: int) -> BERTopic:
     """The seeded BERTopic of sori; `language` is not English so BERTopic keeps Hangul for Kiwi.
 
     Words are ranked by c-TF-IDF (frequent words damped, which keeps topics apart) and re-ranked by
@@ -322,9 +309,12 @@ def _bertopic(config: TopicsConfig, embedder: Embedder, analyzer: KoreanAnalyzer
         embedding_model=SoriEmbeddings(embedder),
         umap_model=UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine",
                         random_state=config.seed),
-        hdbscan_model=HDBSCAN(min_cluster_size=min_topic_size(config, len(texts)), metric="euclidean",
+        hdbscan_model=HDBSCAN(min_cluster_size=min_topic_size(config, sentences), metric="euclidean",
                               cluster_selection_method="eom", prediction_data=True),
-        vectorizer_model=fitted_topic_vectorizer(analyzer, texts),
+        # BERTopic runs the vectorizer over one joined document per topic: a min_df of 2 there would
+        # mean "in two topics", dropping the words that set a topic apart, and a fit whose sentences
+        # are all outliers would keep no word at all. c-TF-IDF already damps rare words.
+        vectorizer_model=topic_vectorizer(analyzer, min_df=1),
         ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
         representation_model=MaximalMarginalRelevance(diversity=0.3, top_n_words=TOP_WORDS),
         top_n_words=TOP_WORDS,
@@ -385,7 +375,7 @@ class TopicModel:
         """Fit, reduce outliers with the encoder-relative threshold, and give the topics sori ids:
         matched to `previous` when given, else numbered from 0."""
         texts = list(texts)
-        model = _bertopic(config, embedder, analyzer, texts)
+        model = _bertopic(config, embedder, analyzer, len(texts))
         clustered = np.asarray(model.fit_transform(texts, embeddings)[0])
         threshold = _outlier_threshold(embeddings, clustered)
         final = clustered

@@ -237,6 +237,20 @@ def test_the_same_input_gives_the_same_topics_and_labels(corpus, encoder):
 
 
 @pytest.mark.slow
+def test_a_window_too_small_for_a_topic_still_fits(corpus, encoder):
+    """Fewer sentences than min_topic_size, so HDBSCAN finds at most one cluster: c-TF-IDF then sees one
+    or two joined documents and must keep their words (min_df=2 over topic documents lost them all)."""
+    from pipeline.topics import TopicModel
+
+    texts, embeddings = corpus
+    config = TopicsConfig(seed=42, min_topic_size=len(texts), labels=None)
+    model = TopicModel.fit(texts[:40], embeddings[:40], config, *encoder)
+    assert len(model.fitted) == 40 and set(model.fitted) <= set(model.meta.ids.values())
+    assert len(model.assign(texts[40:45], embeddings[40:45])) == 5
+    assert all(model.sori_words(sid) for sid in model.meta.ids.values() if sid != OUTLIER)
+
+
+@pytest.mark.slow
 def test_a_refit_with_another_seed_keeps_the_ids(first, corpus, encoder):
     texts, embeddings = corpus
     refit = fit(corpus, encoder, seed=7, previous=first)
