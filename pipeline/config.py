@@ -65,6 +65,9 @@ class ModelsConfig(StrictModel):
 
 class SentimentConfig(StrictModel):
     negative_threshold: float = Field(0.5, gt=0, lt=1)
+    # A sentence with a complaint cue (taxonomy `complaint_cues`) is a pain point unless its
+    # P(positive) reaches this; null leaves pain to P(negative) alone (pipeline/pain.py).
+    cue_max_positive: float | None = Field(0.7, gt=0, le=1)
 
 
 class TaggingConfig(StrictModel):
@@ -217,13 +220,32 @@ class TaxonomyEntry(StrictModel):
     @classmethod
     def _compact(cls, keywords: list[str]) -> list[str]:
         """Keywords match text with spaces removed, so they are stored the same way."""
-        return [k.replace(" ", "").lower() for k in keywords if k.strip()]
+        return _compact_all(keywords)
+
+
+def _compact_all(words: list[str]) -> list[str]:
+    return [w.replace(" ", "").lower() for w in words if w.strip()]
+
+
+class ComplaintCues(StrictModel):
+    """Signs of a complaint that need no strong sentiment ("앱이 안 열려요", "개선해 주세요");
+    pipeline/pain.py reads them."""
+
+    negations: bool = True  # 안, 못, 않다, 없다, 아니다, 말다 among the sentence's Kiwi keywords
+    words: list[str] = Field(default_factory=list)  # Kiwi keyword forms: nouns, stems + 다
+    phrases: list[str] = Field(default_factory=list)  # substrings of the text with spaces removed
+
+    @field_validator("phrases")
+    @classmethod
+    def _compact(cls, phrases: list[str]) -> list[str]:
+        return _compact_all(phrases)
 
 
 class Taxonomy(StrictModel):
     version: int = 1
     categories: dict[str, TaxonomyEntry]
     touchpoints: dict[str, TaxonomyEntry]
+    complaint_cues: ComplaintCues = Field(default_factory=ComplaintCues)
 
     @model_validator(mode="after")
     def _has_other(self) -> Taxonomy:

@@ -21,6 +21,7 @@ from pipeline.embedding import Embedder, EmbedPainSentences
 from pipeline.korean import KoreanAnalyzer, shared_kiwi
 from pipeline.language import detect_language
 from pipeline.normalize import normalize_text
+from pipeline.pain import PainDetector
 from pipeline.pii import PiiMasker
 from pipeline.sentiment import SentenceSentiment
 from pipeline.severity import SeverityScorer
@@ -96,7 +97,9 @@ class Pipeline:
             Normalize(),
             Mask(PiiMasker(kiwi)),
             SplitSentences(analyzer),
-            SentenceSentiment(classifier, config.sentiment.negative_threshold, models.batch_size),
+            SentenceSentiment(classifier, models.batch_size),
+            PainDetector(taxonomy.complaint_cues, config.sentiment.negative_threshold,
+                         config.sentiment.cue_max_positive),
             EmbedPainSentences(embedder),
             PainTagger(taxonomy, embedder, config.tagging),
             TopicAssigner(config.topics, embedder, analyzer, persist=persist_topics),

@@ -1,8 +1,8 @@
 """Sentence and document sentiment from the configured transformer classifier.
 
-A sentence whose calibrated P(negative) reaches the threshold is a pain-point candidate; documents
-with several sentences also get a sentiment of their own, because a mixed review ("배송은 빨랐는데
-포장이 엉망") is neither its best nor its worst sentence.
+Calibrated probabilities per sentence (pipeline/pain.py decides from them which sentences are pain
+points); documents with several sentences also get a sentiment of their own, because a mixed
+review ("배송은 빨랐는데 포장이 엉망") is neither its best nor its worst sentence.
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ LABELS = ("negative", "neutral", "positive")
 class SentenceSentiment:
     name = "sentiment"
 
-    def __init__(self, classifier: SentimentClassifier, negative_threshold: float, batch_size: int = 64):
+    def __init__(self, classifier: SentimentClassifier, batch_size: int = 64):
         self.classifier = classifier
-        self.negative_threshold = negative_threshold
         self.batch_size = batch_size
 
     def __call__(self, docs: Sequence[Document]) -> Sequence[Document]:
@@ -30,7 +29,6 @@ class SentenceSentiment:
             sentence.p_negative = round(float(probs[0]), 4)
             sentence.p_positive = round(float(probs[2]), 4)
             sentence.sentiment = LABELS[int(probs.argmax())]
-            sentence.is_pain = sentence.p_negative >= self.negative_threshold
         multi = [doc for doc in docs if len(doc.sentences) > 1]
         doc_scores = self.classifier.predict([doc.masked_text for doc in multi], batch_size=self.batch_size)
         for doc, probs in zip(multi, doc_scores.probs, strict=True):
