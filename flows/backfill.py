@@ -53,11 +53,11 @@ def completed_chunks(config_path: str | None, sources: list[str]) -> set[Window]
     return {Window(start, end) for start, end, names in rows if set(sources) <= set(json.loads(names))}
 
 
-@task(name="mine-chunk", cache_policy=NO_CACHE)
+# The task retries, not the child flow: a flow's retry delay is one number, a task's can back off.
+# Each attempt is a new child flow run of the same name.
+@task(name="mine-chunk", cache_policy=NO_CACHE, retries=CHUNK_RETRIES, retry_delay_seconds=CHUNK_RETRY_DELAYS)
 def mine_chunk(config_path: str | None, start: date, end: date, sources: list[str]) -> None:
-    child = mine_window.with_options(
-        flow_run_name=f"chunk-{start}-{end}", retries=CHUNK_RETRIES, retry_delay_seconds=CHUNK_RETRY_DELAYS
-    )
+    child = mine_window.with_options(flow_run_name=f"chunk-{start}-{end}")
     child(start=start, end=end, sources=sources, config_path=config_path)
 
 
