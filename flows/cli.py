@@ -70,10 +70,12 @@ def main(argv: list[str] | None = None) -> int:
         from flows.nightly import mine_window
 
         try:
-            mine_window(start=args.start, end=args.end, sources=args.sources, config_path=args.config)
+            summary = mine_window(start=args.start, end=args.end, sources=args.sources,
+                                  config_path=args.config)
         except SourceReadError as exc:
             print(f"sori: {exc}", file=sys.stderr)
             return 1
+        print(summary.render())
         return 0
     if args.command == "backfill":
         from flows.backfill import backfill

@@ -146,7 +146,9 @@ def write_window(config_path: str | None, start: date, end: date, batches: list[
     )
 
 
-@flow(name="sori-mine-window", log_prints=True)
+# No log_prints: it swaps builtins.print for the run, and numba then fails to compile UMAP's kernels
+# (pynndescent) the first time they are compiled in a fresh environment ("Untyped global name 'print'").
+@flow(name="sori-mine-window")
 def mine_window(start: date | None = None, end: date | None = None, sources: list[str] | None = None,
                 config_path: str | None = None) -> RunSummary:
     """Mine one window into the warehouse; re-running a window replaces its rows.
@@ -191,7 +193,7 @@ def mine_window(start: date | None = None, end: date | None = None, sources: lis
     finish_run(engine, run_id, status, counts, seconds, "; ".join(failures), model_version)
     by_category, by_touchpoint = pain_counts(engine, window, [b.source for b in batches])
     summary = RunSummary(run_id, window, counts, seconds, by_category, by_touchpoint)
-    print(summary.render())
+    logger.info("%s", summary.render())
     publish_artifacts(config_path, summary, [b.source for b in batches],
                       cached_pipeline(config_path).topic_model)
     if config.alerts:

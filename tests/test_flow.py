@@ -57,6 +57,7 @@ def table(url: str, name: str) -> list[dict]:
 def test_flow_mines_a_sample_window_into_the_warehouse(prefect_harness, tmp_path):
     from flows.nightly import mine_window
 
+    assert not mine_window.log_prints, "log_prints breaks numba's first compile of UMAP in a fresh venv"
     config_path = write_config(tmp_path)
     url = f"duckdb:///{tmp_path / 'sori.duckdb'}"
     analyzer, cues = KoreanAnalyzer(), load_config(config_path).load_taxonomy().complaint_cues
