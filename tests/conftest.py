@@ -47,6 +47,25 @@ def postgres_url():
     admin.dispose()
 
 
+@pytest.fixture
+def shop_table(postgres_url, monkeypatch, request):
+    """A table in "the shop's own database" (the test PostgreSQL) for a SQL source to pull from, reached
+    through $SORI_TEST_SHOP_DB; its columns are the test module's SHOP_COLUMNS. Yields (engine, name)."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    name = f"shop_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(postgres_url)
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE TABLE "{name}" ({request.module.SHOP_COLUMNS})'))
+    monkeypatch.setenv("SORI_TEST_SHOP_DB", postgres_url)
+    yield engine, name
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP TABLE "{name}"'))
+    engine.dispose()
+
+
 @pytest.fixture(params=["duckdb", "postgresql"])
 def warehouse_url(request, tmp_path):
     """Every warehouse test runs on the embedded default and on the real PostgreSQL server."""

@@ -4,12 +4,11 @@ artifacts an analyst reads after each chunk."""
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from datetime import date, datetime
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from pipeline.config import load_config
 from tests.test_flow import table, write_config
@@ -21,20 +20,10 @@ ARTIFACTS = {"sori-pain-by-category-touchpoint", "sori-emerging-issues", "sori-r
              "sori-run-summary", "sori-html-report"}
 
 
-@pytest.fixture
-def shop(postgres_url, monkeypatch):
-    """A reviews table whose query fails (division by zero) on the row 'BAD' alone, so exactly the
-    chunk whose window holds that row fails, for real, in the database."""
-    name = f"shop_backfill_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(postgres_url)
-    with engine.begin() as conn:
-        conn.execute(text(f'CREATE TABLE "{name}" (review_id TEXT PRIMARY KEY, created TIMESTAMPTZ NOT NULL, '
-                          "stars INTEGER NOT NULL, body TEXT NOT NULL)"))
-    monkeypatch.setenv("SORI_TEST_SHOP_DB", postgres_url)
-    yield engine, name
-    with engine.begin() as conn:
-        conn.execute(text(f'DROP TABLE "{name}"'))
-    engine.dispose()
+# The shop's reviews table (the `shop_table` fixture creates it). The source's query fails (division
+# by zero) on the row 'BAD' alone, so exactly the chunk whose window holds that row fails, for real.
+SHOP_COLUMNS = ("review_id TEXT PRIMARY KEY, created TIMESTAMPTZ NOT NULL, stars INTEGER NOT NULL, "
+                "body TEXT NOT NULL")
 
 
 def chunk_attempts(names: list[str]) -> Counter[str]:
@@ -54,12 +43,12 @@ def artifact_keys() -> set[str]:
         return {a.key for a in client.read_artifacts() if a.key}
 
 
-def test_a_failed_chunk_is_retried_named_and_redone_alone(shop, tmp_path, monkeypatch):
+def test_a_failed_chunk_is_retried_named_and_redone_alone(shop_table, tmp_path, monkeypatch):
     from prefect.testing.utilities import prefect_test_harness
 
     import flows.backfill as backfill_module
 
-    engine, name = shop
+    engine, name = shop_table
     query = (f'SELECT review_id, created, body, CASE WHEN review_id = \'BAD\' THEN stars / (stars - stars) '
              f'ELSE stars END AS stars FROM "{name}"')
     config_path = str(write_config(tmp_path, sources=[{

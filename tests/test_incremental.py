@@ -4,11 +4,10 @@ fetch and commit is simply repeated by the next one."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from pipeline.config import load_config
 from pipeline.warehouse import connect, watermark
@@ -17,19 +16,9 @@ from tests.test_flow import table, write_config
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def shop_table(postgres_url, monkeypatch):
-    """A reviews table in the shop's own database, with a last-modified column."""
-    name = f"shop_reviews_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(postgres_url)
-    with engine.begin() as conn:
-        conn.execute(text(f'CREATE TABLE "{name}" (review_id TEXT PRIMARY KEY, created TIMESTAMPTZ NOT NULL, '
-                          "modified TIMESTAMPTZ NOT NULL, stars INTEGER NOT NULL, body TEXT NOT NULL)"))
-    monkeypatch.setenv("SORI_TEST_SHOP_DB", postgres_url)
-    yield engine, name
-    with engine.begin() as conn:
-        conn.execute(text(f'DROP TABLE "{name}"'))
-    engine.dispose()
+# The shop's reviews table, with a last-modified column (the `shop_table` fixture creates it).
+SHOP_COLUMNS = ("review_id TEXT PRIMARY KEY, created TIMESTAMPTZ NOT NULL, modified TIMESTAMPTZ NOT NULL, "
+                "stars INTEGER NOT NULL, body TEXT NOT NULL")
 
 
 def upsert(engine, name: str, rows: list[tuple[str, datetime, datetime, int, str]]) -> None:
