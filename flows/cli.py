@@ -70,12 +70,10 @@ def main(argv: list[str] | None = None) -> int:
         from flows.nightly import mine_window
 
         try:
-            summary = mine_window(start=args.start, end=args.end, sources=args.sources,
-                                  config_path=args.config)
+            mine_window(start=args.start, end=args.end, sources=args.sources, config_path=args.config)
         except SourceReadError as exc:
             print(f"sori: {exc}", file=sys.stderr)
             return 1
-        print(summary.render())
         return 0
     if args.command == "backfill":
         from flows.backfill import backfill
