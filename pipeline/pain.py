@@ -5,24 +5,39 @@ sentiment, and a classifier trained on opinionated reviews scores many of them n
 therefore a pain point when its P(negative) reaches the threshold, or when it carries a complaint cue
 from the taxonomy (a negated predicate, a complaint word, a request for a fix) and the model does not
 find it clearly positive, which keeps "후회 안 해요" and "나쁘지 않아요" out.
+
+Either way the sentence must say something: an emoji, "네...", "6번." or an order number tells how
+someone feels or answers a question, not what hurts. It still counts in its document's sentiment, but
+it is no evidence for a pain point. A negation is a cue only next to another word, what it negates
+("답이 없어요"), so a survey's bare "없어요" (nothing to improve) is not one.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from pipeline.config import ComplaintCues
 from pipeline.document import Document, Sentence
 from pipeline.korean import NEGATIONS
 
+_WORD = re.compile("[가-힣]{2,}")
+_HANGUL_RUN = re.compile("[가-힣]+")
+
 
 def complaint_cue(sentence: Sentence, cues: ComplaintCues) -> str | None:
     """The first cue in the sentence (a keyword or a phrase), or None."""
     words = set(cues.words)
+    negated = cues.negations and len(_HANGUL_RUN.findall(sentence.text)) >= 2
     for word in sentence.keywords:
-        if word in words or (cues.negations and word in NEGATIONS):
+        if word in words or (negated and word in NEGATIONS):
             return word
     return next((phrase for phrase in cues.phrases if phrase in sentence.compact), None)
+
+
+def has_content(sentence: Sentence) -> bool:
+    """A Korean word of two syllables or more."""
+    return _WORD.search(sentence.text) is not None
 
 
 class PainDetector:
@@ -34,6 +49,8 @@ class PainDetector:
         self.cue_max_positive = cue_max_positive
 
     def is_pain(self, sentence: Sentence) -> bool:
+        if not has_content(sentence):
+            return False
         if sentence.p_negative >= self.negative_threshold:
             return True
         return (self.cue_max_positive is not None and sentence.p_positive < self.cue_max_positive

@@ -695,6 +695,18 @@ class PiiMasker:
                     if self._name_ok(text, toks, s, end, allow_given=soft, allow_split=is_title):
                         out.append((s, end, "name"))
                         break
+        # Contact details: a name written right before a phone number or an e-mail ("황경수, 010…").
+        for rx in (_MOBILE_RE, _LANDLINE_RE, _EMAIL_RE):
+            for m in rx.finditer(text):
+                end = m.start()
+                while end > 0 and text[end - 1] in " \t,/:":
+                    end -= 1
+                start = end
+                while start > 0 and "가" <= text[start - 1] <= "힣":
+                    start -= 1
+                at_word_start = start == 0 or not text[start - 1].isalnum()
+                if 2 <= end - start <= 4 and at_word_start and self._name_ok(text, toks, start, end):
+                    out.append((start, end, "name"))
         # Forward: a name right after a label ("제 이름은 …", "예금주 …", "상담원 …").
         for m in _TRIGGER_RE.finditer(text):
             s = m.end()

@@ -134,6 +134,7 @@ def test_no_personal_data_reaches_any_warehouse_table(prefect_harness, tmp_path)
         f"주민번호 {PERSONAL['rrn']} 적으라는게 말이됨? 짜증나요",
         f"답변은 {PERSONAL['email']} 로 주세요 상담원이 불친절했어요",
         f"서울시 강남구 {PERSONAL['address']} 으로 배송지 바꿔달라 했는데 무시당함",
+        f"아직도 안 왔어요. {PERSONAL['name']}, {PERSONAL['phone'].replace('-', '')}",  # contact details
     ]
     path = tmp_path / "pii.csv"
     with open(path, "w", encoding="utf-8", newline="") as fh:

@@ -63,3 +63,14 @@ def test_cues_can_be_turned_off(analyzer):
 
 def test_phrases_are_compared_without_spaces():
     assert ComplaintCues(phrases=["해 주세요", " "]).phrases == ["해주세요"]
+
+
+@pytest.mark.parametrize("text", ["🥲🥲", "네...", "6번.", "SR2609247075.", "ㅠㅠㅠ"])
+def test_a_sentence_that_says_nothing_is_no_pain_point_however_negative(analyzer, detector, text):
+    assert not detector.is_pain(scored(analyzer, text, p_negative=0.9, p_positive=0.05))
+
+
+def test_a_negation_alone_is_no_cue(analyzer, detector):
+    """A survey's "없어요" (nothing to improve) negates nothing named."""
+    assert complaint_cue(scored(analyzer, "없어요~", 0.1, 0.3), detector.cues) is None
+    assert complaint_cue(scored(analyzer, "답이 없어요", 0.1, 0.3), detector.cues) == "없다"

@@ -68,6 +68,9 @@ POSITIVE: list[tuple[str, list[str], list[str]]] = [
     ("집 주소 서울 송파구 올림픽로 300 롯데월드타워", ["300"], [P["address"]]),
     ("경기도 성남시 분당구 판교역로 235 에이치스퀘어 N동 8층", ["235"], [P["address"]]),
     # names: before titles/honorifics, in self-introductions and after labels
+    ("황경수, 01050532675", ["황경수", "01050532675"], [P["name"], P["phone"]]),
+    ("박서준/010-1111-2222", ["박서준", "010-1111-2222"], [P["name"], P["phone"]]),
+    ("이서연 hong@example.com 으로 보내주세요", ["이서연", "hong@example.com"], [P["name"], P["email"]]),
     ("박지영 상담원님 너무 친절하셨어요", ["박지영"], [P["name"]]),
     ("오지은고객님 주문하신 상품 출고되었습니다", ["오지은"], [P["name"]]),
     ("이수진상담사님 덕분에 해결됐어요", ["이수진"], [P["name"]]),
@@ -105,6 +108,10 @@ POSITIVE: list[tuple[str, list[str], list[str]]] = [
 # Exact outputs for the cases the masking contract is described with.
 EXACT: list[tuple[str, str]] = [
     ("김민수고객님 010-1234-5678로 연락주세요", "[이름]고객님 [전화번호]로 연락주세요"),
+    # words before contact details that are not names stay
+    ("배송지 변경, 01050532675로 연락주세요", "배송지 변경, [전화번호]로 연락주세요"),
+    ("감사합니다, 01050532675", "감사합니다, [전화번호]"),
+    ("고객센터 02-123-4567", "고객센터 [전화번호]"),
     ("배송지 서울시 강남구 테헤란로 123 101동 202호요", "배송지 서울시 강남구 테헤란로 [주소]요"),
     ("테헤란로 123", "테헤란로 [주소]"),
     ("101동 202호", "[주소]"),
