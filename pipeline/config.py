@@ -232,7 +232,7 @@ class ComplaintCues(StrictModel):
     pipeline/pain.py reads them."""
 
     negations: bool = True  # 안, 못, 않다, 없다, 아니다, 말다 among the sentence's Kiwi keywords
-    words: list[str] = Field(default_factory=list)  # Kiwi keyword forms: nouns, stems + 다
+    words: frozenset[str] = frozenset()  # Kiwi keyword forms: nouns, stems + 다
     phrases: list[str] = Field(default_factory=list)  # substrings of the text with spaces removed
 
     @field_validator("phrases")

@@ -27,10 +27,9 @@ _HANGUL_RUN = re.compile("[가-힣]+")
 
 def complaint_cue(sentence: Sentence, cues: ComplaintCues) -> str | None:
     """The first cue in the sentence (a keyword or a phrase), or None."""
-    words = set(cues.words)
     negated = cues.negations and len(_HANGUL_RUN.findall(sentence.text)) >= 2
     for word in sentence.keywords:
-        if word in words or (negated and word in NEGATIONS):
+        if word in cues.words or (negated and word in NEGATIONS):
             return word
     return next((phrase for phrase in cues.phrases if phrase in sentence.compact), None)
 
