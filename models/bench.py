@@ -158,7 +158,7 @@ def run(config: SoriConfig, sentences: int = 1000, rounds: int = 3, accuracy: bo
         Timing("(a) transformers pipeline, fp32, default settings", _plain_pipeline(torch_clf, texts), n),
         Timing(f"(b) sori torch fp32, length-sorted batches of {batch}", scored("torch", torch_clf), n),
         Timing("(c) ONNX Runtime fp32, same batches", scored("onnx", onnx_fp32), n),
-        Timing("(d) ONNX Runtime int8 (dynamic, per-channel)", scored("onnx-int8", onnx_int8), n),
+        Timing("(d) ONNX Runtime int8 (dynamic; FFN outputs fp32)", scored("onnx-int8", onnx_int8), n),
     ]
     gpu = _gpu_classifier(torch_clf)
     if gpu is not None:

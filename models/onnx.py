@@ -64,7 +64,7 @@ Precision = Literal["fp32", "int8"]
 ONNX_HOME = SORI_HOME / "onnx"
 OPSET = 17
 # Bump when the exported graphs or the quantisation change, so older cached builds are redone.
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
 MARKER = "sori_onnx.json"
 FILES: dict[Precision, str] = {"fp32": "model.onnx", "int8": "model.int8.onnx"}
 PRECISION: dict[str, Precision] = {"onnx": "fp32", "onnx-int8": "int8"}
@@ -245,13 +245,33 @@ def _eager_attention(model: Any) -> Iterator[None]:
         model.set_attn_implementation(before)
 
 
-def _quantize(src: Path, dst: Path) -> None:
-    """Dynamic int8 quantisation: weights per output channel, activations quantised at run time."""
+def feed_forward_outputs(graph: Any, config: Any) -> list[str]:
+    """The MatMul nodes projecting each layer's feed-forward activations back to the hidden size.
+
+    Their inputs come straight out of GELU and carry the outliers that per-tensor int8 activations
+    quantise worst. Found by weight shape (intermediate × hidden), not by node name, so any BERT-like
+    export is covered.
+    """
+    shape = (getattr(config, "intermediate_size", None), getattr(config, "hidden_size", None))
+    weights = {init.name for init in graph.initializer if tuple(init.dims) == shape}
+    return [node.name for node in graph.node
+            if node.op_type == "MatMul" and any(name in weights for name in node.input)]
+
+
+def _quantize(src: Path, dst: Path, config: Any) -> None:
+    """Dynamic int8 quantisation: weights per output channel, activations quantised at run time.
+
+    The feed-forward output projections stay fp32. Measured on the sentiment model (`sori bench`,
+    NSMC by-movie test, 2,000 texts): quantising every MatMul lost 0.65 points against fp32 with
+    95.5% label agreement; keeping those 12 in fp32 lost nothing (+0.2) with 99.0% agreement, at
+    about 1.7× fp32's speed instead of 2.2×.
+    """
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(
-        src, dst, weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=QUANTIZED_OPS
-    )
+    keep_fp32 = feed_forward_outputs(onnx.load(str(src), load_external_data=False).graph, config)
+    quantize_dynamic(src, dst, weight_type=QuantType.QInt8, per_channel=True,
+                     op_types_to_quantize=QUANTIZED_OPS, nodes_to_exclude=keep_fp32)
 
 
 def _sample(tokenizer: Any, prefix: str) -> dict[str, Any]:
@@ -275,7 +295,7 @@ def _export_classifier(name_or_path: str, out: Path) -> dict[str, Any]:
     sample = _sample(torch_model.tokenizer, torch_model.settings.prefix)
     with _eager_attention(torch_model.model):
         _export(Logits(torch_model.model), sample, out / FILES["fp32"], "logits")
-    _quantize(out / FILES["fp32"], out / FILES["int8"])
+    _quantize(out / FILES["fp32"], out / FILES["int8"], torch_model.model.config)
     torch_model.tokenizer.save_pretrained(out)
 
     reference = torch_model.predict(CHECK_TEXTS).probs
@@ -328,7 +348,7 @@ def _export_encoder(name_or_path: str, out: Path) -> dict[str, Any]:
     sample = _sample(st.tokenizer, prompt)
     with _eager_attention(st[0].auto_model):
         _export(Embeddings(st[0].auto_model), sample, out / FILES["fp32"], "embeddings")
-    _quantize(out / FILES["fp32"], out / FILES["int8"])
+    _quantize(out / FILES["fp32"], out / FILES["int8"], st[0].auto_model.config)
     st.tokenizer.save_pretrained(out)
 
     meta: dict[str, Any] = {

@@ -65,8 +65,23 @@ def test_fp32_classifier_matches_torch(torch_classifier, sentences: list[str]) -
 def test_int8_classifier_agrees_on_labels(torch_classifier, sentences: list[str]) -> None:
     reference = torch_classifier.predict(sentences).probs
     probs = _onnx_classifier("int8").predict(sentences).probs
-    assert (probs.argmax(1) == reference.argmax(1)).mean() >= 0.95
+    assert (probs.argmax(1) == reference.argmax(1)).mean() >= 0.96
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_int8_keeps_each_feed_forward_output_in_fp32(torch_classifier) -> None:
+    """Quantising those projections cost 0.65 NSMC points; the int8 graph must leave one per layer."""
+    import onnx
+
+    from models.onnx import FILES, build, feed_forward_outputs
+
+    directory = build("classifier", BUILTIN_SENTIMENT)
+    config = torch_classifier.model.config
+    fp32 = feed_forward_outputs(onnx.load(str(directory / FILES["fp32"])).graph, config)
+    int8 = onnx.load(str(directory / FILES["int8"])).graph
+    assert len(fp32) == config.num_hidden_layers
+    assert {node.name for node in int8.node if node.op_type == "MatMul"} >= set(fp32)
+    assert sum(node.op_type == "MatMulInteger" for node in int8.node) > 0
 
 
 def test_batching_and_order_do_not_change_results(sentences: list[str]) -> None:
