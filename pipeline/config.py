@@ -71,11 +71,19 @@ class SentimentConfig(StrictModel):
 
 
 class TaggingConfig(StrictModel):
-    """Similarities depend on the encoder: re-tune these when the encoder changes."""
+    """Probabilities and similarities depend on the encoder: re-tune these when the encoder changes."""
 
-    min_similarity: float = Field(0.915, ge=-1, le=1)
-    keyword_bonus: float = Field(0.015, ge=0)
-    margin: float = Field(0.012, ge=0)
+    # Labelled complaint sentences (text, categories, touchpoint) the category head learns from,
+    # besides the taxonomy's examples; null: the examples alone.
+    phrases: Path | None = Path("../data/tagging/phrases.csv")
+    head_c: float = Field(4.0, gt=0)  # inverse regularisation of each category's logistic regression
+    min_probability: float = Field(0.15, ge=0, le=1)
+    keyword_bonus: float = Field(0.15, ge=0)
+    touchpoint_keyword_bonus: float = Field(0.015, ge=0)
+    # Added to the touchpoint the primary category names (the guide: "take the one of the primary
+    # category"): short complaints often embed nearest `usage` whatever they are about.
+    category_touchpoint_bonus: float = Field(0.015, ge=0)
+    margin: float = Field(0.1, ge=0)
     max_categories: int = Field(3, ge=1)
 
 
@@ -215,6 +223,8 @@ class TaxonomyEntry(StrictModel):
     action: str = ""
     examples: list[str] = Field(default_factory=list)
     keywords: list[str] = Field(default_factory=list)
+    # Categories only: the touchpoint this complaint usually happens at (account → signup).
+    touchpoint: str | None = None
 
     @field_validator("keywords")
     @classmethod
@@ -254,6 +264,11 @@ class Taxonomy(StrictModel):
         for key in [*self.categories, *self.touchpoints]:
             if not key.replace("_", "").isalnum() or key != key.lower():
                 raise ValueError(f"taxonomy key {key!r} must be lower_snake_case: keys are warehouse ids")
+        for key, entry in self.categories.items():
+            if entry.touchpoint is not None and entry.touchpoint not in self.touchpoints:
+                raise ValueError(f"category {key!r} names an unknown touchpoint {entry.touchpoint!r}")
+        if named := [key for key, entry in self.touchpoints.items() if entry.touchpoint is not None]:
+            raise ValueError(f"touchpoints do not take a touchpoint: {named}")
         return self
 
 
@@ -314,6 +329,7 @@ def load_config(path: str | Path | None = None) -> SoriConfig:
     config.warehouse.path = _resolve(base, config.warehouse.path)
     config.topics.model_dir = _resolve(base, config.topics.model_dir)
     config.topics.labels = _resolve(base, config.topics.labels) if config.topics.labels else None
+    config.tagging.phrases = _resolve(base, config.tagging.phrases) if config.tagging.phrases else None
     for source in config.sources:
         if source.path and not Path(source.path).is_absolute():
             source.path = str((base / source.path).resolve())

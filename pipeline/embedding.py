@@ -23,6 +23,17 @@ class Embedder:
         self.batch_size = batch_size
         self.prompt_name = "query" if "query" in (self.model.prompts or {}) else None
 
+    def __eq__(self, other: object) -> bool:
+        """Equal when they embed alike: the same (cached, shared) model, batch size and prompt, so
+        work derived from embeddings can be cached across pipelines built from one config."""
+        return isinstance(other, Embedder) and self._identity() == other._identity()
+
+    def __hash__(self) -> int:
+        return hash(self._identity())
+
+    def _identity(self) -> tuple[int, int, str | None]:
+        return id(self.model), self.batch_size, self.prompt_name
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised float32 rows, so a dot product is a cosine similarity."""
         if not texts:

@@ -25,7 +25,7 @@ from pipeline.pain import PainDetector
 from pipeline.pii import PiiMasker
 from pipeline.sentiment import SentenceSentiment
 from pipeline.severity import SeverityScorer
-from pipeline.tagging import PainTagger
+from pipeline.tagging import PainTagger, phrases_digest
 from pipeline.topics import TopicAssigner, TopicModel
 
 log = logging.getLogger("sori.nlp")
@@ -106,7 +106,7 @@ class Pipeline:
             SeverityScorer(),
         ]
         models_used = (f"encoder={models.encoder};sentiment={models.sentiment};"
-                       f"taxonomy=v{taxonomy.version}")
+                       f"taxonomy=v{taxonomy.version};phrases={phrases_digest(config.tagging.phrases)}")
         return cls([(part.name, part) for part in parts], models_used)  # type: ignore[attr-defined]
 
     def _topics(self) -> TopicAssigner | None:

@@ -33,6 +33,7 @@ def write_config(tmp_path: Path, sources: list[dict] | None = None, runner: dict
     """The default config with the warehouse and topic model in `tmp_path`."""
     raw = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
     raw["taxonomy"] = str(DEFAULT_CONFIG.parent / "taxonomy.yaml")
+    raw["tagging"]["phrases"] = str((DEFAULT_CONFIG.parent / raw["tagging"]["phrases"]).resolve())
     raw["warehouse"]["path"] = str(tmp_path / "sori.duckdb")
     raw["topics"]["model_dir"] = str(topic_dir or tmp_path / "topic_model")
     raw["topics"]["min_documents"] = 20
