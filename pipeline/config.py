@@ -223,14 +223,16 @@ class TaxonomyEntry(StrictModel):
     action: str = ""
     examples: list[str] = Field(default_factory=list)
     keywords: list[str] = Field(default_factory=list)
-    # Categories only: the touchpoint this complaint usually happens at (account → signup).
-    touchpoint: str | None = None
 
     @field_validator("keywords")
     @classmethod
     def _compact(cls, keywords: list[str]) -> list[str]:
         """Keywords match text with spaces removed, so they are stored the same way."""
         return _compact_all(keywords)
+
+
+class CategoryEntry(TaxonomyEntry):
+    touchpoint: str | None = None  # the touchpoint this complaint usually happens at (account → signup)
 
 
 def _compact_all(words: list[str]) -> list[str]:
@@ -253,7 +255,7 @@ class ComplaintCues(StrictModel):
 
 class Taxonomy(StrictModel):
     version: int = 1
-    categories: dict[str, TaxonomyEntry]
+    categories: dict[str, CategoryEntry]
     touchpoints: dict[str, TaxonomyEntry]
     complaint_cues: ComplaintCues = Field(default_factory=ComplaintCues)
 
@@ -267,8 +269,6 @@ class Taxonomy(StrictModel):
         for key, entry in self.categories.items():
             if entry.touchpoint is not None and entry.touchpoint not in self.touchpoints:
                 raise ValueError(f"category {key!r} names an unknown touchpoint {entry.touchpoint!r}")
-        if named := [key for key, entry in self.touchpoints.items() if entry.touchpoint is not None]:
-            raise ValueError(f"touchpoints do not take a touchpoint: {named}")
         return self
 
 
