@@ -36,6 +36,7 @@ def write_config(directory: Path, runner: dict, topic_dir: Path) -> Path:
     raw["taxonomy"] = str(config.taxonomy)
     raw["topics"]["labels"] = str(config.topics.labels) if config.topics.labels else None
     raw["tagging"]["phrases"] = str(config.tagging.phrases) if config.tagging.phrases else None
+    raw["pain"]["examples"] = str(config.pain.examples) if config.pain.examples else None
     raw["topics"]["model_dir"] = str(topic_dir)
     raw["warehouse"]["path"] = str(directory / "sori.duckdb")
     raw["runner"] = {**raw["runner"], **runner}

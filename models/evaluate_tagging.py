@@ -9,7 +9,7 @@ labelled, and checked against the checksum, so a changed corpus or sentence spli
 instead of silently scoring other sentences.
 
 Each labelled review goes through sori's own components from `Pipeline.from_config`: normalize →
-mask → sentences → sentiment → pain → embed → tag, and the labelled sentence is read back from the
+mask → sentences → sentiment → embed → pain → tag, and the labelled sentence is read back from the
 pipeline's sentences by its normalised, masked text (549 of the 550 verbatim). Whole
 reviews rather than the sentence alone, so the figures are what production computes: normalising and
 masking happen before sentence splitting, and any stage that looks beyond one sentence is measured too.
@@ -280,7 +280,7 @@ def predict_labelled(pipeline: Any, rows: Sequence[LabelledSentence], reviews: S
                      sentences: Sequence[str]) -> list[Prediction]:
     """Each labelled sentence as the pipeline sees it inside its whole review.
 
-    The reviews run through normalize → mask → sentences → sentiment → pain → embed → tag; the labelled
+    The reviews run through normalize → mask → sentences → sentiment → embed → pain → tag; the labelled
     sentence is found again among the review's sentences by its normalised, masked text (nearest to
     its labelled index; by overlap if the splitter cut the normalised text differently). It is tagged
     whatever its sentiment, so the tagger can be scored on every gold pain sentence; `is_pain` keeps
@@ -293,7 +293,7 @@ def predict_labelled(pipeline: Any, rows: Sequence[LabelledSentence], reviews: S
     alone = documents(_item("eval", i, text) for i, text in zip(ids, sentences, strict=True))
     for name in ("normalize", "mask"):
         pipeline.get(name)(alone)
-    for name in ("normalize", "mask", "sentences", "sentiment", "pain"):
+    for name in ("normalize", "mask", "sentences", "sentiment", "embed", "pain"):
         pipeline.get(name)(docs)
     found = [_find(doc.sentences, want.masked_text, row.sentence_index)
              for doc, want, row in zip(docs, alone, rows, strict=True)]
@@ -301,7 +301,7 @@ def predict_labelled(pipeline: Any, rows: Sequence[LabelledSentence], reviews: S
     decided = [target.is_pain for target in targets]
     for target in targets:
         target.is_pain = True
-    for name in ("embed", "tag"):
+    for name in ("embed", "tag"):  # embeds the targets that say nothing, marked only now
         pipeline.get(name)(docs)
     return [Prediction(is_pain=pain, p_negative=t.p_negative, categories=list(t.categories),
                        touchpoint=t.touchpoint, found_verbatim=verbatim)

@@ -70,6 +70,16 @@ class SentimentConfig(StrictModel):
     cue_max_positive: float | None = Field(0.7, gt=0, le=1)
 
 
+class PainConfig(StrictModel):
+    """The complaint head (pipeline/pain.py): fitted on the tagging phrases plus these examples."""
+
+    # Written sentences labelled has_pain 0/1 (text, has_pain, kind); null: a sentence is a pain
+    # point by the `sentiment` thresholds and complaint cues alone.
+    examples: Path | None = Path("../data/tagging/pain_examples.csv")
+    head_c: float = Field(2.0, gt=0)
+    min_probability: float = Field(0.5, gt=0, lt=1)
+
+
 class TaggingConfig(StrictModel):
     """Probabilities and similarities depend on the encoder: re-tune these when the encoder changes."""
 
@@ -85,6 +95,9 @@ class TaggingConfig(StrictModel):
     category_touchpoint_bonus: float = Field(0.015, ge=0)
     margin: float = Field(0.1, ge=0)
     max_categories: int = Field(3, ge=1)
+    # A pain sentence naming no category takes the tags of a named pain sentence this many sentences
+    # away at most (0: never).
+    inherit_distance: int = Field(1, ge=0)
 
 
 class TopicsConfig(StrictModel):
@@ -279,6 +292,7 @@ class SoriConfig(StrictModel):
     taxonomy: Path = Path("taxonomy.yaml")
     alerts: Path | None = None
     sentiment: SentimentConfig = Field(default_factory=SentimentConfig)
+    pain: PainConfig = Field(default_factory=PainConfig)
     tagging: TaggingConfig = Field(default_factory=TaggingConfig)
     topics: TopicsConfig = Field(default_factory=TopicsConfig)
     runner: RunnerConfig = Field(default_factory=RunnerConfig)
@@ -330,6 +344,7 @@ def load_config(path: str | Path | None = None) -> SoriConfig:
     config.topics.model_dir = _resolve(base, config.topics.model_dir)
     config.topics.labels = _resolve(base, config.topics.labels) if config.topics.labels else None
     config.tagging.phrases = _resolve(base, config.tagging.phrases) if config.tagging.phrases else None
+    config.pain.examples = _resolve(base, config.pain.examples) if config.pain.examples else None
     for source in config.sources:
         if source.path and not Path(source.path).is_absolute():
             source.path = str((base / source.path).resolve())

@@ -12,6 +12,7 @@ import numpy as np
 
 from models.onnx import Backend, sentence_model
 from pipeline.document import Document
+from pipeline.korean import has_content
 
 
 class Embedder:
@@ -49,8 +50,9 @@ class Embedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-class EmbedPainSentences:
-    """Pipeline component: embeds only pain sentences, the ones tagging and topics need."""
+class EmbedSentences:
+    """Pipeline component: embeds every sentence that can be a pain point (one that says something,
+    or one already marked), once: pain detection, tagging and topics read the embeddings."""
 
     name = "embed"
 
@@ -58,7 +60,8 @@ class EmbedPainSentences:
         self.embedder = embedder
 
     def __call__(self, docs: Sequence[Document]) -> Sequence[Document]:
-        sentences = [s for doc in docs for s in doc.pain_sentences]
+        sentences = [s for doc in docs for s in doc.sentences
+                     if s.embedding is None and (s.is_pain or has_content(s))]
         for sentence, vector in zip(sentences, self.embedder.embed([s.text for s in sentences]), strict=True):
             sentence.embedding = vector
         return docs

@@ -135,3 +135,11 @@ def _pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
 def compact(text: str) -> str:
     """Spacing-free lower-case form: Korean spacing is unreliable, so rules match on this."""
     return re.sub(r"\s+", "", text).lower()
+
+
+_WORD = re.compile("[가-힣]{2,}")
+
+
+def has_content(sentence: Sentence) -> bool:
+    """A Korean word of two syllables or more: an emoji, "네..." or an order number says nothing."""
+    return _WORD.search(sentence.text) is not None

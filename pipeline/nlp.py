@@ -1,6 +1,6 @@
 """The NLP pipeline: named components applied in order to a batch of documents, as in spaCy.
 
-    normalize → mask → sentences → sentiment → embed → tag → topics → severity
+    normalize → mask → sentences → sentiment → embed → pain → tag → topics → severity
 
 Each component is a small callable over `Sequence[Document]` with a `name`, so a user can swap or
 drop one (`Pipeline.replace`, `Pipeline.without`) without touching the others. The pipeline runs
@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from models.onnx import sentiment_model
-from pipeline.config import SoriConfig
+from pipeline.config import SoriConfig, Taxonomy
 from pipeline.document import Conversation, Document, FeedbackItem
-from pipeline.embedding import Embedder, EmbedPainSentences
+from pipeline.embedding import Embedder, EmbedSentences
 from pipeline.korean import KoreanAnalyzer, shared_kiwi
 from pipeline.language import detect_language
 from pipeline.normalize import normalize_text
@@ -25,7 +25,7 @@ from pipeline.pain import PainDetector
 from pipeline.pii import PiiMasker
 from pipeline.sentiment import SentenceSentiment
 from pipeline.severity import SeverityScorer
-from pipeline.tagging import PainTagger, phrases_digest
+from pipeline.tagging import PainTagger, phrases_digest, read_phrases
 from pipeline.topics import TopicAssigner, TopicModel
 
 log = logging.getLogger("sori.nlp")
@@ -79,6 +79,13 @@ def documents(items: Iterable[FeedbackItem], conversations: Iterable[Conversatio
             for item in items]
 
 
+def complaint_texts(config: SoriConfig, taxonomy: Taxonomy) -> list[str]:
+    """Every text of the phrase file, whatever its labels: a taxonomy edit re-tags pain points but
+    must not change which sentences are pain points (so not the taxonomy's examples either)."""
+    phrases = config.tagging.phrases
+    return [p.text for p in read_phrases(phrases, taxonomy)] if phrases and phrases.is_file() else []
+
+
 @dataclass
 class Pipeline:
     components: list[tuple[str, Component]]
@@ -98,15 +105,16 @@ class Pipeline:
             Mask(PiiMasker(kiwi)),
             SplitSentences(analyzer),
             SentenceSentiment(classifier, models.batch_size),
-            PainDetector(taxonomy.complaint_cues, config.sentiment.negative_threshold,
-                         config.sentiment.cue_max_positive),
-            EmbedPainSentences(embedder),
+            EmbedSentences(embedder),
+            PainDetector.from_config(taxonomy.complaint_cues, config.sentiment, config.pain,
+                                     complaint_texts(config, taxonomy), classifier, embedder),
             PainTagger(taxonomy, embedder, config.tagging),
             TopicAssigner(config.topics, embedder, analyzer, persist=persist_topics),
             SeverityScorer(),
         ]
         models_used = (f"encoder={models.encoder};sentiment={models.sentiment};"
-                       f"taxonomy=v{taxonomy.version};phrases={phrases_digest(config.tagging.phrases)}")
+                       f"taxonomy=v{taxonomy.version};phrases={phrases_digest(config.tagging.phrases)};"
+                       f"pain_examples={phrases_digest(config.pain.examples)}")
         return cls([(part.name, part) for part in parts], models_used)  # type: ignore[attr-defined]
 
     def _topics(self) -> TopicAssigner | None:

@@ -1,13 +1,20 @@
-"""Pain detection: negative sentiment, or a complaint cue that the model does not call positive."""
+"""Pain detection: the complaint head, and the rule it replaces (negative sentiment, or a complaint cue
+that the model does not call positive).
+
+The sentences below were written for these tests; models/evaluate_tagging.py measures quality.
+"""
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 import pytest
 
-from pipeline.config import DEFAULT_CONFIG, ComplaintCues, load_config
+from pipeline.config import DEFAULT_CONFIG, ComplaintCues, PainConfig, SentimentConfig, load_config
 from pipeline.document import Sentence
 from pipeline.korean import KoreanAnalyzer
-from pipeline.pain import PainDetector, complaint_cue
+from pipeline.pain import PainDetector, complaint_cue, read_pain_examples
 
 
 @pytest.fixture(scope="module")
@@ -17,9 +24,9 @@ def analyzer() -> KoreanAnalyzer:
 
 @pytest.fixture(scope="module")
 def detector() -> PainDetector:
+    """The rule alone (`pain.examples: null`)."""
     config = load_config(DEFAULT_CONFIG)
-    return PainDetector(config.load_taxonomy().complaint_cues, config.sentiment.negative_threshold,
-                        config.sentiment.cue_max_positive)
+    return PainDetector(config.load_taxonomy().complaint_cues, config.sentiment)
 
 
 def scored(analyzer: KoreanAnalyzer, text: str, p_negative: float, p_positive: float) -> Sentence:
@@ -56,9 +63,10 @@ def test_negative_sentiment_alone_is_enough(analyzer, detector):
 
 def test_cues_can_be_turned_off(analyzer):
     sentence = scored(analyzer, "앱이 안 열려요", p_negative=0.05, p_positive=0.3)
-    assert not PainDetector(ComplaintCues(), 0.5, None).is_pain(sentence)
-    assert not PainDetector(ComplaintCues(negations=False), 0.5, 0.7).is_pain(sentence)
-    assert PainDetector(ComplaintCues(negations=True), 0.5, 0.7).is_pain(sentence)
+    no_cues = SentimentConfig(cue_max_positive=None)
+    assert not PainDetector(ComplaintCues(), no_cues).is_pain(sentence)
+    assert not PainDetector(ComplaintCues(negations=False), SentimentConfig()).is_pain(sentence)
+    assert PainDetector(ComplaintCues(negations=True), SentimentConfig()).is_pain(sentence)
 
 
 def test_phrases_are_compared_without_spaces():
@@ -74,3 +82,76 @@ def test_a_negation_alone_is_no_cue(analyzer, detector):
     """A survey's "없어요" (nothing to improve) negates nothing named."""
     assert complaint_cue(scored(analyzer, "없어요~", 0.1, 0.3), detector.cues) is None
     assert complaint_cue(scored(analyzer, "답이 없어요", 0.1, 0.3), detector.cues) == "없다"
+
+
+def _write(path: Path, rows: list[list[str]]) -> Path:
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    return path
+
+
+def test_shipped_examples_have_both_labels() -> None:
+    examples = read_pain_examples(load_config(DEFAULT_CONFIG).pain.examples)
+    assert sum(e.has_pain for e in examples) >= 200
+    assert sum(not e.has_pain for e in examples) >= 600
+    assert len({e.text for e in examples}) == len(examples)
+
+
+@pytest.mark.parametrize("row", [["  ", "0", "praise"], ["배송이 빨라요", "yes", "praise"]])
+def test_an_example_without_text_or_label_names_its_line(tmp_path, row) -> None:
+    header, good = ["text", "has_pain", "kind"], ["포장이 찢어졌어요", "1", "mild"]
+    path = _write(tmp_path / "ex.csv", [header, good, row])
+    with pytest.raises(ValueError, match=r"ex.csv:3: an example needs a text and has_pain 0 or 1"):
+        read_pain_examples(path)
+
+
+def test_example_file_needs_its_columns(tmp_path) -> None:
+    with pytest.raises(ValueError, match="columns must be text,has_pain,kind"):
+        read_pain_examples(_write(tmp_path / "ex.csv", [["text", "label"], ["a", "1"]]))
+
+
+def test_a_missing_example_file_is_a_clear_error(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match="pain.examples: .*nope.csv is not a file"):
+        missing = PainConfig(examples=tmp_path / "nope.csv")
+        PainDetector.from_config(ComplaintCues(), SentimentConfig(), missing, [], None, None)  # type: ignore[arg-type]
+
+
+def test_without_examples_the_rule_decides() -> None:
+    assert PainDetector.from_config(ComplaintCues(), SentimentConfig(), PainConfig(examples=None),
+                                    [], None, None).head is None  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    from pipeline.nlp import Pipeline
+
+    return Pipeline.from_config(load_config(DEFAULT_CONFIG), persist_topics=False)
+
+
+def _scored(pipeline, texts: list[str]) -> list[Sentence]:
+    from datetime import UTC, datetime
+
+    from pipeline.document import FeedbackItem
+    from pipeline.nlp import documents
+
+    created = datetime(2026, 1, 1, tzinfo=UTC)
+    docs = documents(FeedbackItem(source="t", kind="review", channel="review", source_id=str(i),
+                                  created_at=created, record_date=created.date(), text=text)
+                     for i, text in enumerate(texts))
+    for name in ("normalize", "mask", "sentences", "sentiment", "embed"):
+        pipeline.get(name)(docs)
+    assert all(len(doc.sentences) == 1 for doc in docs)
+    return [doc.sentences[0] for doc in docs]
+
+
+@pytest.mark.slow
+def test_the_head_corrects_what_the_sentiment_rule_gets_wrong(pipeline) -> None:
+    """A plain question the sentiment model scores negative is no pain point; a descriptive complaint
+    it scores positive is one."""
+    detector = pipeline.get("pain")
+    assert detector.head is not None
+    texts = ["주말에도 배송하시나요?", "이 집 떡볶이 진짜 맛있어요", "앱 켤 때마다 로그인을 다시 하래요",
+             "상담원 연결이 너무 오래 걸려요"]
+    sentences = _scored(pipeline, texts)
+    assert detector.detect(sentences) == [False, False, True, True]
+    assert [detector.rule(s) for s in sentences] != [False, False, True, True]

@@ -128,3 +128,35 @@ def test_the_head_is_fitted_once_per_phrase_set(config, taxonomy, embedder) -> N
     assert PainTagger(taxonomy, embedder, config.tagging).head is first.head
     examples_only = TaggingConfig(**{**config.tagging.model_dump(), "phrases": None})
     assert PainTagger(taxonomy, embedder, examples_only).head is not first.head
+
+
+def _document(analyzer, embedder, text: str):
+    from datetime import UTC, datetime
+
+    from pipeline.document import Document, FeedbackItem
+
+    created = datetime(2026, 1, 1, tzinfo=UTC)
+    doc = Document(item=FeedbackItem(source="t", kind="review", channel="review", source_id="1",
+                                     created_at=created, record_date=created.date(), text=text))
+    doc.sentences = analyzer.sentences([text])[0]
+    for sentence, vector in zip(doc.sentences, embedder.embed([s.text for s in doc.sentences]), strict=True):
+        sentence.embedding, sentence.is_pain = vector, True
+    return doc
+
+
+@pytest.mark.slow
+def test_a_follow_up_that_names_nothing_takes_its_neighbours_tags(config, taxonomy, embedder) -> None:
+    """The guide labels "빠른 조치 부탁드립니다" after a crash report by what it refers to."""
+    from pipeline.korean import KoreanAnalyzer
+
+    analyzer = KoreanAnalyzer()
+    text = "앱을 켜면 하얀 화면에서 멈춰요. 빠른 조치 부탁드립니다."
+    doc = _document(analyzer, embedder, text)
+    assert len(doc.sentences) == 2
+    PainTagger(taxonomy, embedder, config.tagging)([doc])
+    assert doc.sentences[1].categories == doc.sentences[0].categories == ["reliability"]
+    assert doc.sentences[1].touchpoint == doc.sentences[0].touchpoint
+    alone = TaggingConfig(**{**config.tagging.model_dump(), "inherit_distance": 0})
+    doc = _document(analyzer, embedder, text)
+    PainTagger(taxonomy, embedder, alone)([doc])
+    assert doc.sentences[1].categories == [OTHER]
