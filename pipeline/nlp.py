@@ -25,7 +25,7 @@ from pipeline.pain import PainDetector
 from pipeline.pii import PiiMasker
 from pipeline.sentiment import SentenceSentiment
 from pipeline.severity import SeverityScorer
-from pipeline.tagging import PainTagger, phrases_digest, read_phrases
+from pipeline.tagging import PainTagger, configured_phrases, phrases_digest
 from pipeline.topics import TopicAssigner, TopicModel
 
 log = logging.getLogger("sori.nlp")
@@ -82,8 +82,7 @@ def documents(items: Iterable[FeedbackItem], conversations: Iterable[Conversatio
 def complaint_texts(config: SoriConfig, taxonomy: Taxonomy) -> list[str]:
     """Every text of the phrase file, whatever its labels: a taxonomy edit re-tags pain points but
     must not change which sentences are pain points (so not the taxonomy's examples either)."""
-    phrases = config.tagging.phrases
-    return [p.text for p in read_phrases(phrases, taxonomy)] if phrases and phrases.is_file() else []
+    return [p.text for p in configured_phrases(taxonomy, config.tagging.phrases)]
 
 
 @dataclass

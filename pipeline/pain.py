@@ -154,13 +154,13 @@ class PainDetector:
         return self.detect([sentence])[0]
 
     def detect(self, sentences: Sequence[Sentence]) -> list[bool]:
-        speaking = [s for s in sentences if has_content(s)]
+        speaking = [has_content(s) for s in sentences]
+        candidates = [s for s, ok in zip(sentences, speaking, strict=True) if ok]
         if self.head is None:
-            found = {id(s) for s in speaking if self.rule(s)}
+            decided = iter([self.rule(s) for s in candidates])
         else:
-            probabilities = self.head.probabilities(speaking)
-            found = {id(s) for s, p in zip(speaking, probabilities, strict=True) if p >= self.min_probability}
-        return [id(s) in found for s in sentences]
+            decided = iter(self.head.probabilities(candidates) >= self.min_probability)
+        return [bool(next(decided)) if ok else False for ok in speaking]
 
     def __call__(self, docs: Sequence[Document]) -> Sequence[Document]:
         sentences = [s for doc in docs for s in doc.sentences]

@@ -99,14 +99,19 @@ def read_phrases(path: Path, taxonomy: Taxonomy) -> list[LabelledPhrase]:
     return phrases
 
 
+def configured_phrases(taxonomy: Taxonomy, path: Path | None) -> list[LabelledPhrase]:
+    """The phrase file's rows when one is configured (`tagging.phrases`), else none."""
+    if path and not path.is_file():
+        raise FileNotFoundError(f"tagging.phrases: {path} is not a file (null trains on the taxonomy's "
+                                "examples alone)")
+    return read_phrases(path, taxonomy) if path else []
+
+
 def training_phrases(taxonomy: Taxonomy, path: Path | None) -> list[LabelledPhrase]:
     """The phrase file (when configured) and every category's taxonomy examples."""
     examples = [LabelledPhrase(text, (key,)) for key, entry in taxonomy.categories.items()
                 for text in entry.examples]
-    if path and not path.is_file():
-        raise FileNotFoundError(f"tagging.phrases: {path} is not a file (null trains on the taxonomy's "
-                                "examples alone)")
-    return (read_phrases(path, taxonomy) if path else []) + examples
+    return configured_phrases(taxonomy, path) + examples
 
 
 def phrases_digest(path: Path | None) -> str:
@@ -165,9 +170,11 @@ class PainTagger:
             pains = doc.pain_sentences
             if any(sentence.embedding is None for sentence in pains):
                 raise ValueError("PainTagger needs sentence embeddings: run the embed component first")
-            unnamed = [s for s in pains if not self.tag_sentence(s, doc.item.kind)]
-            for sentence in unnamed:
-                self.inherit_from_neighbour(sentence, [s for s in pains if s not in unnamed])
+            named = [self.tag_sentence(s, doc.item.kind) for s in pains]
+            sources = [s for s, ok in zip(pains, named, strict=True) if ok]
+            for sentence, ok in zip(pains, named, strict=True):
+                if not ok:
+                    self.inherit_from_neighbour(sentence, sources)
         return docs
 
     def inherit_from_neighbour(self, sentence: Sentence, named: Sequence[Sentence]) -> None:
