@@ -77,6 +77,8 @@ class PainConfig(StrictModel):
     # point by the `sentiment` thresholds and complaint cues alone.
     examples: Path | None = Path("../data/tagging/pain_examples.csv")
     head_c: float = Field(2.0, gt=0)
+    # How many nearest complaint and non-complaint examples the neighbour-margin feature averages.
+    neighbours: int = Field(5, ge=1)
     min_probability: float = Field(0.5, gt=0, lt=1)
 
 

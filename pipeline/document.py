@@ -82,6 +82,8 @@ class Sentence:
     text: str
     keywords: list[str] = field(default_factory=list)
     compact: str = ""
+    # The clause after the last contrastive ending ("다 좋은데 | 음질이 별로예요"), "" when none.
+    contrast_tail: str = ""
     sentiment: str = "neutral"
     p_negative: float = 0.0
     p_positive: float = 0.0

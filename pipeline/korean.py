@@ -17,6 +17,14 @@ from kiwipiepy import Kiwi
 from pipeline.document import Sentence
 
 NEGATIONS = frozenset({"안", "못", "아니다", "않다", "없다", "말다"})
+# Connective endings (Kiwi EC) that set what follows against what came before:
+# "다 좋은데 | 음질이 별로예요", "싸긴 하지만 | 금방 고장 나요". Kiwi writes the ㄴ of "-ㄴ데" as the
+# final-consonant jamo, and often reads "-는데" as a modifier ending plus the bound noun 데 instead.
+JAMO_N = "\u11ab"  # ᆫ
+CONTRASTIVE_ENDINGS = frozenset(
+    {"는데", "은데", JAMO_N + "데", "는데도", "은데도", JAMO_N + "데도", "지만", "으나"}
+)
+_PLACE_PARTICLES = ("JKS", "JKO", "JKB", "JKG", "VCP")  # "갈 데가 없다": 데 as "place"
 
 STOPWORDS = frozenset(
     {
@@ -36,6 +44,7 @@ assert not NEGATIONS & STOPWORDS, "negations must never be stop words"
 _NOUN_TAGS = frozenset({"NNG", "NNP", "XR", "SL", "SH"})
 _PREDICATE_TAGS = frozenset({"VV", "VA", "VV-R", "VV-I", "VA-R", "VA-I", "VX", "VCN"})
 _PLACEHOLDER = re.compile(r"\[[가-힣A-Za-z]{2,6}\]")
+_WORD = re.compile("[가-힣]{2,}")
 
 # Longer "sentences" (run-on text with no punctuation) are cut at spaces into pieces of about this
 # many characters, so no part of a long text is truncated away by a model's token limit.
@@ -103,6 +112,7 @@ class KoreanAnalyzer:
                         text=text[start:end],
                         keywords=keywords_from_tokens(tokens, masked),
                         compact=compact(text[start:end]),
+                        contrast_tail=contrast_tail(text, tokens, end),
                     )
                 )
         return sentences
@@ -132,12 +142,31 @@ def _pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return pieces
 
 
+def contrast_cuts(tokens: Sequence[Any]) -> list[int]:
+    """Offsets just after each contrastive ending among the tokens."""
+    cuts = []
+    for i, token in enumerate(tokens):
+        after = tokens[i + 1] if i + 1 < len(tokens) else None
+        if token.tag == "EC" and token.form in CONTRASTIVE_ENDINGS:
+            cuts.append(token.end)
+        elif (token.form == "데" and token.tag == "NNB" and i and tokens[i - 1].tag == "ETM"
+              and not (after and after.tag.startswith(_PLACE_PARTICLES))):
+            cuts.append(after.end if after and after.tag == "JX" and after.form == "도" else token.end)
+    return cuts
+
+
+def contrast_tail(text: str, tokens: Sequence[Any], end: int) -> str:
+    """What a sentence says after its last contrastive ending, up to `end`; "" when there is none or
+    it holds no Korean word."""
+    cuts = [cut for cut in contrast_cuts(tokens) if cut < end]
+    tail = text[max(cuts):end].strip(" ,.~") if cuts else ""
+    return tail if _WORD.search(tail) else ""
+
+
 def compact(text: str) -> str:
     """Spacing-free lower-case form: Korean spacing is unreliable, so rules match on this."""
     return re.sub(r"\s+", "", text).lower()
 
-
-_WORD = re.compile("[가-힣]{2,}")
 
 
 def has_content(sentence: Sentence) -> bool:

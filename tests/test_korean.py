@@ -1,3 +1,5 @@
+import pytest
+
 from pipeline.korean import NEGATIONS, STOPWORDS, KoreanAnalyzer, compact
 
 
@@ -38,3 +40,17 @@ def test_run_on_text_is_cut_into_pieces_without_losing_any_of_it(kiwi):
     assert "".join(s.text for s in sentences).replace(" ", "") == text.replace(" ", "")
     for sentence in sentences:
         assert text[sentence.start : sentence.end] == sentence.text
+
+
+@pytest.mark.parametrize(("text", "tail"), [
+    ("다 좋은데 글씨 좀 키워 주세요", "글씨 좀 키워 주세요"),
+    ("다 마음에 드는데 알림 소리가 너무 커요", "알림 소리가 너무 커요"),  # Kiwi: 는 (ETM) + 데 (NNB)
+    ("맛있긴 한데 비싸요", "비싸요"),  # ᆫ데, with the final-consonant jamo
+    ("예쁜데도 불편해요", "불편해요"),
+    ("조금 좁지만 깔끔해서 좋았어요", "깔끔해서 좋았어요"),
+    ("넓으나 낡았어요", "낡았어요"),
+    ("주변에 갈 데가 없어요", ""),  # 데 as "place"
+    ("배송이 빨라요", ""),
+])
+def test_the_clause_after_a_contrast_is_kept_for_pain_detection(kiwi, text, tail):
+    assert KoreanAnalyzer(kiwi).sentences([text])[0][0].contrast_tail == tail

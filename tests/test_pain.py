@@ -9,12 +9,13 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pipeline.config import DEFAULT_CONFIG, ComplaintCues, PainConfig, SentimentConfig, load_config
 from pipeline.document import Sentence
 from pipeline.korean import KoreanAnalyzer
-from pipeline.pain import PainDetector, complaint_cue, read_pain_examples
+from pipeline.pain import ComplaintHead, PainDetector, complaint_cue, mean_top_k, read_pain_examples
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +91,35 @@ def _write(path: Path, rows: list[list[str]]) -> Path:
     return path
 
 
+def test_mean_top_k_averages_the_largest_values_of_each_row() -> None:
+    rows = np.array([[0.1, 0.9, 0.5, 0.7], [0.0, -1.0, 0.2, 0.4]])
+    assert mean_top_k(rows, 2).tolist() == pytest.approx([0.8, 0.3])
+    assert mean_top_k(rows, 10).tolist() == pytest.approx([0.55, -0.1])
+
+
+def test_the_neighbour_margin_finds_complaints_a_linear_boundary_cannot(analyzer) -> None:
+    """Complaints in two opposite clusters, other sentences in two more between them: no hyperplane
+    through the embeddings splits them, their nearest examples do. Unit vectors, as the encoder's."""
+    rng = np.random.default_rng(0)
+    axes = np.eye(8)
+
+    def near(axis: np.ndarray, n: int) -> list[Sentence]:
+        out = []
+        for _ in range(n):
+            sentence = scored(analyzer, "문장입니다", 0.3, 0.3)
+            vector = axis + 0.1 * rng.standard_normal(8)
+            sentence.embedding = (vector / np.linalg.norm(vector)).astype(np.float32)
+            out.append(sentence)
+        return out
+
+    complaints = near(axes[0], 20) + near(-axes[0], 20)
+    others = near(axes[1], 20) + near(-axes[1], 20)
+    cues = ComplaintCues(negations=False, words=[], phrases=[])
+    head = ComplaintHead(complaints + others, [True] * 40 + [False] * 40, cues, c=2.0, neighbours=5)
+    probabilities = head.probabilities(near(-axes[0], 3) + near(axes[1], 3))
+    assert (probabilities[:3] > 0.8).all() and (probabilities[3:] < 0.2).all()
+
+
 def test_shipped_examples_have_both_labels() -> None:
     examples = read_pain_examples(load_config(DEFAULT_CONFIG).pain.examples)
     assert sum(e.has_pain for e in examples) >= 200
@@ -155,3 +185,16 @@ def test_the_head_corrects_what_the_sentiment_rule_gets_wrong(pipeline) -> None:
     sentences = _scored(pipeline, texts)
     assert detector.detect(sentences) == [False, False, True, True]
     assert [detector.rule(s) for s in sentences] != [False, False, True, True]
+
+
+@pytest.mark.slow
+def test_praise_then_a_complaint_is_judged_by_the_complaint(pipeline) -> None:
+    """The whole sentence's features average praise and complaint; the clause after the contrast
+    decides. A drawback that comes first and is outweighed by praise stays no pain point."""
+    detector = pipeline.get("pain")
+    complaints = ["친절하고 깨끗했는데 냉장고 소리가 좀", "다좋았는데 수건이 눅눅했어요ㅠ",
+                  "앱은 편한데 가끔 로딩이 길어요"]
+    sentences = _scored(pipeline, [*complaints, "조금 좁지만 깔끔해서 좋았어요"])
+    assert all(s.contrast_tail for s in sentences)
+    assert (detector.head.probabilities(sentences[:3]) < detector.min_probability).all()
+    assert detector.detect(sentences) == [True, True, True, False]
