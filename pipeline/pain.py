@@ -197,8 +197,11 @@ class PainDetector:
         if self.head is None:
             decided = iter([self.rule(s) for s in candidates])
         else:
-            whole, tail = self.head.probabilities(candidates), self.tail_probabilities(candidates)
-            decided = iter(np.maximum(whole, tail) >= self.min_probability)
+            pain = self.head.probabilities(candidates) >= self.min_probability
+            undecided = np.flatnonzero(~pain)  # only these need their tail scored
+            tails = self.tail_probabilities([candidates[i] for i in undecided])
+            pain[undecided] = tails >= self.min_probability
+            decided = iter(pain)
         return [bool(next(decided)) if ok else False for ok in speaking]
 
     def tail_probabilities(self, sentences: Sequence[Sentence]) -> np.ndarray:
