@@ -168,7 +168,6 @@ def compact(text: str) -> str:
     return re.sub(r"\s+", "", text).lower()
 
 
-
 def has_content(sentence: Sentence) -> bool:
     """A Korean word of two syllables or more: an emoji, "네..." or an order number says nothing."""
     return _WORD.search(sentence.text) is not None
