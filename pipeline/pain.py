@@ -35,6 +35,7 @@ from pipeline.document import Document, Sentence
 from pipeline.embedding import Embedder
 from pipeline.korean import NEGATIONS, KoreanAnalyzer, has_content, shared_kiwi
 from pipeline.normalize import normalize_text
+from pipeline.sentiment import score_sentences
 
 _HANGUL_RUN = re.compile("[가-힣]+")
 EXAMPLE_COLUMNS = ("text", "has_pain", "kind")
@@ -135,10 +136,9 @@ def scored_sentences(texts: Sequence[str], classifier: Any, embedder: Embedder) 
     """Texts as the pipeline sees them: normalised, split, with sentiment and embeddings."""
     split = KoreanAnalyzer(shared_kiwi()).sentences([normalize_text(t) for t in texts])
     sentences = [s for group in split for s in group]
-    texts = [s.text for s in sentences]
-    probs = classifier.predict(texts, batch_size=embedder.batch_size).probs
-    for sentence, p, vector in zip(sentences, probs, embedder.embed(texts), strict=True):
-        sentence.p_negative, sentence.p_positive, sentence.embedding = float(p[0]), float(p[2]), vector
+    score_sentences(sentences, classifier, embedder.batch_size)
+    for sentence, vector in zip(sentences, embedder.embed([s.text for s in sentences]), strict=True):
+        sentence.embedding = vector
     return split
 
 
