@@ -82,6 +82,10 @@ class Sentence:
     text: str
     keywords: list[str] = field(default_factory=list)
     compact: str = ""
+    # Where words can begin in `compact`: each morpheme's start, and each noun's (start, end), whose
+    # tail can be a word of its own ("여직원" holds 직원). Empty for a sentence built without Kiwi.
+    morpheme_starts: frozenset[int] = frozenset()
+    noun_spans: tuple[tuple[int, int], ...] = ()
     # The clause after the last contrastive ending ("다 좋은데 | 음질이 별로예요"), "" when none.
     contrast_tail: str = ""
     sentiment: str = "neutral"

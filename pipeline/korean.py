@@ -104,6 +104,7 @@ class KoreanAnalyzer:
         for kiwi_sentence in kiwi_sentences:
             for start, end in _pieces(text, kiwi_sentence.start, kiwi_sentence.end):
                 tokens = [t for t in kiwi_sentence.tokens if start <= t.start < end]
+                offsets = compact_offsets(text[start:end])
                 sentences.append(
                     Sentence(
                         index=len(sentences),
@@ -112,6 +113,9 @@ class KoreanAnalyzer:
                         text=text[start:end],
                         keywords=keywords_from_tokens(tokens, masked),
                         compact=compact(text[start:end]),
+                        morpheme_starts=frozenset(offsets[t.start - start] for t in tokens),
+                        noun_spans=tuple((offsets[t.start - start], offsets[min(t.end, end) - start])
+                                         for t in tokens if t.tag.startswith("NN")),
                         contrast_tail=contrast_tail(text, tokens, end),
                     )
                 )
@@ -166,6 +170,37 @@ def contrast_tail(text: str, tokens: Sequence[Any], end: int) -> str:
 def compact(text: str) -> str:
     """Spacing-free lower-case form: Korean spacing is unreliable, so rules match on this."""
     return re.sub(r"\s+", "", text).lower()
+
+
+def compact_offsets(text: str) -> list[int]:
+    """For each position of `text` (and its end), the matching offset in `compact(text)`."""
+    offsets, position = [], 0
+    for char in text:
+        offsets.append(position)
+        if not char.isspace():
+            position += len(char.lower())
+    offsets.append(position)
+    return offsets
+
+
+def contains_word(sentence: Sentence, phrase: str) -> bool:
+    """Whether `phrase` (spacing-free) occurs in the sentence where a word can begin: at a morpheme's
+    start, or as the tail of a compound noun.
+
+    Rules match the spacing-free form because Korean spacing is unreliable, but a plain substring
+    test finds "무안" in "너무 안 좋아요", "방이" in "냉방이" and "금이" in "입금이". A sentence built
+    without Kiwi has no morphemes and matches anywhere.
+    """
+    at = sentence.compact.find(phrase)
+    if at < 0 or not sentence.morpheme_starts:
+        return at >= 0
+    while at >= 0:
+        end = at + len(phrase)
+        if at in sentence.morpheme_starts or any(start < at and stop == end
+                                                 for start, stop in sentence.noun_spans):
+            return True
+        at = sentence.compact.find(phrase, at + 1)
+    return False
 
 
 def has_content(sentence: Sentence) -> bool:

@@ -33,7 +33,7 @@ from sklearn.linear_model import LogisticRegression
 from pipeline.config import ComplaintCues, PainConfig, SentimentConfig
 from pipeline.document import Document, Sentence
 from pipeline.embedding import Embedder
-from pipeline.korean import NEGATIONS, KoreanAnalyzer, has_content, shared_kiwi
+from pipeline.korean import NEGATIONS, KoreanAnalyzer, contains_word, has_content, shared_kiwi
 from pipeline.normalize import normalize_text
 from pipeline.sentiment import score_sentences
 
@@ -51,7 +51,7 @@ def complaint_cue(sentence: Sentence, cues: ComplaintCues) -> str | None:
     for word in sentence.keywords:
         if word in cues.words or (negated and word in NEGATIONS):
             return word
-    return next((phrase for phrase in cues.phrases if phrase in sentence.compact), None)
+    return next((phrase for phrase in cues.phrases if contains_word(sentence, phrase)), None)
 
 
 @dataclass(frozen=True)

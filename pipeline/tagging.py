@@ -40,6 +40,7 @@ from sklearn.linear_model import LogisticRegression
 from pipeline.config import TaggingConfig, Taxonomy, TaxonomyEntry
 from pipeline.document import Document, Sentence
 from pipeline.embedding import Embedder
+from pipeline.korean import contains_word
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,8 @@ CHANNEL_TOUCHPOINT_PRIOR = {"chat": "support"}
 CHANNEL_PRIOR_BONUS = 0.02
 
 
-def keyword_hits(entry: TaxonomyEntry, compact_text: str) -> int:
-    return sum(1 for keyword in entry.keywords if keyword in compact_text)
+def keyword_hits(entry: TaxonomyEntry, sentence: Sentence) -> int:
+    return sum(1 for keyword in entry.keywords if contains_word(sentence, keyword))
 
 
 def prototypes(entries: dict[str, TaxonomyEntry], embedder: Embedder) -> tuple[list[str], np.ndarray]:
@@ -193,7 +194,7 @@ class PainTagger:
         probabilities = self.head.probabilities(sentence.embedding)
         matched, likely = [], []
         for key, probability in zip(self.category_keys, probabilities, strict=True):
-            hits = keyword_hits(self.taxonomy.categories[key], sentence.compact)
+            hits = keyword_hits(self.taxonomy.categories[key], sentence)
             score = float(probability) + self.config.keyword_bonus * min(hits, 2)
             sentence.category_scores[key] = round(score, 4)
             if hits:
@@ -214,7 +215,7 @@ class PainTagger:
         usual = primary.touchpoint if primary else None
         best_key, best_score = self.touchpoint_keys[0], -np.inf
         for key, similarity in zip(self.touchpoint_keys, similarities, strict=True):
-            hits = keyword_hits(self.taxonomy.touchpoints[key], sentence.compact)
+            hits = keyword_hits(self.taxonomy.touchpoints[key], sentence)
             score = float(similarity) + self.config.touchpoint_keyword_bonus * min(hits, 2)
             if key == prior:
                 score += CHANNEL_PRIOR_BONUS

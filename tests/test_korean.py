@@ -1,6 +1,7 @@
 import pytest
 
-from pipeline.korean import NEGATIONS, STOPWORDS, KoreanAnalyzer, compact
+from pipeline.document import Sentence
+from pipeline.korean import NEGATIONS, STOPWORDS, KoreanAnalyzer, compact, contains_word
 
 
 def test_sentences_have_offsets_into_the_text(kiwi):
@@ -30,6 +31,26 @@ def test_stopwords_never_contain_negations():
 
 def test_compact_removes_spacing():
     assert compact("배송 이 늦 어요 ABC") == "배송이늦어요abc"
+
+
+@pytest.mark.parametrize(("text", "word", "found"), [
+    ("음질이 너무 안좋아요", "무안", False),       # across 너무 | 안
+    ("객실 냉방이 잘 안돼요", "방이", False),       # inside 냉방 + 이
+    ("입금이 안 돼요", "금이", False),
+    ("상태도 별로였어요", "태도", False),
+    ("택배아직도안옴", "안옴", True),               # spacing-free text still matches
+    ("환불해주세요", "주세요", True),
+    ("여직원이 불친절해요", "직원", True),          # the tail of a compound noun
+    ("재결제 해야 돼요", "결제", True),
+    ("냉방이 안 되고 방이 좁아요", "방이", True),   # a later occurrence that is a word
+])
+def test_rules_match_where_a_word_can_begin(kiwi, text, word, found):
+    assert word in compact(text)
+    assert contains_word(KoreanAnalyzer(kiwi).sentences([text])[0][0], word) is found
+
+
+def test_a_sentence_built_without_kiwi_matches_anywhere():
+    assert contains_word(Sentence(0, 0, 6, "너무 안좋아", compact="너무안좋아"), "무안")
 
 
 def test_run_on_text_is_cut_into_pieces_without_losing_any_of_it(kiwi):
