@@ -16,12 +16,13 @@ masking happen before sentence splitting, and any stage that looks beyond one se
 
 Figures: has_pain accuracy/precision/recall; per-category precision/recall/F1 and macro-F1 over the
 categories with at least 10 gold examples; touchpoint accuracy; a gold-primary × predicted-primary
-category confusion table. Categories and touchpoints are scored two ways: `tagger` runs the tagger on
+category confusion table; seeded 95% bootstrap intervals of has_pain accuracy, macro-F1 and touchpoint
+accuracy. Categories and touchpoints are scored two ways: `tagger` runs the tagger on
 every gold pain sentence (the taxonomy and thresholds alone; the goals refer to this), `end-to-end`
 counts a pain sentence that sentiment missed as wrong. Then category agreement on the negative aspects
 of `naver_shopping_absa` and `kr3_aspect_gold`, whole texts through the pipeline, with their label
-schemes mapped onto sori's keys (`NAVER_MAP`, `KR3_MAP`). Deterministic: no sampling at evaluation
-time, models in inference mode.
+schemes mapped onto sori's keys (`NAVER_MAP`, `KR3_MAP`). Deterministic: models in inference mode,
+the bootstrap seeded.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 log = logging.getLogger("evaluate_tagging")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +54,7 @@ LABEL_COLUMNS = ("dataset", "review_id", "sentence_index", "sentence_sha1", "has
 DATASETS = ("app_reviews_playstore", "hotel_reviews_yanolja")
 SPLITS = ("tune", "test")
 MIN_SUPPORT = 10
+BOOTSTRAP_RESAMPLES = 2000
 
 # How the labelled set was drawn (see docs/labelling-guide.md): per dataset, rounds of per-rating quotas
 # taken round-robin across the grouping column. The second round topped up 4–5★ reviews so that about
@@ -362,6 +366,43 @@ def macro_f1(per_key: dict[str, dict[str, float]], min_support: int = MIN_SUPPOR
     return (round(sum(per_key[k]["f1"] for k in keys) / len(keys), 4) if keys else 0.0), keys
 
 
+def _has_key(label_sets: Sequence[Iterable[str]], keys: Sequence[str]) -> np.ndarray:
+    rows = [[key in set(labels) for key in keys] for labels in label_sets]
+    return np.array(rows, dtype=bool).reshape(-1, len(keys))
+
+
+def bootstrap_intervals(rows: Sequence[LabelledSentence], preds: Sequence[Prediction],
+                        macro_keys: Sequence[str], resamples: int = BOOTSTRAP_RESAMPLES,
+                        seed: int = SEED) -> dict[str, list[float]]:
+    """95% percentile intervals of the headline figures, over the sentences resampled with replacement.
+
+    A split holds 10–16 sentences of several categories, so one sentence moves a category's F1 by
+    0.05 or more: the interval says how far a figure, or the gap to a goal, can be trusted. Macro-F1
+    averages the same keys as the point figure, the tagger figures count gold pain sentences only.
+    """
+    if not rows:
+        return {}
+    rng = np.random.default_rng(seed)
+    pain_right = np.array([r.has_pain == p.is_pain for r, p in zip(rows, preds, strict=True)])
+    gold_pain = np.array([r.has_pain for r in rows])
+    gold = _has_key([r.categories for r in rows], macro_keys)
+    pred = _has_key([p.categories for p in preds], macro_keys)
+    touch_right = np.array([r.touchpoint == p.touchpoint for r, p in zip(rows, preds, strict=True)])
+    figures: dict[str, list[float]] = {"has_pain_accuracy": [], "category_macro_f1_tagger": [],
+                                       "touchpoint_accuracy_tagger": []}
+    for _ in range(resamples):
+        drawn = rng.integers(0, len(rows), len(rows))
+        pains = drawn[gold_pain[drawn]]
+        tp = (gold[pains] & pred[pains]).sum(axis=0)
+        wrong = (gold[pains] ^ pred[pains]).sum(axis=0)
+        f1 = np.divide(2 * tp, 2 * tp + wrong, out=np.zeros(len(macro_keys)), where=(2 * tp + wrong) > 0)
+        figures["has_pain_accuracy"].append(pain_right[drawn].mean())
+        figures["category_macro_f1_tagger"].append(f1.mean() if macro_keys else 0.0)
+        figures["touchpoint_accuracy_tagger"].append(touch_right[pains].mean() if len(pains) else 0.0)
+    return {name: [round(float(q), 4) for q in np.percentile(values, [2.5, 97.5])]
+            for name, values in figures.items()}
+
+
 def confusion(gold: Sequence[str], pred: Sequence[str]) -> Counter[tuple[str, str]]:
     return Counter(zip(gold, pred, strict=True))
 
@@ -392,6 +433,7 @@ def evaluate_sentences(rows: Sequence[LabelledSentence], preds: Sequence[Predict
         "macro_f1_keys": macro_keys,
         "category_macro_f1_tagger": tagger_macro,
         "category_macro_f1_end_to_end": e2e_macro,
+        "intervals_95": bootstrap_intervals(rows, preds, macro_keys),
         "exact_category_set_tagger": _ratio(sum(set(r.categories) == set(p.categories)
                                                 for r, p in gold_pain), len(gold_pain)),
         "touchpoint_accuracy_tagger": _ratio(touch_tagger, len(gold_pain)),
@@ -491,6 +533,8 @@ def report(result: dict[str, Any]) -> str:
         f"touchpoint accuracy  tagger {s['touchpoint_accuracy_tagger']:.3f}  "
         f"end-to-end {s['touchpoint_accuracy_end_to_end']:.3f}",
         f"exact category set (tagger) {s['exact_category_set_tagger']:.3f}",
+        f"95% bootstrap intervals ({BOOTSTRAP_RESAMPLES} resamples of the sentences): "
+        + ", ".join(f"{name} [{low:.3f}, {high:.3f}]" for name, (low, high) in s["intervals_95"].items()),
         "",
         "per category (tagger on gold pain sentences | end-to-end)",
     ]

@@ -17,8 +17,10 @@ from models.evaluate_tagging import (
     LABEL_COLUMNS,
     LABELS_FILE,
     LabelledSentence,
+    Prediction,
     SharedDataMissing,
     binary_scores,
+    bootstrap_intervals,
     category_scores,
     draw_sample,
     label_problems,
@@ -96,6 +98,33 @@ def test_scores():
     assert per_key["quality"] == {"support": 2, "predicted": 2, "precision": 0.5, "recall": 0.5, "f1": 0.5}
     assert per_key["staff"]["f1"] == 1.0 and per_key["other"]["recall"] == 0.0
     assert macro_f1(per_key, min_support=2) == (0.5, ["quality"])
+
+
+def test_bootstrap_intervals_bracket_the_figures():
+    def row(i, pain, categories):
+        return LabelledSentence(DATASETS[0], f"r{i}", 0, "0" * 40, pain, categories,
+                                "usage" if pain else "", "test")
+
+    rows = [row(i, i % 3 > 0, ("quality",) if i % 3 == 1 else ("staff",) if i % 3 else ()) for i in range(60)]
+    right = [Prediction(r.has_pain, 0.9 if r.has_pain else 0.1, list(r.categories), r.touchpoint or None)
+             for r in rows]
+    assert bootstrap_intervals(rows, right, ["quality", "staff"]) == {
+        "has_pain_accuracy": [1.0, 1.0], "category_macro_f1_tagger": [1.0, 1.0],
+        "touchpoint_accuracy_tagger": [1.0, 1.0]}
+    # every fourth sentence wrong in each way: the point figures lie inside their intervals
+    wrong = [Prediction(not p.is_pain, p.p_negative, ["staff"], "support") if i % 4 == 0 else p
+             for i, p in enumerate(right)]
+    intervals = bootstrap_intervals(rows, wrong, ["quality", "staff"])
+    pains = [(r, p) for r, p in zip(rows, wrong, strict=True) if r.has_pain]
+    point = {"has_pain_accuracy": binary_scores([r.has_pain for r in rows],
+                                                [p.is_pain for p in wrong])["accuracy"],
+             "category_macro_f1_tagger": macro_f1(category_scores([r.categories for r, _ in pains],
+                                                                  [p.categories for _, p in pains],
+                                                                  ["quality", "staff"]), 1)[0],
+             "touchpoint_accuracy_tagger": sum(r.touchpoint == p.touchpoint for r, p in pains) / len(pains)}
+    for name, (low, high) in intervals.items():
+        assert 0.0 <= low < point[name] < high <= 1.0, (name, low, point[name], high)
+    assert intervals == bootstrap_intervals(rows, wrong, ["quality", "staff"])  # seeded
 
 
 def test_missing_corpora_fail_with_a_clear_message(tmp_path, monkeypatch, capsys):
