@@ -202,12 +202,25 @@ def label_problems(rows: Sequence[LabelledSentence], categories: Iterable[str],
     return problems
 
 
-def review_texts(rows: Sequence[LabelledSentence], root: Path) -> list[str]:
-    """The review each labelled sentence comes from, as stored in the corpus."""
-    by_dataset: dict[str, dict[str, str]] = {}
+@dataclass(frozen=True)
+class Review:
+    text: str
+    rating: float | None  # stars 1–5; None where the platform blinded the review (0★)
+
+
+def _stars(cell: str) -> float | None:
+    return float(cell) if cell and 1 <= float(cell) <= 5 else None
+
+
+def labelled_reviews(rows: Sequence[LabelledSentence], root: Path) -> list[Review]:
+    """The review each labelled sentence comes from, as stored in the corpus, with its star rating:
+    the pipeline reads a review's rating as production does."""
+    by_dataset: dict[str, dict[str, Review]] = {}
     for dataset in sorted({r.dataset for r in rows}):
         table = read_table(root, dataset)
-        by_dataset[dataset] = dict(zip(table["review_id"], table["text"], strict=True))
+        by_dataset[dataset] = {review_id: Review(text, _stars(stars))
+                               for review_id, text, stars in zip(table["review_id"], table["text"],
+                                                                 table["rating"], strict=True)}
     missing = [f"{r.dataset}/{r.review_id}" for r in rows if r.review_id not in by_dataset[r.dataset]]
     if missing:
         raise LabelDrift(f"{len(missing)} labelled reviews are not in the corpus: {', '.join(missing[:5])}")
@@ -272,28 +285,30 @@ def draw_sample(root: Path, analyzer: Any, seed: int = SEED) -> list[dict[str, A
 
 # --- running sori ------------------------------------------------------------------------------------
 
-def _item(source: str, source_id: str, text: str) -> Any:
+def _item(source: str, source_id: str, text: str, rating: float | None = None) -> Any:
     from pipeline.document import FeedbackItem
 
     created = datetime(2020, 1, 1, tzinfo=UTC)  # dates play no part in sentence-level stages
     return FeedbackItem(source=source, kind="review", channel="review", source_id=source_id,
-                        created_at=created, record_date=created.date(), text=text)
+                        created_at=created, record_date=created.date(), text=text, rating=rating)
 
 
-def predict_labelled(pipeline: Any, rows: Sequence[LabelledSentence], reviews: Sequence[str],
+def predict_labelled(pipeline: Any, rows: Sequence[LabelledSentence], reviews: Sequence[Review],
                      sentences: Sequence[str]) -> list[Prediction]:
     """Each labelled sentence as the pipeline sees it inside its whole review.
 
-    The reviews run through normalize → mask → sentences → sentiment → embed → pain → tag; the labelled
-    sentence is found again among the review's sentences by its normalised, masked text (nearest to
-    its labelled index; by overlap if the splitter cut the normalised text differently). It is tagged
+    The reviews, with their star ratings, run through normalize → mask → sentences → sentiment → embed
+    → pain → tag; the labelled sentence is found again among the review's sentences by its normalised,
+    masked text (nearest to its labelled index; by overlap if the splitter cut the normalised text
+    differently). It is tagged
     whatever its sentiment, so the tagger can be scored on every gold pain sentence; `is_pain` keeps
     the pipeline's own decision for the end-to-end figures, and the other sentences keep theirs.
     """
     from pipeline.nlp import documents
 
     ids = [f"{r.dataset}:{r.review_id}:{r.sentence_index}" for r in rows]
-    docs = documents(_item(r.dataset, r.review_id, text) for r, text in zip(rows, reviews, strict=True))
+    docs = documents(_item(r.dataset, r.review_id, review.text, review.rating)
+                     for r, review in zip(rows, reviews, strict=True))
     alone = documents(_item("eval", i, text) for i, text in zip(ids, sentences, strict=True))
     for name in ("normalize", "mask"):
         pipeline.get(name)(alone)
@@ -586,8 +601,8 @@ def run(split: str = "test", limit: int | None = None, config_path: str | None =
     if problems := label_problems(rows, taxonomy.categories, taxonomy.touchpoints):
         raise ValueError("label file is not well-formed:\n" + "\n".join(problems[:20]))
     rows = [r for r in rows if split == "all" or r.split == split][: limit or None]
-    reviews = review_texts(rows, root)
-    sentences = labelled_texts(rows, reviews, KoreanAnalyzer(shared_kiwi()))
+    reviews = labelled_reviews(rows, root)
+    sentences = labelled_texts(rows, [r.text for r in reviews], KoreanAnalyzer(shared_kiwi()))
 
     pipeline = Pipeline.from_config(config, persist_topics=False)
     preds = predict_labelled(pipeline, rows, reviews, sentences)

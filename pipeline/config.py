@@ -80,6 +80,9 @@ class PainConfig(StrictModel):
     # How many nearest complaint and non-complaint examples the neighbour-margin feature averages.
     neighbours: int = Field(5, ge=1)
     min_probability: float = Field(0.5, gt=0, lt=1)
+    # Log-odds a review's star rating adds to each of its sentences: +w at 1★, +w/2 at 2★, 0 at 3★,
+    # -w/2 at 4★, -w at 5★ (0: ratings play no part). Items without a rating get nothing.
+    rating_weight: float = Field(0.5, ge=0)
 
 
 class TaggingConfig(StrictModel):

@@ -24,11 +24,11 @@ from models.evaluate_tagging import (
     category_scores,
     draw_sample,
     label_problems,
+    labelled_reviews,
     labelled_texts,
     load_labels,
     macro_f1,
     main,
-    review_texts,
     shared_data_dir,
 )
 from pipeline.config import load_config
@@ -139,7 +139,9 @@ def test_labelled_sentences_match_the_corpus_and_the_draw(labels, shared):
     from pipeline.korean import KoreanAnalyzer
 
     analyzer = KoreanAnalyzer()
-    assert len(labelled_texts(labels, review_texts(labels, shared), analyzer)) == len(labels)
+    reviews = labelled_reviews(labels, shared)
+    assert len(labelled_texts(labels, [r.text for r in reviews], analyzer)) == len(labels)
+    assert all(r.rating is None or 1 <= r.rating <= 5 for r in reviews)
     drawn = {(d["dataset"], d["review_id"], d["sentence_index"], d["sentence_sha1"])
              for d in draw_sample(shared, analyzer)}
     assert drawn == {(r.dataset, r.review_id, r.sentence_index, r.sentence_sha1) for r in labels}

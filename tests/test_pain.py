@@ -146,6 +146,13 @@ def test_a_missing_example_file_is_a_clear_error(tmp_path) -> None:
         PainDetector.from_config(ComplaintCues(), SentimentConfig(), missing, [], None, None)  # type: ignore[arg-type]
 
 
+def test_a_star_rating_moves_the_log_odds_around_three_stars() -> None:
+    detector = PainDetector(ComplaintCues(), SentimentConfig(), rating_weight=0.5)
+    assert [detector.rating_log_odds(stars) for stars in (1, 2, 3, 4, 5, None)] == [0.5, 0.25, 0.0, -0.25,
+                                                                                   -0.5, 0.0]
+    assert PainDetector(ComplaintCues(), SentimentConfig()).rating_log_odds(1) == 0.0
+
+
 def test_without_examples_the_rule_decides() -> None:
     assert PainDetector.from_config(ComplaintCues(), SentimentConfig(), PainConfig(examples=None),
                                     [], None, None).head is None  # type: ignore[arg-type]
@@ -158,7 +165,8 @@ def pipeline():
     return Pipeline.from_config(load_config(DEFAULT_CONFIG), persist_topics=False)
 
 
-def _scored(pipeline, texts: list[str]) -> list[Sentence]:
+def _documents(pipeline, texts: list[str], stars: float | None = None) -> list:
+    """One-sentence reviews with these stars, through the stages before pain detection."""
     from datetime import UTC, datetime
 
     from pipeline.document import FeedbackItem
@@ -166,12 +174,16 @@ def _scored(pipeline, texts: list[str]) -> list[Sentence]:
 
     created = datetime(2026, 1, 1, tzinfo=UTC)
     docs = documents(FeedbackItem(source="t", kind="review", channel="review", source_id=str(i),
-                                  created_at=created, record_date=created.date(), text=text)
+                                  created_at=created, record_date=created.date(), text=text, rating=stars)
                      for i, text in enumerate(texts))
     for name in ("normalize", "mask", "sentences", "sentiment", "embed"):
         pipeline.get(name)(docs)
     assert all(len(doc.sentences) == 1 for doc in docs)
-    return [doc.sentences[0] for doc in docs]
+    return docs
+
+
+def _scored(pipeline, texts: list[str]) -> list[Sentence]:
+    return [doc.sentences[0] for doc in _documents(pipeline, texts)]
 
 
 @pytest.mark.slow
@@ -198,3 +210,17 @@ def test_praise_then_a_complaint_is_judged_by_the_complaint(pipeline) -> None:
     assert all(s.contrast_tail for s in sentences)
     assert (detector.head.probabilities(sentences[:3]) < detector.min_probability).all()
     assert detector.detect(sentences) == [True, True, True, False]
+
+
+@pytest.mark.slow
+def test_a_review_rating_tips_only_a_hesitant_sentence(pipeline) -> None:
+    """A mild remark is a complaint in a 1★ review and not in a 5★ one; a plain complaint and plain
+    praise keep their verdict whatever the stars. Through the component, which reads each item's stars."""
+    detector = pipeline.get("pain")
+    texts = ["방이 생각보다 좁네요", "수건에서 곰팡이 냄새가 나요", "이 집 떡볶이 진짜 맛있어요"]
+    verdicts = {}
+    for stars in (1.0, None, 5.0):
+        docs = detector(_documents(pipeline, texts, stars))
+        verdicts[stars] = [doc.sentences[0].is_pain for doc in docs]
+    assert verdicts[1.0] == verdicts[None] == [True, True, False]
+    assert verdicts[5.0] == [False, True, False]
