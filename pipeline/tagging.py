@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import functools
 import hashlib
+import io
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -81,23 +82,30 @@ def read_phrases(path: Path, taxonomy: Taxonomy) -> list[LabelledPhrase]:
     from the labels, the row kept as a counter-example for the other categories: the taxonomy is where
     an analyst removes a category, and its phrases then teach the head what the remaining ones are not.
     """
-    with open(path, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        if tuple(reader.fieldnames or ()) != PHRASE_COLUMNS:
-            raise ValueError(f"{path}: columns must be {','.join(PHRASE_COLUMNS)}")
-        phrases, unknown = [], Counter[str]()
-        for line, row in enumerate(reader, start=2):
-            labels = [k for k in (row["categories"] or "").split(";") if k]
-            if not (row["text"] or "").strip() or not labels:
-                raise ValueError(f"{path}:{line}: a phrase needs a text and at least one category: {row}")
-            unknown.update(k for k in labels if k not in taxonomy.categories)
-            if row["touchpoint"] not in taxonomy.touchpoints:
-                unknown[f"touchpoint {row['touchpoint']}"] += 1
-            phrases.append(LabelledPhrase(row["text"].strip(),
-                                          tuple(k for k in labels if k in taxonomy.categories)))
+    return list(_parsed_phrases(path, path.read_text(encoding="utf-8"), frozenset(taxonomy.categories),
+                                frozenset(taxonomy.touchpoints)))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_phrases(path: Path, content: str, categories: frozenset[str],
+                    touchpoints: frozenset[str]) -> tuple[LabelledPhrase, ...]:
+    """Parsed once per content and taxonomy: the tagger and the complaint head both read the file,
+    and an unknown label is logged once, not once per reader."""
+    reader = csv.DictReader(io.StringIO(content, newline=""))
+    if tuple(reader.fieldnames or ()) != PHRASE_COLUMNS:
+        raise ValueError(f"{path}: columns must be {','.join(PHRASE_COLUMNS)}")
+    phrases, unknown = [], Counter[str]()
+    for line, row in enumerate(reader, start=2):
+        labels = [k for k in (row["categories"] or "").split(";") if k]
+        if not (row["text"] or "").strip() or not labels:
+            raise ValueError(f"{path}:{line}: a phrase needs a text and at least one category: {row}")
+        unknown.update(k for k in labels if k not in categories)
+        if row["touchpoint"] not in touchpoints:
+            unknown[f"touchpoint {row['touchpoint']}"] += 1
+        phrases.append(LabelledPhrase(row["text"].strip(), tuple(k for k in labels if k in categories)))
     if unknown:
         log.warning("%s: labels not in the taxonomy, ignored: %s", path, dict(unknown))
-    return phrases
+    return tuple(phrases)
 
 
 def configured_phrases(taxonomy: Taxonomy, path: Path | None) -> list[LabelledPhrase]:

@@ -56,6 +56,8 @@ def test_labels_the_taxonomy_lacks_are_logged_and_dropped(tmp_path, taxonomy, ca
     phrases = read_phrases(path, taxonomy)
     assert [p.categories for p in phrases] == [("packaging",), ()]
     assert "{'shipping': 2, 'touchpoint mailbox': 1}" in caplog.text
+    assert read_phrases(path, taxonomy) == phrases  # the tagger and the complaint head both read it
+    assert caplog.text.count("labels not in the taxonomy") == 1
 
 
 def test_phrase_file_needs_its_columns(tmp_path, taxonomy) -> None:
