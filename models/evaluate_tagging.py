@@ -1,6 +1,7 @@
 """Evaluate pain detection, pain categories and touchpoints against hand-labelled review sentences.
 
     python -m models.evaluate_tagging [--split test|tune|all] [--limit N] [--config PATH] [--json PATH]
+                                      [--errors PATH]
 
 The gold set is `models/eval/pain_sentences.csv` (labelled by hand following docs/labelling-guide.md):
 ids, a sentence checksum and labels only. The texts are read at run time from the public corpora in
@@ -383,7 +384,7 @@ def macro_f1(per_key: dict[str, dict[str, float]], min_support: int = MIN_SUPPOR
 
 def _has_key(label_sets: Sequence[Iterable[str]], keys: Sequence[str]) -> np.ndarray:
     rows = [[key in set(labels) for key in keys] for labels in label_sets]
-    return np.array(rows, dtype=bool).reshape(-1, len(keys))
+    return np.array(rows, dtype=bool).reshape(len(label_sets), len(keys))
 
 
 def bootstrap_intervals(rows: Sequence[LabelledSentence], preds: Sequence[Prediction],
@@ -587,8 +588,10 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def run(split: str = "test", limit: int | None = None, config_path: str | None = None) -> dict[str, Any]:
-    """Evaluate; returns the figures (`report` formats them)."""
+def run(split: str = "test", limit: int | None = None, config_path: str | None = None,
+        errors_path: Path | None = None) -> dict[str, Any]:
+    """Evaluate; returns the figures (`report` formats them). With `errors_path`, also writes the
+    labelled sentences the pipeline gets wrong there (`disagreements`)."""
     from pipeline.config import load_config
     from pipeline.korean import KoreanAnalyzer, shared_kiwi
     from pipeline.nlp import Pipeline
@@ -606,6 +609,8 @@ def run(split: str = "test", limit: int | None = None, config_path: str | None =
 
     pipeline = Pipeline.from_config(config, persist_topics=False)
     preds = predict_labelled(pipeline, rows, reviews, sentences)
+    if errors_path:
+        write_disagreements(errors_path, disagreements(rows, sentences, preds))
     result: dict[str, Any] = {"split": split, "limit": limit, "models": pipeline.model_version,
                               "sentences": evaluate_sentences(rows, preds, list(taxonomy.categories))}
     for name, items, mapping in (("naver_shopping_absa", naver_items(root, limit), NAVER_MAP),
@@ -616,6 +621,45 @@ def run(split: str = "test", limit: int | None = None, config_path: str | None =
     return result
 
 
+ERROR_COLUMNS = ("dataset", "review_id", "sentence_index", "split", "wrong", "text", "has_pain",
+                 "predicted_pain", "p_negative", "categories", "predicted_categories", "touchpoint",
+                 "predicted_touchpoint")
+
+
+def disagreements(rows: Sequence[LabelledSentence], texts: Sequence[str],
+                  preds: Sequence[Prediction]) -> list[dict[str, Any]]:
+    """The labelled sentences the pipeline gets wrong, and what it gets wrong: a missed pain point or a
+    false alarm, and for gold pain sentences their categories or touchpoint (as the tagger figures)."""
+    out = []
+    for row, text, pred in zip(rows, texts, preds, strict=True):
+        wrong = []
+        if row.has_pain != pred.is_pain:
+            wrong.append("missed pain" if row.has_pain else "false alarm")
+        if row.has_pain and set(row.categories) != set(pred.categories):
+            wrong.append("categories")
+        if row.has_pain and row.touchpoint != pred.touchpoint:
+            wrong.append("touchpoint")
+        if wrong:
+            out.append({"dataset": row.dataset, "review_id": row.review_id,
+                        "sentence_index": row.sentence_index, "split": row.split,
+                        "wrong": "; ".join(wrong), "text": text,
+                        "has_pain": int(row.has_pain), "predicted_pain": int(pred.is_pain),
+                        "p_negative": round(pred.p_negative, 4), "categories": ";".join(row.categories),
+                        "predicted_categories": ";".join(pred.categories) if row.has_pain else "",
+                        "touchpoint": row.touchpoint,
+                        "predicted_touchpoint": (pred.touchpoint or "") if row.has_pain else ""})
+    return out
+
+
+def write_disagreements(path: Path, found: Sequence[dict[str, Any]]) -> None:
+    """For error analysis on this machine: the file holds corpus texts, so it never belongs in the
+    repository (and reading the test split's errors turns it into a tune split)."""
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=ERROR_COLUMNS)
+        writer.writeheader()
+        writer.writerows(found)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m models.evaluate_tagging",
                                      description=(__doc__ or "").split("\n")[0])
@@ -623,10 +667,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="first N sentences and N ABSA texts (for CI)")
     parser.add_argument("--config", default=None, help="sori config (default configs/sori.yaml)")
     parser.add_argument("--json", default=None, help="also write the figures as JSON to this path")
+    parser.add_argument("--errors", type=Path, default=None,
+                        help="write the sentences it gets wrong, with their texts, as CSV to this path "
+                             "(error analysis; keep it out of the repository)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        result = run(args.split, args.limit, args.config)
+        result = run(args.split, args.limit, args.config, args.errors)
     except (SharedDataMissing, LabelDrift) as exc:
         print(f"evaluate_tagging: {exc}", file=sys.stderr)
         return 2

@@ -22,6 +22,7 @@ from models.evaluate_tagging import (
     binary_scores,
     bootstrap_intervals,
     category_scores,
+    disagreements,
     draw_sample,
     label_problems,
     labelled_reviews,
@@ -125,6 +126,22 @@ def test_bootstrap_intervals_bracket_the_figures():
     for name, (low, high) in intervals.items():
         assert 0.0 <= low < point[name] < high <= 1.0, (name, low, point[name], high)
     assert intervals == bootstrap_intervals(rows, wrong, ["quality", "staff"])  # seeded
+    # a subset too small for any category to reach the support a macro-F1 needs
+    assert bootstrap_intervals(rows, wrong, [])["category_macro_f1_tagger"] == [0.0, 0.0]
+
+
+def test_disagreements_name_what_is_wrong():
+    def row(i, pain, categories=(), touchpoint=""):
+        return LabelledSentence(DATASETS[0], f"r{i}", 0, "0" * 40, pain, categories, touchpoint, "tune")
+
+    rows = [row(0, True, ("quality",), "usage"), row(1, True, ("staff",), "support"), row(2, False),
+            row(3, True, ("policy", "price_payment"), "purchase")]
+    preds = [Prediction(True, 0.9, ["quality"], "usage"), Prediction(False, 0.2, ["quality"], "support"),
+             Prediction(True, 0.7, ["quality"], "usage"), Prediction(True, 0.8, ["price_payment"], "return")]
+    found = disagreements(rows, ["a", "b", "c", "d"], preds)
+    assert [(d["review_id"], d["wrong"]) for d in found] == [
+        ("r1", "missed pain; categories"), ("r2", "false alarm"), ("r3", "categories; touchpoint")]
+    assert found[1]["predicted_categories"] == "" and found[2]["categories"] == "policy;price_payment"
 
 
 def test_missing_corpora_fail_with_a_clear_message(tmp_path, monkeypatch, capsys):
@@ -149,8 +166,8 @@ def test_labelled_sentences_match_the_corpus_and_the_draw(labels, shared):
 
 @pytest.mark.slow
 def test_evaluation_runs_on_a_small_subset(shared, tmp_path, capsys):
-    out = tmp_path / "figures.json"
-    assert main(["--split", "all", "--limit", "20", "--json", str(out)]) == 0
+    out, errors = tmp_path / "figures.json", tmp_path / "errors.csv"
+    assert main(["--split", "all", "--limit", "20", "--json", str(out), "--errors", str(errors)]) == 0
     printed = capsys.readouterr().out
     assert "has_pain  accuracy" in printed and "naver_shopping_absa" in printed
     figures = json.loads(out.read_text(encoding="utf-8"))
@@ -160,3 +177,6 @@ def test_evaluation_runs_on_a_small_subset(shared, tmp_path, capsys):
                   sentences["touchpoint_accuracy_tagger"], figures["kr3_aspect_gold"]["agreement"]):
         assert 0.0 <= value <= 1.0
     assert figures["naver_shopping_absa"]["texts"] == 20
+    with open(errors, encoding="utf-8", newline="") as fh:
+        wrong = list(csv.DictReader(fh))
+    assert all(row["wrong"] and row["text"] for row in wrong) and len(wrong) < 20
