@@ -301,9 +301,9 @@ def predict_labelled(pipeline: Any, rows: Sequence[LabelledSentence], reviews: S
     The reviews, with their star ratings, run through normalize → mask → sentences → sentiment → embed
     → pain → tag; the labelled sentence is found again among the review's sentences by its normalised,
     masked text (nearest to its labelled index; by overlap if the splitter cut the normalised text
-    differently). It is tagged
-    whatever its sentiment, so the tagger can be scored on every gold pain sentence; `is_pain` keeps
-    the pipeline's own decision for the end-to-end figures, and the other sentences keep theirs.
+    differently). It is tagged whatever its sentiment, so the tagger can be scored on every gold pain
+    sentence; `is_pain` keeps the pipeline's own decision for the end-to-end figures, and the other
+    sentences keep theirs.
     """
     from pipeline.nlp import documents
 
@@ -382,8 +382,8 @@ def macro_f1(per_key: dict[str, dict[str, float]], min_support: int = MIN_SUPPOR
     return (round(sum(per_key[k]["f1"] for k in keys) / len(keys), 4) if keys else 0.0), keys
 
 
-def _has_key(label_sets: Sequence[Iterable[str]], keys: Sequence[str]) -> np.ndarray:
-    rows = [[key in set(labels) for key in keys] for labels in label_sets]
+def _has_key(label_sets: Sequence[Sequence[str]], keys: Sequence[str]) -> np.ndarray:
+    rows = [[key in labels for key in keys] for labels in label_sets]
     return np.array(rows, dtype=bool).reshape(len(label_sets), len(keys))
 
 
