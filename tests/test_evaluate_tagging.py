@@ -16,6 +16,8 @@ from models.evaluate_tagging import (
     DATASETS,
     LABEL_COLUMNS,
     LABELS_FILE,
+    SHOPPING_DATASET,
+    SHOPPING_LABELS_FILE,
     LabelledSentence,
     Prediction,
     SharedDataMissing,
@@ -24,6 +26,7 @@ from models.evaluate_tagging import (
     category_scores,
     disagreements,
     draw_sample,
+    draw_shopping_sample,
     label_problems,
     labelled_reviews,
     labelled_texts,
@@ -46,6 +49,11 @@ def labels():
 
 
 @pytest.fixture(scope="module")
+def shopping_labels():
+    return load_labels(SHOPPING_LABELS_FILE)
+
+
+@pytest.fixture(scope="module")
 def shared():
     try:
         return shared_data_dir()
@@ -53,8 +61,9 @@ def shared():
         pytest.skip(f"public corpora not available: {exc}")
 
 
-def test_label_file_holds_ids_and_labels_only():
-    with open(LABELS_FILE, encoding="utf-8", newline="") as fh:
+@pytest.mark.parametrize("path", [LABELS_FILE, SHOPPING_LABELS_FILE], ids=["reviews", "shopping"])
+def test_label_files_hold_ids_and_labels_only(path):
+    with open(path, encoding="utf-8", newline="") as fh:
         header = next(csv.reader(fh))
     assert tuple(header) == LABEL_COLUMNS  # no text column: corpus texts never enter the repository
 
@@ -69,6 +78,17 @@ def test_label_file_is_well_formed(labels, taxonomy):
         assert tune and test and abs(tune - test) <= 1, (dataset, tune, test)
     share = sum(row.has_pain for row in labels) / len(labels)
     assert 0.4 <= share <= 0.7
+
+
+def test_shopping_label_file_is_well_formed(shopping_labels, taxonomy):
+    assert len(shopping_labels) >= 400
+    assert label_problems(shopping_labels, taxonomy.categories, taxonomy.touchpoints) == []
+    assert {row.dataset for row in shopping_labels} == {SHOPPING_DATASET}
+    splits = Counter(row.split for row in shopping_labels)
+    assert splits["tune"] >= 200 and splits["test"] >= 200
+    # a comment lies in one split: KOTE's own validation (tune) or test part
+    assert all(len({r.split for r in shopping_labels if r.review_id == c}) == 1
+               for c in {r.review_id for r in shopping_labels})
 
 
 def test_label_problems_names_each_broken_rule(taxonomy):
@@ -164,6 +184,29 @@ def test_labelled_sentences_match_the_corpus_and_the_draw(labels, shared):
     assert drawn == {(r.dataset, r.review_id, r.sentence_index, r.sentence_sha1) for r in labels}
 
 
+def test_shopping_sentences_match_the_corpus_and_the_draw(shopping_labels, shared):
+    """Every labelled sentence is in the seeded draw and in the corpus; a drawn comment is labelled whole
+    or, when it is not a customer's feedback, left out whole. The tune split is KOTE's validation part,
+    the test split KOTE's test part (never seen by the sentiment adapter)."""
+    from models.evaluate_tagging import read_table
+    from pipeline.korean import KoreanAnalyzer
+
+    analyzer = KoreanAnalyzer()
+    reviews = labelled_reviews(shopping_labels, shared)
+    assert len(labelled_texts(shopping_labels, [r.text for r in reviews], analyzer)) == len(shopping_labels)
+    assert all(r.rating is None for r in reviews)
+    drawn = Counter()
+    for d in draw_shopping_sample(shared, analyzer):
+        drawn[d["review_id"]] += 1
+    labelled = Counter(r.review_id for r in shopping_labels)
+    assert all(drawn[comment] == n for comment, n in labelled.items())
+    assert 0.7 <= len(labelled) / len(drawn) <= 1.0
+    table = read_table(shared, SHOPPING_DATASET)
+    source_split = dict(zip(table["comment_id"], table["split"], strict=True))
+    assert all({"validation": "tune", "test": "test"}[source_split[r.review_id]] == r.split
+               for r in shopping_labels)
+
+
 @pytest.mark.slow
 def test_evaluation_runs_on_a_small_subset(shared, tmp_path, capsys):
     out, errors = tmp_path / "figures.json", tmp_path / "errors.csv"
@@ -172,7 +215,8 @@ def test_evaluation_runs_on_a_small_subset(shared, tmp_path, capsys):
     assert "has_pain  accuracy" in printed and "naver_shopping_absa" in printed
     figures = json.loads(out.read_text(encoding="utf-8"))
     sentences = figures["sentences"]
-    assert sentences["n"] == 20
+    assert sentences["n"] == 20 and figures["shopping_sentences"]["n"] == 20
+    assert "shopping reviews (KOTE" in printed
     for value in (sentences["has_pain"]["accuracy"], sentences["category_macro_f1_tagger"],
                   sentences["touchpoint_accuracy_tagger"], figures["kr3_aspect_gold"]["agreement"]):
         assert 0.0 <= value <= 1.0
