@@ -10,6 +10,7 @@ name), so a site with a model hub can swap in a bigger Korean model by configura
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 import re
@@ -195,6 +196,16 @@ def resolve_sentiment(name_or_path: str) -> str:
     if name_or_path.startswith("builtin:"):
         raise ValueError(f"unknown builtin sentiment model {name_or_path!r}; known: {BUILTIN_SENTIMENT}")
     return name_or_path
+
+
+def sentiment_spec(name_or_path: str) -> str:
+    """The model as rows record it: the builtin adapter's weights change between releases under one
+    name, so its spec carries a short digest of them (`builtin:sentiment-e5-lora@1a2b3c4d`)."""
+    if name_or_path != BUILTIN_SENTIMENT:
+        return name_or_path
+    weights = Path(resolve_sentiment(name_or_path)) / "adapter_model.safetensors"
+    with open(weights, "rb") as fh:
+        return f"{name_or_path}@{hashlib.file_digest(fh, 'sha256').hexdigest()[:8]}"
 
 
 def load_lora_classifier(adapter_dir: Path, settings: SentimentSettings) -> Any:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from models.onnx import sentiment_model
+from models.sentiment import sentiment_spec
 from pipeline.config import SoriConfig, Taxonomy
 from pipeline.document import Conversation, Document, FeedbackItem
 from pipeline.embedding import Embedder, EmbedSentences
@@ -111,7 +112,7 @@ class Pipeline:
             TopicAssigner(config.topics, embedder, analyzer, persist=persist_topics),
             SeverityScorer(),
         ]
-        models_used = (f"encoder={models.encoder};sentiment={models.sentiment};"
+        models_used = (f"encoder={models.encoder};sentiment={sentiment_spec(models.sentiment)};"
                        f"taxonomy=v{taxonomy.version};phrases={phrases_digest(config.tagging.phrases)};"
                        f"pain_examples={phrases_digest(config.pain.examples)}")
         return cls([(part.name, part) for part in parts], models_used)  # type: ignore[attr-defined]

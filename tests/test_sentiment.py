@@ -72,6 +72,15 @@ def test_kote_labels_and_neutral_filter() -> None:
 # --------------------------------------------------------------------------- fast: mapping, calibration
 
 
+def test_rows_record_the_builtin_weights_by_digest() -> None:
+    from models.sentiment import sentiment_spec
+
+    spec = sentiment_spec(BUILTIN_SENTIMENT)
+    assert spec.startswith(f"{BUILTIN_SENTIMENT}@") and len(spec.split("@")[1]) == 8
+    assert spec == sentiment_spec(BUILTIN_SENTIMENT)
+    assert sentiment_spec("some-org/korean-sentiment") == "some-org/korean-sentiment"
+
+
 def test_label_mapping_by_name_and_two_class_convention() -> None:
     assert label_mapping({0: "NEGATIVE", 1: "neutral", 2: "Positive"}) == [0, 1, 2]
     assert label_mapping({0: "positive", 1: "negative"}) == [2, 0]
