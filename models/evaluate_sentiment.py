@@ -5,9 +5,11 @@
 Figures: binary accuracy on the NSMC by-movie test split (ratings <= 4 vs >= 9, balanced) and on app
 reviews of the test apps (1–2★ vs 4–5★, balanced; evaluation only), 3-class accuracy / macro-F1 on the
 3-class test set, expected calibration error (15 bins) with and without the model's temperature, and
-where NSMC 5–7 and app 3★ land. The baseline (Kiwi morphemes + TF-IDF + logistic regression) is fitted on
-the same training split, so the difference in points is like for like. Splits come from
-`models.sentiment_data`, the module training uses. Deterministic (seeded samples, deterministic models).
+where NSMC 5–7 and app 3★ land, and how often the predicted class survives a change of style alone (a
+final period added; the final predicate's -요/-ㅂ니다 register swapped). The baseline (Kiwi morphemes +
+TF-IDF + logistic regression) is fitted on the same training split, so the difference in points is like
+for like. Splits come from `models.sentiment_data`, the module training uses. Deterministic (seeded
+samples, deterministic models).
 """
 
 from __future__ import annotations
@@ -36,12 +38,14 @@ from models.sentiment_data import (
     nsmc_binary,
     nsmc_ratings,
     shared_data_dir,
+    swap_register,
     three_class_test,
     training_frame,
 )
 
 log = logging.getLogger("evaluate_sentiment")
 SEED = 13
+STYLE_TEXTS = 1000  # per binary set: style agreement predicts every text twice more
 ECE_BINS = 15
 
 
@@ -121,6 +125,24 @@ class TfidfBaseline:
 # --------------------------------------------------------------------------- evaluation
 
 
+def style_agreement(
+    predict: Callable[[Sequence[str]], tuple[np.ndarray, np.ndarray]], texts: Sequence[str]
+) -> dict[str, Any]:
+    """How often the predicted class survives a change of style that says nothing about sentiment: a
+    final period added, and the final predicate's register swapped (-요 ↔ -ㅂ니다, where that is safe)."""
+    bare = [t.rstrip()[:-1] if t.rstrip().endswith(".") and not t.rstrip().endswith("..") else t.rstrip()
+            for t in texts]
+    bare = [t for t in bare if t and t[-1] not in ".!?~"]
+    swapped = [(t, s) for t in bare if (s := swap_register(t))]
+
+    def same(a: Sequence[str], b: Sequence[str]) -> float:
+        return float((predict(a)[0].argmax(1) == predict(b)[0].argmax(1)).mean()) if a else float("nan")
+
+    return {"period": same(bare, [t + "." for t in bare]), "period_n": len(bare),
+            "register": same([t for t, _ in swapped], [s for _, s in swapped]), "register_n": len(swapped)}
+
+
+
 def evaluate_predictor(
     predict: Callable[[Sequence[str]], tuple[np.ndarray, np.ndarray]], sets: dict[str, pd.DataFrame]
 ) -> dict[str, Any]:
@@ -162,6 +184,8 @@ def evaluate_predictor(
             counts = np.bincount(p.argmax(1), minlength=len(LABELS)) / len(part)
             spread[name] = {LABELS[i]: round(float(counts[i]), 3) for i in range(len(LABELS))}
     res["spread"] = spread
+    res["style_agreement"] = style_agreement(
+        predict, [t for name in ("nsmc_test", "app_test") for t in sets[name]["text"][:STYLE_TEXTS]])
     return res
 
 
@@ -271,6 +295,11 @@ def format_report(res: dict[str, Any]) -> str:
     ]
     for name in m["spread"]:
         lines.append(f"  {name:10s} model {m['spread'][name]}  tfidf {b['spread'][name]}")
+    ms, bs = m["style_agreement"], b["style_agreement"]
+    lines.append(
+        f"same class after a final period is added ({ms['period_n']} texts): model {ms['period']:.3f}  "
+        f"tfidf {bs['period']:.3f}; after -요 ↔ -ㅂ니다 ({ms['register_n']}): model {ms['register']:.3f}  "
+        f"tfidf {bs['register']:.3f}")
     lines.append(
         f"model inference {m['inference_samples_per_s']} samples/s; baseline trained on "
         f"{b['train_examples']:,} examples in {b['seconds']} s; total {res['seconds']} s"

@@ -113,6 +113,63 @@ _DECLARATIVE_END = re.compile(r"(다|요|음|함|임|됨|것)\.?$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=다)\s+(?=[가-힣A-Za-z0-9\"'(\[])")
 
 
+# The neutral class is mostly petition statements, 82% of them ending in a period and 81% in the formal
+# -ㅂ니다 register, against a quarter and under a tenth of the negative and positive texts: a model
+# trained on them as they are reads "직원이 불친절합니다." as neutral. `vary_style` swaps the register
+# of a sentence's final predicate and its final period at random in the training texts
+# (`models.train_sentiment --vary-style`), so that neither says anything about the class.
+_REGISTER_PAIRS = (("해요", "합니다"), ("돼요", "됩니다"), ("이에요", "입니다"), ("예요", "입니다"))
+_TAIL = re.compile(r"[.!?~]*$")
+# Final consonants after which -어요/-아요 ↔ -습니다 is not a plain swap (더워요, 들어요, 나아요, 길어요,
+# 그래요): ㄷ ㄹ ㅂ ㅅ ㅎ.
+_IRREGULAR_FINALS = frozenset({7, 8, 17, 19, 27})
+_BRIGHT_VOWELS = frozenset({0, 2, 8})  # ㅏ ㅑ ㅗ take -아요
+_PAST = 20  # ㅆ: 했/았/었 + 어요
+
+
+def _syllable(ch: str) -> tuple[int, int] | None:
+    """(vowel, final consonant) indices of a Hangul syllable, None for anything else."""
+    code = ord(ch) - 0xAC00
+    return (code // 28 % 21, code % 28) if 0 <= code < 11172 else None
+
+
+def swap_register(sentence: str) -> str | None:
+    """The sentence with its final polite ending (-요) in the formal register (-ㅂ니다) or the reverse,
+    keeping its final punctuation; None when the ending is not one this can swap safely."""
+    tail = _TAIL.search(sentence)[0]
+    body = sentence[: len(sentence) - len(tail)]
+    for polite, formal in _REGISTER_PAIRS:
+        if body.endswith(polite):
+            return body[: -len(polite)] + formal + tail
+    for polite, formal in _REGISTER_PAIRS[:2]:
+        if body.endswith(formal):
+            return body[: -len(formal)] + polite + tail
+    if body.endswith("입니다") and len(body) > 3 and (prev := _syllable(body[-4])):
+        return body[:-3] + ("예요" if prev[1] == 0 else "이에요") + tail
+    ending = next((e for e in ("어요", "아요", "습니다") if body.endswith(e)), None)
+    stem = _syllable(body[-len(ending) - 1]) if ending and len(body) > len(ending) else None
+    if stem is None or stem[1] == 0 or stem[1] in _IRREGULAR_FINALS:
+        return None
+    if ending == "습니다":
+        ending = "어요" if stem[1] == _PAST or stem[0] not in _BRIGHT_VOWELS else "아요"
+        return body[:-3] + ending + tail
+    return body[:-2] + "습니다" + tail
+
+
+def vary_style(text: str, rng: np.random.Generator) -> str:
+    """The same text with its final predicate's register and its final period each swapped at random
+    (p = ½). Only a single final period changes: "..", "!" and "?" carry emphasis and stay."""
+    out = text.rstrip()
+    if rng.random() < 0.5:
+        out = swap_register(out) or out
+    if rng.random() < 0.5:
+        if out.endswith(".") and not out.endswith(".."):
+            out = out[:-1].rstrip()
+        elif out and out[-1] not in ".!?~":
+            out += "."
+    return out or text
+
+
 class SharedDataMissing(FileNotFoundError):
     """Raised when the development data folder is absent (the project itself must run without it)."""
 

@@ -1,7 +1,7 @@
 """Train the builtin sentiment model: multilingual-e5-small + LoRA (r=16) + a 3-class head.
 
     python -m models.train_sentiment --out models/weights/sentiment-e5-lora \
-        [--max-train N] [--epochs E] [--time-budget-min M]
+        [--max-train N] [--epochs E] [--time-budget-min M] [--vary-style]
 
 Only CC0/MIT data (NSMC raw, KOTE, petitions; see `models.sentiment_data`), split by movie / comment /
 petition, balanced classes. Runs on CPU (2 cores: a few dozen samples/s, so cap the data and set a time
@@ -10,6 +10,15 @@ adapter, the head, `sori_sentiment.json` (prefix, max_length, temperature) and M
 
 With a time budget the learning-rate schedule runs on max(step share, time share), so a run that is cut
 short still ends with a decayed learning rate instead of stopping mid-warmup or at peak.
+
+`--vary-style` swaps the final period and the -요/-ㅂ니다 register of training texts at random: the
+neutral class is mostly formal petition sentences ending in a period, and the shipped adapter, trained
+without it, reads "직원이 불친절합니다." as neutral. A run with it (the command above, 60,000 examples,
+one epoch on CPU) kept the predicted class when a final period is added for 99.1% of test texts
+(shipped adapter 94.7%) and across a register swap for 97.9% (85.5%), NSMC 86.2% against 84.9%; but app
+reviews fell to 82.4% from 83.6%, and the complaint head's has_pain on the tune split to 0.902 from 0.920,
+so the shipped adapter stays. Formal complaints still read neutral after it: the polar texts are movie
+reviews in plain style (-다), which the swap does not reach.
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ from models.sentiment_data import (
     POSITIVE,
     load_corpus,
     training_frame,
+    vary_style,
 )
 
 log = logging.getLogger("train_sentiment")
@@ -181,6 +191,12 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
 
     corpus = load_corpus()
     train_df = training_frame(corpus, "train", args.max_train, args.seed)
+    style_changed = 0.0
+    if args.vary_style:  # the final period and the formal register mark the neutral class (petitions)
+        style_rng = np.random.default_rng(args.seed)
+        varied = [vary_style(t, style_rng) for t in train_df["text"]]
+        style_changed = float(np.mean([v != t for v, t in zip(varied, train_df["text"], strict=True)]))
+        train_df = train_df.assign(text=varied)
     dev_df = training_frame(corpus, "dev", args.dev_size, args.seed)
     log.info("train %d %s", len(train_df), train_df["label"].value_counts().sort_index().to_dict())
     log.info("train sources %s", train_df["source"].value_counts().to_dict())
@@ -309,6 +325,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             LABELS[k]: int(v) for k, v in train_df["label"].value_counts().sort_index().items()
         },
         "train_by_source": {k: int(v) for k, v in train_df["source"].value_counts().items()},
+        "style_varied_share": round(style_changed, 3),
         "samples_seen": seen,
         "epochs_completed": round(seen / len(train_ids), 3),
         "steps": step,
@@ -371,6 +388,9 @@ def write_model_card(out: Path, run: dict[str, Any]) -> None:
         if run["stopped_by_budget"]
         else ""
     )
+    style = (f"\n- Style varied at random (`--vary-style`) in {run['style_varied_share']:.0%} of them: the "
+             "final period and the polite/formal register of the final predicate."
+             if run.get("style_varied_share") else "")
     by_class = ", ".join(f"{k} {v:,}" for k, v in run["train_by_class"].items())
     by_source = ", ".join(f"{k} {v:,}" for k, v in run["train_by_source"].items())
     text = f"""# sentiment-e5-lora
@@ -410,7 +430,7 @@ the scarcest; the loss is weighted by inverse class frequency).
 ## Training run
 - Command: `{run["command"]}`
 - Date: {run["date"]}; hardware: {run["hardware"]}; seed {run["seed"]}.
-- Training examples: {run["train_examples"]:,} ({by_class}; by source: {by_source}).
+- Training examples: {run["train_examples"]:,} ({by_class}; by source: {by_source}).{style}
 - {seen}{budget_note}.
 
 ## Dev metrics ({run["dev_examples"]:,} balanced dev examples)
@@ -438,6 +458,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-train", type=int, default=None, help="cap on training examples (all classes)")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--time-budget-min", type=float, default=None, help="whole-run wall-clock budget")
+    p.add_argument("--vary-style", action="store_true",
+                   help="swap the final period and the -요/-ㅂ니다 register of training texts at random "
+                        "(models.sentiment_data.vary_style), so neither marks the neutral class")
     p.add_argument("--dev-size", type=int, default=3000)
     p.add_argument("--batch-size", type=int, default=None, help="default 32 on CPU, 128 on GPU")
     p.add_argument("--max-length", type=int, default=None, help="default 64 on CPU, 128 on GPU")

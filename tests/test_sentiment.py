@@ -24,6 +24,8 @@ from models.sentiment_data import (
     kote_label,
     shared_data_dir,
     split_of,
+    swap_register,
+    vary_style,
 )
 
 
@@ -70,6 +72,41 @@ def test_kote_labels_and_neutral_filter() -> None:
 
 
 # --------------------------------------------------------------------------- fast: mapping, calibration
+
+
+@pytest.mark.parametrize(("sentence", "swapped"), [
+    ("직원이 불친절합니다.", "직원이 불친절해요."),
+    ("배송이 늦어요", "배송이 늦습니다"),
+    ("처음엔 좋았습니다!", "처음엔 좋았어요!"),
+    ("정말 최고입니다", "정말 최고예요"),
+    ("이건 사기입니다..", "이건 사기예요.."),
+    ("주말은 만실입니다", "주말은 만실이에요"),
+    ("사은품이 많습니다", "사은품이 많아요"),
+    ("문의하면 바로 됩니다", "문의하면 바로 돼요"),
+    ("포장이 작아요~", "포장이 작습니다~"),
+])
+def test_swap_register_changes_only_the_final_ending(sentence, swapped) -> None:
+    assert swap_register(sentence) == swapped
+    assert swap_register(swapped) == sentence
+
+
+@pytest.mark.parametrize("sentence", ["방이 너무 덥습니다", "줄이 길어요", "이 영화 재밌다", "가격이 비싸요.",
+                                      "요"])
+def test_swap_register_leaves_what_it_cannot_swap_safely(sentence) -> None:
+    assert swap_register(sentence) is None  # irregular stems (덥다, 길다), plain style, vowel stems
+
+
+def test_vary_style_toggles_the_final_period_and_register_at_random() -> None:
+    texts = ["배송이 늦어요", "직원이 불친절합니다.", "그냥 그래요..", "최고!", "좋아요"] * 200
+    varied = [vary_style(t, np.random.default_rng(7)) for t in texts]
+    assert varied == [vary_style(t, np.random.default_rng(7)) for t in texts]  # seeded
+    rng = np.random.default_rng(7)
+    many = [vary_style("배송이 늦어요", rng) for _ in range(2000)]
+    assert set(many) == {"배송이 늦어요", "배송이 늦어요.", "배송이 늦습니다", "배송이 늦습니다."}
+    assert 0.45 < sum(t.endswith(".") for t in many) / len(many) < 0.55
+    assert 0.45 < sum("습니다" in t for t in many) / len(many) < 0.55
+    assert {vary_style("그냥 그래요..", rng) for _ in range(50)} == {"그냥 그래요.."}  # emphasis stays
+    assert {vary_style("최고!", rng) for _ in range(50)} == {"최고!"}
 
 
 def test_rows_record_the_builtin_weights_by_digest() -> None:
@@ -203,3 +240,4 @@ def test_evaluate_runs_on_a_small_subset(capsys) -> None:
     assert evaluate_sentiment.main(["--limit", "24"]) == 0
     out = capsys.readouterr().out
     assert "NSMC by-movie test" in out and "App reviews" in out and "ECE" in out
+    assert "same class after a final period is added" in out
