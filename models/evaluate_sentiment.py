@@ -41,6 +41,7 @@ from models.sentiment_data import (
     swap_register,
     three_class_test,
     training_frame,
+    without_final_period,
 )
 
 log = logging.getLogger("evaluate_sentiment")
@@ -130,9 +131,7 @@ def style_agreement(
 ) -> dict[str, Any]:
     """How often the predicted class survives a change of style that says nothing about sentiment: a
     final period added, and the final predicate's register swapped (-요 ↔ -ㅂ니다, where that is safe)."""
-    bare = [t.rstrip()[:-1] if t.rstrip().endswith(".") and not t.rstrip().endswith("..") else t.rstrip()
-            for t in texts]
-    bare = [t for t in bare if t and t[-1] not in ".!?~"]
+    bare = [t for t in map(without_final_period, texts) if t and t[-1] not in ".!?~"]
     swapped = [(t, s) for t in bare if (s := swap_register(t))]
 
     def same(a: Sequence[str], b: Sequence[str]) -> float:

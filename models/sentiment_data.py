@@ -156,15 +156,21 @@ def swap_register(sentence: str) -> str | None:
     return body[:-2] + "습니다" + tail
 
 
+def without_final_period(text: str) -> str:
+    """The text without a single final period; "..", "!" and "?" carry emphasis and stay."""
+    text = text.rstrip()
+    return text[:-1].rstrip() if text.endswith(".") and not text.endswith("..") else text
+
+
 def vary_style(text: str, rng: np.random.Generator) -> str:
     """The same text with its final predicate's register and its final period each swapped at random
-    (p = ½). Only a single final period changes: "..", "!" and "?" carry emphasis and stay."""
+    (p = ½). Only a single final period changes (`without_final_period`)."""
     out = text.rstrip()
     if rng.random() < 0.5:
         out = swap_register(out) or out
     if rng.random() < 0.5:
-        if out.endswith(".") and not out.endswith(".."):
-            out = out[:-1].rstrip()
+        if (bare := without_final_period(out)) != out:
+            out = bare
         elif out and out[-1] not in ".!?~":
             out += "."
     return out or text
