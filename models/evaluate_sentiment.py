@@ -6,10 +6,10 @@ Figures: binary accuracy on the NSMC by-movie test split (ratings <= 4 vs >= 9, 
 reviews of the test apps (1–2★ vs 4–5★, balanced; evaluation only), 3-class accuracy / macro-F1 on the
 3-class test set, expected calibration error (15 bins) with and without the model's temperature, and
 where NSMC 5–7 and app 3★ land, and how often the predicted class survives a change of style alone (a
-final period added; the final predicate's -요/-ㅂ니다 register swapped). The baseline (Kiwi morphemes +
-TF-IDF + logistic regression) is fitted on the same training split, so the difference in points is like
-for like. Splits come from `models.sentiment_data`, the module training uses. Deterministic (seeded
-samples, deterministic models).
+final period added; the final predicate's -요/-ㅂ니다 register swapped; a plain ending made formal). The
+baseline (Kiwi morphemes + TF-IDF + logistic regression) is fitted on the same training split, so the
+difference in points is like for like. Splits come from `models.sentiment_data`, the module training
+uses. Deterministic (seeded samples, deterministic models).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from models.sentiment_data import (
     load_corpus,
     nsmc_binary,
     nsmc_ratings,
+    restyle,
     shared_data_dir,
     swap_register,
     three_class_test,
@@ -130,15 +131,18 @@ def style_agreement(
     predict: Callable[[Sequence[str]], tuple[np.ndarray, np.ndarray]], texts: Sequence[str]
 ) -> dict[str, Any]:
     """How often the predicted class survives a change of style that says nothing about sentiment: a
-    final period added, and the final predicate's register swapped (-요 ↔ -ㅂ니다, where that is safe)."""
+    final period added, the final predicate's register swapped (-요 ↔ -ㅂ니다, where that is safe), and a
+    plain ending or final noun made formal (재밌다 → 재밌습니다, 최고의 영화 → 최고의 영화입니다)."""
     bare = [t for t in map(without_final_period, texts) if t and t[-1] not in ".!?~"]
     swapped = [(t, s) for t in bare if (s := swap_register(t))]
+    formal = [(t, s) for t in bare if (s := restyle(t, "formal"))]
 
     def same(a: Sequence[str], b: Sequence[str]) -> float:
         return float((predict(a)[0].argmax(1) == predict(b)[0].argmax(1)).mean()) if a else float("nan")
 
     return {"period": same(bare, [t + "." for t in bare]), "period_n": len(bare),
-            "register": same([t for t, _ in swapped], [s for _, s in swapped]), "register_n": len(swapped)}
+            "register": same([t for t, _ in swapped], [s for _, s in swapped]), "register_n": len(swapped),
+            "formal": same([t for t, _ in formal], [s for _, s in formal]), "formal_n": len(formal)}
 
 
 
@@ -298,7 +302,8 @@ def format_report(res: dict[str, Any]) -> str:
     lines.append(
         f"same class after a final period is added ({ms['period_n']} texts): model {ms['period']:.3f}  "
         f"tfidf {bs['period']:.3f}; after -요 ↔ -ㅂ니다 ({ms['register_n']}): model {ms['register']:.3f}  "
-        f"tfidf {bs['register']:.3f}")
+        f"tfidf {bs['register']:.3f}; after plain → -ㅂ니다 ({ms['formal_n']}): model {ms['formal']:.3f}  "
+        f"tfidf {bs['formal']:.3f}")
     lines.append(
         f"model inference {m['inference_samples_per_s']} samples/s; baseline trained on "
         f"{b['train_examples']:,} examples in {b['seconds']} s; total {res['seconds']} s"

@@ -30,6 +30,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -156,6 +157,58 @@ def swap_register(sentence: str) -> str | None:
     return body[:-2] + "습니다" + tail
 
 
+_PLAIN_ENDINGS = frozenset({"다", "ᆫ다", "는다"})
+_STYLED_ENDINGS = _PLAIN_ENDINGS | {"어요", "아요", "에요", "예요", "여요", "ᆸ니다", "습니다"}
+_TRAILING_TAGS = frozenset({"SF", "SP", "SS", "SE", "SO", "SW"})  # punctuation, ㅋㅋ, emoticons
+_NOUN_ENDINGS = frozenset({"NNG", "NNP", "NNB", "XSN"})
+REGISTERS = ("formal", "polite")
+
+
+def restyle(text: str, register: str) -> str | None:
+    """The text with its final declarative ending in the formal (-ㅂ니다/-습니다) or polite (-어요/-에요)
+    register, whatever it was (plain -다, polite, formal), and a final noun given the copula in it; what
+    follows (punctuation, ㅋㅋ) is kept. None when the text ends otherwise or is already in it.
+
+    The classes of the training texts differ in style: neutral ones are mostly formal petition
+    sentences, polar ones mostly movie reviews in plain style or noun phrases ("재밌다", "최고의 영화").
+    Kiwi re-conjugates the last word (낭비한다 → 낭비합니다, 꺼집니다 → 꺼져요, 최고다 → 최고입니다)."""
+    from pipeline.korean import shared_kiwi
+
+    kiwi = shared_kiwi()
+    tokens = list(kiwi.tokenize(text))
+    while tokens and tokens[-1].tag in _TRAILING_TAGS:
+        tokens.pop()
+    if not tokens:
+        return None
+    last = tokens[-1]
+    if last.tag in ("EF", "EC") and last.form in _STYLED_ENDINGS:  # Kiwi reads "본다 ㅋㅋ" as EC
+        stem, copula = _predicate(tokens[:-1], last.word_position), []
+    elif last.tag in _NOUN_ENDINGS:
+        stem, copula = [last], [("이", "VCP")]
+    else:
+        return None
+    if not stem:
+        return None
+    after_copula = bool(copula) or stem[-1].tag in ("VCP", "VCN")
+    ending = "습니다" if register == "formal" else ("에요" if after_copula else "어요")
+    joined = kiwi.join([(t.form, t.tag) for t in stem] + copula + [(ending, "EF")])
+    styled = text[: stem[0].start] + joined + text[last.start + last.len:]
+    return styled if styled != text else None
+
+
+def _predicate(tokens: list[Any], word_position: int) -> list[Any]:
+    """The morphemes of the final word's predicate before its ending (보, 좋+었, 낭비+하, 최고+이): Kiwi
+    re-joins only those, so the rest of the word keeps its spacing."""
+    stem: list[Any] = []
+    for token in reversed(tokens):
+        if token.word_position != word_position:
+            break
+        stem.insert(0, token)
+        if token.tag not in ("EP", "XSV", "XSA", "VCP"):  # after these, the root before joins too
+            break
+    return stem
+
+
 def without_final_period(text: str) -> str:
     """The text without a single final period; "..", "!" and "?" carry emphasis and stay."""
     text = text.rstrip()
@@ -163,11 +216,11 @@ def without_final_period(text: str) -> str:
 
 
 def vary_style(text: str, rng: np.random.Generator) -> str:
-    """The same text with its final predicate's register and its final period each swapped at random
-    (p = ½). Only a single final period changes (`without_final_period`)."""
+    """The same text with its final predicate in a register drawn at random (formal or polite, p = ½;
+    `restyle`) and its final period swapped (p = ½), so that neither says anything about the class. Only
+    a single final period changes (`without_final_period`)."""
     out = text.rstrip()
-    if rng.random() < 0.5:
-        out = swap_register(out) or out
+    out = restyle(out, REGISTERS[int(rng.integers(len(REGISTERS)))]) or out
     if rng.random() < 0.5:
         if (bare := without_final_period(out)) != out:
             out = bare

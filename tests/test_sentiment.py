@@ -22,6 +22,7 @@ from models.sentiment_data import (
     dedupe_across_splits,
     is_neutral_statement,
     kote_label,
+    restyle,
     shared_data_dir,
     split_of,
     swap_register,
@@ -105,8 +106,32 @@ def test_vary_style_toggles_the_final_period_and_register_at_random() -> None:
     assert set(many) == {"배송이 늦어요", "배송이 늦어요.", "배송이 늦습니다", "배송이 늦습니다."}
     assert 0.45 < sum(t.endswith(".") for t in many) / len(many) < 0.55
     assert 0.45 < sum("습니다" in t for t in many) / len(many) < 0.55
-    assert {vary_style("그냥 그래요..", rng) for _ in range(50)} == {"그냥 그래요.."}  # emphasis stays
-    assert {vary_style("최고!", rng) for _ in range(50)} == {"최고!"}
+    emphasised = {vary_style("그냥 그래요..", rng) for _ in range(50)}
+    assert emphasised == {"그냥 그래요..", "그냥 그렇습니다.."}  # ".." stays
+    assert {vary_style("최고!", rng) for _ in range(50)} == {"최고입니다!", "최고에요!"}
+
+
+@pytest.mark.parametrize(("text", "formal", "polite"), [
+    ("진짜 재밌다", "진짜 재밌습니다", "진짜 재밌어요"),
+    ("시간 낭비한다.", "시간 낭비합니다.", "시간 낭비해요."),
+    ("다시는 안 본다 ㅋㅋ", "다시는 안 봅니다 ㅋㅋ", "다시는 안 봐요 ㅋㅋ"),
+    ("연기가 좋았다!!", "연기가 좋았습니다!!", "연기가 좋았어요!!"),
+    ("이건 아니다", "이건 아닙니다", "이건 아니에요"),
+    ("정말최고다", "정말최고입니다", "정말최고에요"),  # the copula, and the word's own spacing kept
+    ("최고의 영화", "최고의 영화입니다", "최고의 영화에요"),
+    ("앱이 자꾸 꺼집니다", None, "앱이 자꾸 꺼져요"),
+    ("방이 너무 덥습니다", None, "방이 너무 더워요"),
+    ("배송이 늦어요", "배송이 늦습니다", None),
+])
+def test_restyle_conjugates_the_final_ending_in_either_register(text, formal, polite) -> None:
+    assert restyle(text, "formal") == formal
+    assert restyle(text, "polite") == polite
+
+
+@pytest.mark.parametrize("text", ["좋네", "좋네요", "ㅋㅋㅋ", "왜 이래?!", ""])
+def test_restyle_leaves_other_endings(text) -> None:
+    assert restyle(text, "formal") is None  # 반말, -네요 and questions keep their own style
+    assert restyle(text, "polite") is None
 
 
 def test_rows_record_the_builtin_weights_by_digest() -> None:
