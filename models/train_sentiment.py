@@ -11,14 +11,16 @@ adapter, the head, `sori_sentiment.json` (prefix, max_length, temperature) and M
 With a time budget the learning-rate schedule runs on max(step share, time share), so a run that is cut
 short still ends with a decayed learning rate instead of stopping mid-warmup or at peak.
 
-`--vary-style` swaps the final period and the -요/-ㅂ니다 register of training texts at random: the
-neutral class is mostly formal petition sentences ending in a period, and the shipped adapter, trained
-without it, reads "직원이 불친절합니다." as neutral. A run with it (the command above, 60,000 examples,
-one epoch on CPU) kept the predicted class when a final period is added for 99.1% of test texts
-(shipped adapter 94.7%) and across a register swap for 97.9% (85.5%), NSMC 86.2% against 84.9%; but app
-reviews fell to 82.4% from 83.6%, and the complaint head's has_pain on the tune split to 0.902 from 0.920,
-so the shipped adapter stays. Formal complaints still read neutral after it: the polar texts are movie
-reviews in plain style (-다), which the swap does not reach.
+`--vary-style` restyles training texts at random: the final ending becomes formal or polite
+(`sentiment_data.restyle`, Kiwi re-conjugating it) and the final period is toggled. The neutral class is
+mostly formal petition sentences ending in a period, and the shipped adapter, trained without it, reads
+"직원이 불친절합니다." as neutral (P(negative) 0.01) but "직원이 불친절해요" as negative (0.88). A run with
+it (the command above, `--time-budget-min 33`, 0.76 epochs on CPU) keeps its class for 96–97% of test
+texts across a final period, -요 ↔ -ㅂ니다 and any ending → -ㅂ니다 (shipped: 94.7%, 85.5%, 85.3%), and
+NSMC rises to 86.1% from 84.9%. It is not the default: it reads both sentences above as neutral (0.05),
+as if any styled description were a petition; app reviews fall to 82.3% from 83.6%, and the complaint
+head's has_pain on the tune split to 0.905 from 0.920. Style augmentation cannot undo a neutral class
+drawn from one genre; that needs neutral customer sentences with a licence that allows training.
 """
 
 from __future__ import annotations
