@@ -302,7 +302,8 @@ def format_report(res: dict[str, Any]) -> str:
     lines.append(
         f"same class after a final period is added ({ms['period_n']} texts): model {ms['period']:.3f}  "
         f"tfidf {bs['period']:.3f}; after -요 ↔ -ㅂ니다 ({ms['register_n']}): model {ms['register']:.3f}  "
-        f"tfidf {bs['register']:.3f}; after plain → -ㅂ니다 ({ms['formal_n']}): model {ms['formal']:.3f}  "
+        f"tfidf {bs['register']:.3f}; after any ending → -ㅂ니다 ({ms['formal_n']}): "
+        f"model {ms['formal']:.3f}  "
         f"tfidf {bs['formal']:.3f}")
     lines.append(
         f"model inference {m['inference_samples_per_s']} samples/s; baseline trained on "

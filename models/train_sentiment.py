@@ -16,7 +16,7 @@ short still ends with a decayed learning rate instead of stopping mid-warmup or 
 mostly formal petition sentences ending in a period, and the shipped adapter, trained without it, reads
 "직원이 불친절합니다." as neutral (P(negative) 0.01) but "직원이 불친절해요" as negative (0.88). A run with
 it (the command above, `--time-budget-min 33`, 0.76 epochs on CPU) keeps its class for 96–97% of test
-texts across a final period, -요 ↔ -ㅂ니다 and any ending → -ㅂ니다 (shipped: 94.7%, 85.5%, 85.3%), and
+texts across a final period, -요 ↔ -ㅂ니다 and any ending → -ㅂ니다 (shipped: 94.7%, 85.5%, 86.2%), and
 NSMC rises to 86.1% from 84.9%. It is not the default: it reads both sentences above as neutral (0.05),
 as if any styled description were a petition; app reviews fall to 82.3% from 83.6%, and the complaint
 head's has_pain on the tune split to 0.905 from 0.920. Style augmentation cannot undo a neutral class
