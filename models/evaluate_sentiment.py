@@ -6,7 +6,7 @@ Figures: binary accuracy on the NSMC by-movie test split (ratings <= 4 vs >= 9, 
 reviews of the test apps (1–2★ vs 4–5★, balanced; evaluation only), 3-class accuracy / macro-F1 on the
 3-class test set, expected calibration error (15 bins) with and without the model's temperature, and
 where NSMC 5–7 and app 3★ land, and how often the predicted class survives a change of style alone (a
-final period added; the final predicate's -요/-ㅂ니다 register swapped; a plain ending made formal). The
+final period added; the final predicate's -요/-ㅂ니다 register swapped; any final ending made formal). The
 baseline (Kiwi morphemes + TF-IDF + logistic regression) is fitted on the same training split, so the
 difference in points is like for like. Splits come from `models.sentiment_data`, the module training
 uses. Deterministic (seeded samples, deterministic models).
@@ -131,8 +131,8 @@ def style_agreement(
     predict: Callable[[Sequence[str]], tuple[np.ndarray, np.ndarray]], texts: Sequence[str]
 ) -> dict[str, Any]:
     """How often the predicted class survives a change of style that says nothing about sentiment: a
-    final period added, the final predicate's register swapped (-요 ↔ -ㅂ니다, where that is safe), and a
-    plain ending or final noun made formal (재밌다 → 재밌습니다, 최고의 영화 → 최고의 영화입니다)."""
+    final period added, the final predicate's register swapped (-요 ↔ -ㅂ니다, where that is safe), and
+    any final ending or noun made formal by `restyle` (재밌다 → 재밌습니다, 영화 → 영화입니다)."""
     bare = [t for t in map(without_final_period, texts) if t and t[-1] not in ".!?~"]
     swapped = [(t, s) for t in bare if (s := swap_register(t))]
     formal = [(t, s) for t in bare if (s := restyle(t, "formal"))]
@@ -303,8 +303,7 @@ def format_report(res: dict[str, Any]) -> str:
         f"same class after a final period is added ({ms['period_n']} texts): model {ms['period']:.3f}  "
         f"tfidf {bs['period']:.3f}; after -요 ↔ -ㅂ니다 ({ms['register_n']}): model {ms['register']:.3f}  "
         f"tfidf {bs['register']:.3f}; after any ending → -ㅂ니다 ({ms['formal_n']}): "
-        f"model {ms['formal']:.3f}  "
-        f"tfidf {bs['formal']:.3f}")
+        f"model {ms['formal']:.3f}  tfidf {bs['formal']:.3f}")
     lines.append(
         f"model inference {m['inference_samples_per_s']} samples/s; baseline trained on "
         f"{b['train_examples']:,} examples in {b['seconds']} s; total {res['seconds']} s"

@@ -30,11 +30,12 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from pipeline.korean import shared_kiwi
 from pipeline.normalize import normalize_text
 
 LABELS: tuple[str, str, str] = ("negative", "neutral", "positive")
@@ -116,9 +117,11 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=다)\s+(?=[가-힣A-Za-z0-9\"'(\[
 
 # The neutral class is mostly petition statements, 82% of them ending in a period and 81% in the formal
 # -ㅂ니다 register, against a quarter and under a tenth of the negative and positive texts: a model
-# trained on them as they are reads "직원이 불친절합니다." as neutral. `vary_style` swaps the register
-# of a sentence's final predicate and its final period at random in the training texts
-# (`models.train_sentiment --vary-style`), so that neither says anything about the class.
+# trained on them as they are reads "직원이 불친절합니다." as neutral. `vary_style` restyles the final
+# predicate (`restyle`) and toggles the final period at random in the training texts
+# (`models.train_sentiment --vary-style`), so that neither says anything about the class. The
+# hand-written -요 ↔ -ㅂ니다 swap below stays for the figure of `models.evaluate_sentiment` that has
+# measured every adapter since the first; `restyle` reaches plain endings and nouns too.
 _REGISTER_PAIRS = (("해요", "합니다"), ("돼요", "됩니다"), ("이에요", "입니다"), ("예요", "입니다"))
 _TAIL = re.compile(r"[.!?~]*$")
 # Final consonants after which -어요/-아요 ↔ -습니다 is not a plain swap (더워요, 들어요, 나아요, 길어요,
@@ -161,10 +164,11 @@ _PLAIN_ENDINGS = frozenset({"다", "ᆫ다", "는다"})
 _STYLED_ENDINGS = _PLAIN_ENDINGS | {"어요", "아요", "에요", "예요", "여요", "ᆸ니다", "습니다"}
 _TRAILING_TAGS = frozenset({"SF", "SP", "SS", "SE", "SO", "SW"})  # punctuation, ㅋㅋ, emoticons
 _NOUN_ENDINGS = frozenset({"NNG", "NNP", "NNB", "XSN"})
-REGISTERS = ("formal", "polite")
+Register = Literal["formal", "polite"]
+REGISTERS: tuple[Register, ...] = ("formal", "polite")
 
 
-def restyle(text: str, register: str) -> str | None:
+def restyle(text: str, register: Register) -> str | None:
     """The text with its final declarative ending in the formal (-ㅂ니다/-습니다) or polite (-어요/-에요)
     register, whatever it was (plain -다, polite, formal), and a final noun given the copula in it; what
     follows (punctuation, ㅋㅋ) is kept. None when the text ends otherwise or is already in it.
@@ -172,8 +176,6 @@ def restyle(text: str, register: str) -> str | None:
     The classes of the training texts differ in style: neutral ones are mostly formal petition
     sentences, polar ones mostly movie reviews in plain style or noun phrases ("재밌다", "최고의 영화").
     Kiwi re-conjugates the last word (낭비한다 → 낭비합니다, 꺼집니다 → 꺼져요, 최고다 → 최고입니다)."""
-    from pipeline.korean import shared_kiwi
-
     kiwi = shared_kiwi()
     tokens = list(kiwi.tokenize(text))
     while tokens and tokens[-1].tag in _TRAILING_TAGS:
