@@ -11,7 +11,7 @@ instead of silently scoring other sentences.
 
 Each labelled review goes through sori's own components from `Pipeline.from_config`: normalize →
 mask → sentences → sentiment → embed → pain → tag, and the labelled sentence is read back from the
-pipeline's sentences by its normalised, masked text (549 of the 550 verbatim). Whole
+pipeline's sentences by its normalised, masked text (all but one verbatim). Whole
 reviews rather than the sentence alone, so the figures are what production computes: normalising and
 masking happen before sentence splitting, and any stage that looks beyond one sentence is measured too.
 
@@ -72,13 +72,16 @@ BOOTSTRAP_RESAMPLES = 2000
 
 # How the labelled set was drawn (see docs/labelling-guide.md): per dataset, rounds of per-rating quotas
 # taken round-robin across the grouping column. The second round topped up 4–5★ reviews so that about
-# half the sentences are pain; it continues the first round's random stream, so round one is unchanged.
+# half the sentences are pain; the third added low-rated hotel and app reviews so that tune holds enough
+# staff, policy and waiting complaints. Each continues the random streams, so earlier rounds are unchanged.
 SEED = 7
 MIN_REVIEW_CHARS = 15
 MIN_SENTENCE_CHARS = 6
 DRAW_ROUNDS: dict[str, tuple[str, list[dict[int, int]]]] = {
-    "app_reviews_playstore": ("app", [{1: 90, 2: 40, 3: 45, 4: 35, 5: 55}, {4: 25, 5: 50}]),
-    "hotel_reviews_yanolja": ("hotel", [{1: 40, 2: 35, 3: 35, 4: 22, 5: 23}, {4: 25, 5: 30}]),
+    "app_reviews_playstore": ("app", [{1: 90, 2: 40, 3: 45, 4: 35, 5: 55}, {4: 25, 5: 50},
+                                      {1: 30, 2: 20, 3: 20, 4: 15, 5: 15}]),
+    "hotel_reviews_yanolja": ("hotel", [{1: 40, 2: 35, 3: 35, 4: 22, 5: 23}, {4: 25, 5: 30},
+                                        {1: 35, 2: 30, 3: 25, 4: 10, 5: 10}]),
 }
 # How the shopping set was drawn: KOTE comments that name a purchase, a delivery, a service or an app,
 # 300 of them at random, every sentence with at least MIN_SENTENCE_CHARS; comments that turned out not
