@@ -469,6 +469,29 @@ def confusion(gold: Sequence[str], pred: Sequence[str]) -> Counter[tuple[str, st
     return Counter(zip(gold, pred, strict=True))
 
 
+def dataset_figures(rows: Sequence[LabelledSentence], preds: Sequence[Prediction],
+                    category_keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The headline figures per corpus: a pooled figure can hide a domain the tagger fails on (the
+    app reviews' categories are apps and money, the hotel reviews' rooms and people)."""
+    out: dict[str, dict[str, Any]] = {}
+    for dataset in sorted({r.dataset for r in rows}):
+        pairs = [(r, p) for r, p in zip(rows, preds, strict=True) if r.dataset == dataset]
+        gold_pain = [(r, p) for r, p in pairs if r.has_pain]
+        macro, keys = macro_f1(category_scores([r.categories for r, _ in gold_pain],
+                                               [p.categories for _, p in gold_pain], category_keys))
+        out[dataset] = {
+            "n": len(pairs),
+            "gold_pain": len(gold_pain),
+            "has_pain_accuracy": binary_scores([r.has_pain for r, _ in pairs],
+                                               [p.is_pain for _, p in pairs])["accuracy"],
+            "category_macro_f1_tagger": macro,
+            "macro_f1_keys": keys,
+            "touchpoint_accuracy_tagger": _ratio(sum(r.touchpoint == p.touchpoint for r, p in gold_pain),
+                                                 len(gold_pain)),
+        }
+    return out
+
+
 def evaluate_sentences(rows: Sequence[LabelledSentence], preds: Sequence[Prediction],
                        category_keys: Sequence[str]) -> dict[str, Any]:
     pain = binary_scores([r.has_pain for r in rows], [p.is_pain for p in preds])
@@ -486,6 +509,7 @@ def evaluate_sentences(rows: Sequence[LabelledSentence], preds: Sequence[Predict
     return {
         "n": len(rows),
         "by_dataset": dict(Counter(r.dataset for r in rows)),
+        "per_dataset": dataset_figures(rows, preds, category_keys),
         "gold_pain": len(gold_pain),
         "predicted_pain": sum(p.is_pain for p in preds),
         "found_verbatim": sum(p.found_verbatim for p in preds),
@@ -596,9 +620,15 @@ def _sentence_report(title: str, split: str, s: dict[str, Any]) -> list[str]:
         f"exact category set (tagger) {s['exact_category_set_tagger']:.3f}",
         f"95% bootstrap intervals ({BOOTSTRAP_RESAMPLES} resamples of the sentences): "
         + ", ".join(f"{name} [{low:.3f}, {high:.3f}]" for name, (low, high) in s["intervals_95"].items()),
-        "",
-        "per category (tagger on gold pain sentences | end-to-end)",
     ]
+    if len(s["per_dataset"]) > 1:
+        out += ["", "per dataset (tagger figures on its gold pain sentences; macro-F1 over its own keys with "
+                f"support ≥ {MIN_SUPPORT})",
+                _table(["dataset", "n", "gold pain", "has_pain", "macro-F1", "keys", "touchpoint"],
+                       [[name, d["n"], d["gold_pain"], f"{d['has_pain_accuracy']:.3f}",
+                         f"{d['category_macro_f1_tagger']:.3f}", ",".join(d["macro_f1_keys"]) or "-",
+                         f"{d['touchpoint_accuracy_tagger']:.3f}"] for name, d in s["per_dataset"].items()])]
+    out += ["", "per category (tagger on gold pain sentences | end-to-end)"]
     rows = []
     for key, t in sorted(s["categories_tagger"].items(), key=lambda kv: -kv[1]["support"]):
         e = s["categories_end_to_end"][key]

@@ -27,6 +27,7 @@ from models.evaluate_tagging import (
     disagreements,
     draw_sample,
     draw_shopping_sample,
+    evaluate_sentences,
     label_problems,
     labelled_reviews,
     labelled_texts,
@@ -148,6 +149,23 @@ def test_bootstrap_intervals_bracket_the_figures():
     assert intervals == bootstrap_intervals(rows, wrong, ["quality", "staff"])  # seeded
     # a subset too small for any category to reach the support a macro-F1 needs
     assert bootstrap_intervals(rows, wrong, [])["category_macro_f1_tagger"] == [0.0, 0.0]
+
+
+def test_figures_per_dataset_show_a_domain_the_pooled_figure_hides(taxonomy):
+    def row(dataset, i, categories):
+        return LabelledSentence(dataset, f"r{i}", 0, "0" * 40, True, categories, "usage", "test")
+
+    apps = [row(DATASETS[0], i, ("reliability",)) for i in range(10)]
+    hotels = [row(DATASETS[1], i, ("staff",)) for i in range(10)]
+    preds = ([Prediction(True, 0.9, ["reliability"], "usage")] * 10
+             + [Prediction(i < 5, 0.9, ["quality"], "usage") for i in range(10)])
+    figures = evaluate_sentences(apps + hotels, preds, list(taxonomy.categories))["per_dataset"]
+    assert figures[DATASETS[0]] == {"n": 10, "gold_pain": 10, "has_pain_accuracy": 1.0,
+                                    "category_macro_f1_tagger": 1.0, "macro_f1_keys": ["reliability"],
+                                    "touchpoint_accuracy_tagger": 1.0}
+    assert figures[DATASETS[1]]["has_pain_accuracy"] == 0.5
+    assert figures[DATASETS[1]]["category_macro_f1_tagger"] == 0.0
+    assert figures[DATASETS[1]]["macro_f1_keys"] == ["staff"]
 
 
 def test_disagreements_name_what_is_wrong():
