@@ -27,6 +27,8 @@ from models.sentiment_data import (
     split_of,
     swap_register,
     vary_style,
+    with_written,
+    written_sentences,
 )
 
 
@@ -95,6 +97,26 @@ def test_swap_register_changes_only_the_final_ending(sentence, swapped) -> None:
                                       "요"])
 def test_swap_register_leaves_what_it_cannot_swap_safely(sentence) -> None:
     assert swap_register(sentence) is None  # irregular stems (덥다, 길다), plain style, vowel stems
+
+
+def test_written_sentences_map_the_labelling_guide_to_sentiment_classes() -> None:
+    written = written_sentences()
+    label = dict(zip(written["text"], written["label"], strict=True))
+    assert label["주문 체결 알림이 바로바로 와서 좋아요"] == POSITIVE  # praise
+    assert label["서버 관리 좀 제대로 하세요"] == NEGATIVE  # a complaint example
+    assert label["고객센터 전화하면 기본 20분은 대기해야 돼요"] == NEGATIVE  # a category phrase
+    assert "앞으로도 쭉 번창하세요!" not in label  # a general wish: neither class
+    assert NEUTRAL in set(label.values()) and NO_LABEL not in set(label.values())
+    assert set(written["split"]) == {"train"} and written["text"].is_unique
+
+
+def test_with_written_balances_the_classes_and_keeps_the_frame() -> None:
+    frame = pd.DataFrame({"text": ["재밌다", "지루하다"], "label": [POSITIVE, NEGATIVE], "source": "nsmc"})
+    mixed = with_written(frame, 1000, seed=1)
+    written = mixed[mixed["source"] == "written"]["label"].value_counts()
+    assert set(frame["text"]) <= set(mixed["text"])
+    assert written.min() >= 600 and written.max() <= 1400
+    assert with_written(frame, 0, seed=1) is frame
 
 
 def test_vary_style_toggles_the_final_period_and_register_at_random() -> None:
