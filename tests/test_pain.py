@@ -200,6 +200,18 @@ def test_the_head_corrects_what_the_sentiment_rule_gets_wrong(pipeline) -> None:
 
 
 @pytest.mark.slow
+def test_polite_descriptive_praise_is_no_pain_point(pipeline) -> None:
+    """The sentiment adapter reads "-요." praise as neutral (its neutral class is formal petitions), and
+    the embedding of "배송이 빨라요" lies next to that of "배송이 느려요": the praise examples written in
+    that style keep such sentences out, while their complaining twins stay in."""
+    detector = pipeline.get("pain")
+    praise = ["배송이 항상 빨라요.", "상품 종류가 많아요."]
+    sentences = _scored(pipeline, [*praise, "배송이 너무 느려요.", "상품 종류가 너무 적어요."])
+    assert max(s.p_positive for s in sentences[:2]) < 0.5  # the adapter alone does not see the praise
+    assert detector.detect(sentences) == [False, False, True, True]
+
+
+@pytest.mark.slow
 def test_praise_then_a_complaint_is_judged_by_the_complaint(pipeline) -> None:
     """The whole sentence's features average praise and complaint; the clause after the contrast
     decides. A drawback that comes first and is outweighed by praise stays no pain point."""
