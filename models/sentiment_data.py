@@ -17,7 +17,8 @@ Classes, in the fixed order used everywhere: 0 negative, 1 neutral, 2 positive.
   *not* neutral text (it is lukewarm or mixed opinion: "기대보다 별로"); evaluation measures how the model
   spreads it instead.
 
-Only CC0/MIT sets are used for training; the app reviews (no licence) are loaded for evaluation only.
+Only CC0/MIT sets are used for training, and, when asked for (`with_written`), customer sentences written
+for the project; the app reviews (no licence) are loaded for evaluation only.
 """
 
 from __future__ import annotations
