@@ -217,7 +217,7 @@ def test_praise_then_a_complaint_is_judged_by_the_complaint(pipeline) -> None:
     decides. A drawback that comes first and is outweighed by praise stays no pain point."""
     detector = pipeline.get("pain")
     complaints = ["친절하고 깨끗했는데 냉장고 소리가 좀", "다좋았는데 수건이 눅눅했어요ㅠ",
-                  "앱은 편한데 가끔 로딩이 길어요"]
+                  "조용하고 좋았는데 샤워기 수압이 약했어요"]
     sentences = _scored(pipeline, [*complaints, "조금 좁지만 깔끔해서 좋았어요"])
     assert all(s.contrast_tail for s in sentences)
     assert (detector.head.probabilities(sentences[:3]) < detector.min_probability).all()
