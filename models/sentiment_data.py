@@ -38,6 +38,7 @@ import pandas as pd
 
 from pipeline.korean import shared_kiwi
 from pipeline.normalize import normalize_text
+from pipeline.pain import read_pain_examples
 
 LABELS: tuple[str, str, str] = ("negative", "neutral", "positive")
 NEGATIVE, NEUTRAL, POSITIVE = 0, 1, 2
@@ -396,16 +397,17 @@ WRITTEN_KIND_LABEL = {
 def written_sentences() -> pd.DataFrame:
     """The project's own labelled customer sentences as sentiment rows (all of them training rows):
     complaints negative, praise positive, questions and narration without a complaint neutral."""
-    examples = pd.read_csv(WRITTEN_EXAMPLES, dtype={"text": str, "has_pain": int, "kind": str})
-    labels = [NEGATIVE if pain else WRITTEN_KIND_LABEL.get(kind, NO_LABEL)
-              for pain, kind in zip(examples["has_pain"], examples["kind"], strict=True)]
+    examples = read_pain_examples(WRITTEN_EXAMPLES)
     complaints = pd.read_csv(WRITTEN_COMPLAINTS, dtype=str)["text"]
-    out = pd.DataFrame({"text": [*examples["text"], *complaints],
-                        "label": [*labels, *[NEGATIVE] * len(complaints)]})
+    out = pd.DataFrame({
+        "text": [*(e.text for e in examples), *complaints],
+        "label": [*(NEGATIVE if e.has_pain else WRITTEN_KIND_LABEL.get(e.kind, NO_LABEL) for e in examples),
+                  *[NEGATIVE] * len(complaints)],
+    })
     out = out[out["label"] != NO_LABEL].assign(text=lambda d: d["text"].map(normalize_text))
     out = out.drop_duplicates("text").reset_index(drop=True)
-    return out.assign(key=out["text"].map(text_key), rating=0, source="written",
-                      group="written:" + out["text"].map(text_key), split="train")
+    keys = out["text"].map(text_key)
+    return out.assign(key=keys, rating=0, source="written", group="written:" + keys, split="train")
 
 
 def with_written(frame: pd.DataFrame, per_class: int, seed: int) -> pd.DataFrame:

@@ -62,6 +62,7 @@ def complaint_cue(sentence: Sentence, cues: ComplaintCues) -> str | None:
 class PainExample:
     text: str
     has_pain: bool
+    kind: str = ""  # the file's own grouping (praise, question, sarcasm, …); the head does not read it
 
 
 def read_pain_examples(path: Path) -> list[PainExample]:
@@ -74,7 +75,7 @@ def read_pain_examples(path: Path) -> list[PainExample]:
         for line, row in enumerate(reader, start=2):
             if not (row["text"] or "").strip() or row["has_pain"] not in ("0", "1"):
                 raise ValueError(f"{path}:{line}: an example needs a text and has_pain 0 or 1: {row}")
-            examples.append(PainExample(row["text"].strip(), row["has_pain"] == "1"))
+            examples.append(PainExample(row["text"].strip(), row["has_pain"] == "1", row["kind"] or ""))
     return examples
 
 
