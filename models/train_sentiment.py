@@ -32,8 +32,14 @@ P(positive) 0.79 and "직원분들이 친절하셨어요." from P(positive) 0.03
 the complaint head is fitted on those same sentences with the sentiment logits among its features: it
 learns to trust scores that are right only on sentences the model was trained on, and has_pain on the
 tune split falls to 0.824 from 0.905 (recall 0.927 → 0.793). Scaling the examples' logits during the
-fit recovers at most 0.882; a head without sentiment features scores 0.900 but flags plain praise. The
-way forward is sentiment sentences disjoint from the head's examples, or a head fitted across folds.
+fit recovers at most 0.882; a head without sentiment features scores 0.900 but flags plain praise.
+A head fitted across folds does no better (an experiment whose code was not kept): two models continued
+from the shipped adapter for 5 min each, each without one half of the written sentences, scored the half
+they had not seen, and the head, fitted on those scores, ran on a third model continued on all of them:
+tune has_pain 0.840. The unseen half is written in the style the model has learned, so its scores there
+still separate complaints far better than on reviews, and the head leans on them. Fitted on the shipped
+model's scores and run on the new one's: 0.900. The complaint head cannot be stacked on sentiment
+learned from its own kind of sentences.
 """
 
 from __future__ import annotations
