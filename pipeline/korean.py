@@ -206,3 +206,47 @@ def contains_word(sentence: Sentence, phrase: str) -> bool:
 def has_content(sentence: Sentence) -> bool:
     """A Korean word of two syllables or more: an emoji, "네..." or an order number says nothing."""
     return _WORD.search(sentence.text) is not None
+
+
+# What a customer says is absent when nothing is wrong ("불만 없습니다", "아쉬운 점은 없었어요",
+# "한 번도 실망한 적이 없어요"), as Kiwi forms: nouns, roots and stems.
+_ABSENT_PROBLEMS = frozenset({
+    "불만", "불편", "문제", "단점", "흠", "흠잡", "아쉽", "아쉬움", "불만족", "불평", "개선", "개선점",
+    "실망", "결점", "하자", "고장", "오류", "에러", "버그", "지적", "보완", "트러블", "이상", "탈",
+})
+# Faults negated with -지 않다 ("나쁘진 않네요", "전혀 불편하지 않았어요").
+_DENIED_FAULTS = frozenset({
+    "나쁘", "불편", "비싸", "느리", "어렵", "복잡", "불친절", "시끄럽", "더럽", "좁", "아쉽", "실망", "불만",
+})
+# Words that may stand beside them without saying anything of their own ("특별히", "큰", "한 번도",
+# "개선할 부분은 없는 것 같아요"). Not "아직" or "지금": "아직 없어요" says something is missing.
+_DENIAL_FILLERS = frozenset({
+    "특별히", "딱히", "별로", "전혀", "아무", "아무런", "그다지", "크게", "별다르", "크", "한", "번", "적",
+    "점", "데", "부분", "것", "거", "하나", "다른", "따로", "사항", "딱", "정말", "진짜", "단", "가지", "개",
+    "같",
+})
+_CONTENT_TAGS = ("NN", "NR", "NP", "VV", "VA", "VX", "VC", "XR", "MAG", "MM", "SL", "SH", "SN")
+
+
+def says_nothing_is_wrong(sentence: Sentence) -> bool:
+    """Whether the sentence only denies a problem: its last predicate is 없다 after nothing but problem
+    words ("개선할 점은 없습니다", "특별히 없어요") or 않다 after a fault ("나쁘진 않네요").
+
+    The answer "nothing to improve" is no pain point, yet it reads as negative and carries a negation.
+    Anything else in the sentence keeps it out: "답변이 없어요" (what is missing is the complaint),
+    "맛도 없습니다", "문제가 없었으면 좋겠어요" (a wish), "불만은 없는데 배송이 느려요".
+    """
+    if not sentence.keywords or sentence.keywords[-1] not in ("없다", "않다") or len(sentence.compact) > 40:
+        return False
+    tokens = shared_kiwi().tokenize(sentence.text)
+    content = [t for t in tokens if t.tag.startswith(_CONTENT_TAGS)]
+    last = max((i for i, t in enumerate(content) if t.form in ("없", "않")), default=None)
+    if last is None or any(t.form not in ("것", "거", "같") for t in content[last + 1:]):
+        return False
+    if any(t.tag == "EC" and t.start > content[last].start for t in tokens):  # "없으면", "없어서"
+        return False
+    before = [t for t in content[:last] if not (t.form == "별" and t.tag == "MM")]
+    words = {t.form for t in before} - _DENIAL_FILLERS
+    if content[last].form == "없":
+        return words <= _ABSENT_PROBLEMS
+    return bool(words) and words <= _DENIED_FAULTS

@@ -18,7 +18,10 @@ style keep it out (tune split of 380 sentences: 0.905 → 0.910; test 0.866 → 
 Either way the sentence must say something: an emoji, "네...", "6번." or an order number tells how
 someone feels or answers a question, not what hurts. It still counts in its document's sentiment, but
 it is no evidence for a pain point. A negation is a cue only next to another word, what it negates
-("답이 없어요"), so a survey's bare "없어요" (nothing to improve) is not one.
+("답이 없어요"), so a survey's bare "없어요" (nothing to improve) is not one. Nor is a sentence that only
+denies a problem ("개선할 점은 없습니다", "한 번도 실망한 적이 없어요", "나쁘진 않네요";
+`korean.says_nothing_is_wrong`): the sentiment model reads it as negative and the head, which sees a
+complaint word and a negation, flagged it.
 """
 
 from __future__ import annotations
@@ -37,7 +40,14 @@ from sklearn.linear_model import LogisticRegression
 from pipeline.config import ComplaintCues, PainConfig, SentimentConfig
 from pipeline.document import Document, Sentence
 from pipeline.embedding import Embedder
-from pipeline.korean import NEGATIONS, KoreanAnalyzer, contains_word, has_content, shared_kiwi
+from pipeline.korean import (
+    NEGATIONS,
+    KoreanAnalyzer,
+    contains_word,
+    has_content,
+    says_nothing_is_wrong,
+    shared_kiwi,
+)
 from pipeline.normalize import normalize_text
 from pipeline.sentiment import score_sentences
 
@@ -91,6 +101,12 @@ def base_features(sentences: Sequence[Sentence], cues: ComplaintCues) -> np.ndar
     scores = np.array([[s.p_negative, s.p_positive] for s in sentences]).reshape(-1, 2)
     cue = np.array([[complaint_cue(s, cues) is not None] for s in sentences], dtype=float).reshape(-1, 1)
     return np.hstack([np.vstack([s.embedding for s in sentences]), _logit(scores), cue])
+
+
+def speaks_of_a_problem(sentence: Sentence) -> bool:
+    """Whether the sentence can be a pain point at all: it says something, and not only that nothing
+    is wrong ("특별히 없습니다", "불만 없어요")."""
+    return has_content(sentence) and not says_nothing_is_wrong(sentence)
 
 
 def mean_top_k(similarities: np.ndarray, k: int) -> np.ndarray:
@@ -211,7 +227,7 @@ class PainDetector:
     def detect(self, sentences: Sequence[Sentence],
                ratings: Sequence[float | None] | None = None) -> list[bool]:
         """Pain or not per sentence; `ratings` are the star ratings of their items (the head only)."""
-        speaking = [has_content(s) for s in sentences]
+        speaking = [speaks_of_a_problem(s) for s in sentences]
         candidates = [s for s, ok in zip(sentences, speaking, strict=True) if ok]
         if self.head is None:
             decided = iter([self.rule(s) for s in candidates])
@@ -240,7 +256,7 @@ class PainDetector:
         if self.head is None or self.score_texts is None or not with_tail:
             return out
         clauses = self.score_texts([sentences[i].contrast_tail for i in with_tail])
-        speaking = [[c for c in group if has_content(c)] for group in clauses]
+        speaking = [[c for c in group if speaks_of_a_problem(c)] for group in clauses]
         scores = iter(self.head.probabilities([c for group in speaking for c in group]))
         for i, group in zip(with_tail, speaking, strict=True):
             out[i] = max((next(scores) for _ in group), default=0.0)

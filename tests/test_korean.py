@@ -1,7 +1,14 @@
 import pytest
 
 from pipeline.document import Sentence
-from pipeline.korean import NEGATIONS, STOPWORDS, KoreanAnalyzer, compact, contains_word
+from pipeline.korean import (
+    NEGATIONS,
+    STOPWORDS,
+    KoreanAnalyzer,
+    compact,
+    contains_word,
+    says_nothing_is_wrong,
+)
 
 
 def test_sentences_have_offsets_into_the_text(kiwi):
@@ -75,3 +82,30 @@ def test_run_on_text_is_cut_into_pieces_without_losing_any_of_it(kiwi):
 ])
 def test_the_clause_after_a_contrast_is_kept_for_pain_detection(kiwi, text, tail):
     assert KoreanAnalyzer(kiwi).sentences([text])[0][0].contrast_tail == tail
+
+
+@pytest.mark.parametrize("text", [
+    "특별히 없습니다", "없음", "개선할 점은 없습니다.", "한 번도 실망한 적이 없어요", "큰 불만 없어요",
+    "아쉬운 점은 없었어요", "딱히 개선할 부분은 없는 것 같아요", "흠잡을 데가 없어요", "별 문제 없어요",
+    "나쁘진 않네요", "전혀 불편하지 않았어요",
+])
+def test_a_sentence_that_only_denies_a_problem_says_nothing_is_wrong(kiwi, text):
+    assert says_nothing_is_wrong(KoreanAnalyzer(kiwi).sentences([text])[0][0])
+
+
+@pytest.mark.parametrize("text", [
+    "답변이 없어요",                    # what is missing is the complaint
+    "주차공간이 없어요",
+    "그리고 맛도 없습니다.",            # a one-syllable noun is no keyword, yet it says what is missing
+    "좋은점 단 한개도 없었어요",         # 좋다 is a stop word, yet it is what is missing
+    "참 할말이 없네요",
+    "아직 없어요",
+    "문제가 없었으면 좋겠어요",          # a wish
+    "문제가 없으면 교환하지 마세요",      # a condition
+    "불만은 없는데 배송이 느려요",       # the contrast says what hurts
+    "불만이 없는 건 아니에요",
+    "없는 게 너무 많아요",
+    "제품에 하자가 있습니다.",
+])
+def test_a_missing_thing_or_a_problem_beside_the_denial_is_not_denied(kiwi, text):
+    assert not says_nothing_is_wrong(KoreanAnalyzer(kiwi).sentences([text])[0][0])

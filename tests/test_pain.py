@@ -79,6 +79,12 @@ def test_a_sentence_that_says_nothing_is_no_pain_point_however_negative(analyzer
     assert not detector.is_pain(scored(analyzer, text, p_negative=0.9, p_positive=0.05))
 
 
+@pytest.mark.parametrize("text", ["특별히 없습니다", "개선할 점은 없습니다.", "한 번도 실망한 적이 없어요"])
+def test_a_sentence_that_only_denies_a_problem_is_no_pain_point_however_negative(analyzer, detector, text):
+    assert not detector.is_pain(scored(analyzer, text, p_negative=0.9, p_positive=0.05))
+    assert detector.is_pain(scored(analyzer, "답변이 없어요", p_negative=0.9, p_positive=0.05))
+
+
 def test_a_negation_alone_is_no_cue(analyzer, detector):
     """A survey's "없어요" (nothing to improve) negates nothing named."""
     assert complaint_cue(scored(analyzer, "없어요~", 0.1, 0.3), detector.cues) is None
@@ -209,6 +215,15 @@ def test_polite_descriptive_praise_is_no_pain_point(pipeline) -> None:
     sentences = _scored(pipeline, [*praise, "배송이 너무 느려요.", "상품 종류가 너무 적어요."])
     assert max(s.p_positive for s in sentences[:2]) < 0.5  # the adapter alone does not see the praise
     assert detector.detect(sentences) == [False, False, True, True]
+
+
+@pytest.mark.slow
+def test_a_defect_stated_plainly_is_a_pain_point(pipeline) -> None:
+    """The adapter reads "제품에 하자가 있습니다." as neutral (P(negative) 0.00): the cue word 하자 decides."""
+    detector = pipeline.get("pain")
+    sentences = _scored(pipeline, ["제품에 하자가 있습니다.", "하자 없이 잘 왔어요"])
+    assert sentences[0].p_negative < 0.1
+    assert detector.detect(sentences) == [True, False]
 
 
 @pytest.mark.slow
