@@ -37,6 +37,7 @@ def scored(analyzer: KoreanAnalyzer, text: str, p_negative: float, p_positive: f
 
 
 @pytest.mark.parametrize("text", [
+    "내일 도착이라더니 열흘째 준비중이에요",   # a broken promise
     "앱이 안 열려요",                       # negated predicate
     "업데이트 후로 자꾸 튕겨요",             # complaint verb
     "수건에서 곰팡이 냄새가 나요",            # complaint nouns
