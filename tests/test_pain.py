@@ -220,7 +220,7 @@ def test_polite_descriptive_praise_is_no_pain_point(pipeline) -> None:
 
 @pytest.mark.slow
 def test_a_defect_stated_plainly_is_a_pain_point(pipeline) -> None:
-    """The adapter reads "제품에 하자가 있습니다." as neutral (P(negative) 0.00): the cue word 하자 decides."""
+    """The adapter reads "제품에 하자가 있습니다." as neutral (P(negative) 0.00): the cue 하자 decides."""
     detector = pipeline.get("pain")
     sentences = _scored(pipeline, ["제품에 하자가 있습니다.", "하자 없이 잘 왔어요"])
     assert sentences[0].p_negative < 0.1
