@@ -88,6 +88,8 @@ class Sentence:
     noun_spans: tuple[tuple[int, int], ...] = ()
     # The clause after the last contrastive ending ("다 좋은데 | 음질이 별로예요"), "" when none.
     contrast_tail: str = ""
+    # It only denies a problem ("불만 없습니다", "나쁘진 않네요"): no pain point, however negative.
+    denies_problem: bool = False
     sentiment: str = "neutral"
     p_negative: float = 0.0
     p_positive: float = 0.0

@@ -117,6 +117,7 @@ class KoreanAnalyzer:
                         noun_spans=tuple((offsets[t.start - start], offsets[min(t.end, end) - start])
                                          for t in tokens if t.tag.startswith("NN")),
                         contrast_tail=contrast_tail(text, tokens, end),
+                        denies_problem=says_nothing_is_wrong(tokens),
                     )
                 )
         return sentences
@@ -228,17 +229,14 @@ _DENIAL_FILLERS = frozenset({
 _CONTENT_TAGS = ("NN", "NR", "NP", "VV", "VA", "VX", "VC", "XR", "MAG", "MM", "SL", "SH", "SN")
 
 
-def says_nothing_is_wrong(sentence: Sentence) -> bool:
-    """Whether the sentence only denies a problem: its last predicate is 없다 after nothing but problem
-    words ("개선할 점은 없습니다", "특별히 없어요") or 않다 after a fault ("나쁘진 않네요").
+def says_nothing_is_wrong(tokens: Sequence[Any]) -> bool:
+    """Whether a sentence's Kiwi tokens only deny a problem: the last predicate is 없다 after nothing
+    but problem words ("개선할 점은 없습니다", "특별히 없어요") or 않다 after a fault ("나쁘진 않네요").
 
     The answer "nothing to improve" is no pain point, yet it reads as negative and carries a negation.
     Anything else in the sentence keeps it out: "답변이 없어요" (what is missing is the complaint),
     "맛도 없습니다", "문제가 없었으면 좋겠어요" (a wish), "불만은 없는데 배송이 느려요".
     """
-    if not sentence.keywords or sentence.keywords[-1] not in ("없다", "않다") or len(sentence.compact) > 40:
-        return False
-    tokens = shared_kiwi().tokenize(sentence.text)
     content = [t for t in tokens if t.tag.startswith(_CONTENT_TAGS)]
     last = max((i for i, t in enumerate(content) if t.form in ("없", "않")), default=None)
     if last is None or any(t.form not in ("것", "거", "같") for t in content[last + 1:]):

@@ -40,14 +40,7 @@ from sklearn.linear_model import LogisticRegression
 from pipeline.config import ComplaintCues, PainConfig, SentimentConfig
 from pipeline.document import Document, Sentence
 from pipeline.embedding import Embedder
-from pipeline.korean import (
-    NEGATIONS,
-    KoreanAnalyzer,
-    contains_word,
-    has_content,
-    says_nothing_is_wrong,
-    shared_kiwi,
-)
+from pipeline.korean import NEGATIONS, KoreanAnalyzer, contains_word, has_content, shared_kiwi
 from pipeline.normalize import normalize_text
 from pipeline.sentiment import score_sentences
 
@@ -106,7 +99,7 @@ def base_features(sentences: Sequence[Sentence], cues: ComplaintCues) -> np.ndar
 def speaks_of_a_problem(sentence: Sentence) -> bool:
     """Whether the sentence can be a pain point at all: it says something, and not only that nothing
     is wrong ("특별히 없습니다", "불만 없어요")."""
-    return has_content(sentence) and not says_nothing_is_wrong(sentence)
+    return has_content(sentence) and not sentence.denies_problem
 
 
 def mean_top_k(similarities: np.ndarray, k: int) -> np.ndarray:

@@ -1,14 +1,7 @@
 import pytest
 
 from pipeline.document import Sentence
-from pipeline.korean import (
-    NEGATIONS,
-    STOPWORDS,
-    KoreanAnalyzer,
-    compact,
-    contains_word,
-    says_nothing_is_wrong,
-)
+from pipeline.korean import NEGATIONS, STOPWORDS, KoreanAnalyzer, compact, contains_word
 
 
 def test_sentences_have_offsets_into_the_text(kiwi):
@@ -90,7 +83,7 @@ def test_the_clause_after_a_contrast_is_kept_for_pain_detection(kiwi, text, tail
     "나쁘진 않네요", "전혀 불편하지 않았어요",
 ])
 def test_a_sentence_that_only_denies_a_problem_says_nothing_is_wrong(kiwi, text):
-    assert says_nothing_is_wrong(KoreanAnalyzer(kiwi).sentences([text])[0][0])
+    assert KoreanAnalyzer(kiwi).sentences([text])[0][0].denies_problem
 
 
 @pytest.mark.parametrize("text", [
@@ -108,4 +101,4 @@ def test_a_sentence_that_only_denies_a_problem_says_nothing_is_wrong(kiwi, text)
     "제품에 하자가 있습니다.",
 ])
 def test_a_missing_thing_or_a_problem_beside_the_denial_is_not_denied(kiwi, text):
-    assert not says_nothing_is_wrong(KoreanAnalyzer(kiwi).sentences([text])[0][0])
+    assert not KoreanAnalyzer(kiwi).sentences([text])[0][0].denies_problem
