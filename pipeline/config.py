@@ -210,6 +210,10 @@ class SourceConfig(StrictModel):
     channel: str | None = None
     columns: SourceColumns
     answers: dict[str, str] = Field(default_factory=dict)
+    # Survey sources: the answer (a key of `answers`) that gives the reason for the NPS score. The
+    # score then weighs on whether its sentences are pain points, as a review's stars do
+    # (pain.rating_weight); an answer to "what should we improve" asks for criticism whatever the score.
+    score_reason: str | None = None
     speakers: dict[Literal["customer", "agent", "bot"], str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -228,6 +232,9 @@ class SourceConfig(StrictModel):
             raise ValueError(f"{self.kind} source {self.name!r} needs columns.text")
         if self.kind == "chat" and not self.columns.speaker:
             raise ValueError(f"chat source {self.name!r} needs columns.speaker")
+        if self.score_reason is not None and (self.score_reason not in self.answers or not self.columns.nps):
+            raise ValueError(f"source {self.name!r}: score_reason {self.score_reason!r} must be one of "
+                             f"`answers` ({', '.join(self.answers) or 'none'}) of a source with columns.nps")
         return self
 
     @property

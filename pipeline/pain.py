@@ -29,7 +29,7 @@ from __future__ import annotations
 import csv
 import functools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from pipeline.config import ComplaintCues, PainConfig, SentimentConfig
-from pipeline.document import Document, Sentence
+from pipeline.document import Document, FeedbackItem, Sentence
 from pipeline.embedding import Embedder
 from pipeline.korean import NEGATIONS, KoreanAnalyzer, contains_word, has_content, shared_kiwi
 from pipeline.normalize import normalize_text
@@ -172,20 +172,23 @@ class PainDetector:
 
     def __init__(self, cues: ComplaintCues, sentiment: SentimentConfig, head: ComplaintHead | None = None,
                  min_probability: float = 0.5, score_texts: TextScorer | None = None,
-                 rating_weight: float = 0.0):
+                 rating_weight: float = 0.0, score_reasons: Collection[tuple[str, str]] = ()):
         self.cues = cues
         self.sentiment = sentiment
         self.head = head
         self.min_probability = min_probability
         self.score_texts = score_texts
         self.rating_weight = rating_weight
+        self.score_reasons = frozenset(score_reasons)
 
     @classmethod
     def from_config(cls, cues: ComplaintCues, sentiment: SentimentConfig, pain: PainConfig,
-                    complaints: Sequence[str], classifier: Any, embedder: Embedder) -> PainDetector:
-        """With `pain.examples`, a head fitted on them plus `complaints` (written complaint sentences)."""
+                    complaints: Sequence[str], classifier: Any, embedder: Embedder,
+                    score_reasons: Collection[tuple[str, str]] = ()) -> PainDetector:
+        """With `pain.examples`, a head fitted on them plus `complaints` (written complaint sentences).
+        `score_reasons`: the (source, answer) pairs whose text gives the reason for an NPS score."""
         if pain.examples is None:
-            return cls(cues, sentiment)
+            return cls(cues, sentiment, score_reasons=score_reasons)
         if not pain.examples.is_file():
             raise FileNotFoundError(f"pain.examples: {pain.examples} is not a file (null decides by "
                                     "sentiment and complaint cues alone)")
@@ -194,7 +197,7 @@ class PainDetector:
                                      pain.neighbours)
         return cls(cues, sentiment, head, pain.min_probability,
                    functools.partial(scored_sentences, classifier=classifier, embedder=embedder),
-                   pain.rating_weight)
+                   pain.rating_weight, score_reasons)
 
     def rule(self, sentence: Sentence) -> bool:
         """Negative enough, or a complaint cue in a sentence the model does not find clearly positive."""
@@ -216,6 +219,21 @@ class PainDetector:
         praise in a 1★ review and a complaint in a 5★ one stay what they are (has_pain 0.909 → 0.920 at
         rating_weight 0.5; 0.913–0.920 from 0.25 to 1.0)."""
         return 0.0 if rating is None else self.rating_weight * (3.0 - rating) / 2.0
+
+    def verdict(self, item: FeedbackItem) -> float | None:
+        """The customer's own verdict in stars: a review's rating, or for the answer that gives the reason
+        for an NPS score, that score mapped onto 1–5 (0 → 1★, 5 → 3★, 10 → 5★).
+
+        "그럭저럭" or "가끔 이용해서 잘 모르겠어요" as the reason for a 9 is no complaint; as the reason
+        for a 2 it may well be. On the bundled sample's 801 survey responses (pain or not per response,
+        against the generator's ground truth) 0.916 → 0.940: 20 fewer false alarms, one more miss. The
+        answer to "what should we improve" is left alone: it asks for criticism whatever the score
+        (weighing it too: 0.934, six more misses)."""
+        if item.rating is not None:
+            return item.rating
+        if item.nps is not None and (item.source, item.part) in self.score_reasons:
+            return 1.0 + 0.4 * item.nps
+        return None
 
     def detect(self, sentences: Sequence[Sentence],
                ratings: Sequence[float | None] | None = None) -> list[bool]:
@@ -257,7 +275,7 @@ class PainDetector:
 
     def __call__(self, docs: Sequence[Document]) -> Sequence[Document]:
         sentences = [s for doc in docs for s in doc.sentences]
-        ratings = [doc.item.rating for doc in docs for _ in doc.sentences]
+        ratings = [self.verdict(doc.item) for doc in docs for _ in doc.sentences]
         for sentence, pain in zip(sentences, self.detect(sentences, ratings), strict=True):
             sentence.is_pain = pain
         return docs

@@ -51,6 +51,19 @@ def test_survey_source_needs_answers():
         }]})
 
 
+@pytest.mark.parametrize("columns, reason", [
+    ({"id": "a", "created_at": "b", "nps": "c"}, "why"),  # not an answer column
+    ({"id": "a", "created_at": "b"}, "reason"),  # no score to weigh
+])
+def test_score_reason_names_an_answer_of_a_scored_survey(columns, reason):
+    source = {"name": "s", "kind": "survey", "path": "x.csv", "columns": columns,
+              "answers": {"reason": "이유는?", "improve": "개선할 점은?"}}
+    with pytest.raises(ValidationError, match="score_reason"):
+        SoriConfig.model_validate({"sources": [{**source, "score_reason": reason}]})
+    assert SoriConfig.model_validate({"sources": [{**source, "columns": {**columns, "nps": "c"},
+                                                   "score_reason": "reason"}]})
+
+
 def test_a_password_in_the_yaml_url_is_refused():
     with pytest.raises(ValidationError, match="SORI_WAREHOUSE_URL"):
         SoriConfig.model_validate({"warehouse": {"url": "postgresql+psycopg://sori:hunter2@db/voc"}})

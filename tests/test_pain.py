@@ -160,6 +160,28 @@ def test_a_star_rating_moves_the_log_odds_around_three_stars() -> None:
     assert PainDetector(ComplaintCues(), SentimentConfig()).rating_log_odds(1) == 0.0
 
 
+def test_the_verdict_is_the_stars_or_the_score_a_reason_explains() -> None:
+    """A review's stars; for the answer that gives the reason for an NPS score, the score on 1–5; no
+    verdict for an answer that asks for criticism, nor for a survey whose reason answer is not known."""
+    from datetime import UTC, datetime
+
+    from pipeline.document import FeedbackItem
+
+    created = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def item(source: str, part: str = "", rating: float | None = None,
+             nps: int | None = None) -> FeedbackItem:
+        return FeedbackItem(source=source, kind="survey", channel="survey", source_id="1", created_at=created,
+                            record_date=created.date(), text="그럭저럭", part=part, rating=rating, nps=nps)
+
+    detector = PainDetector(ComplaintCues(), SentimentConfig(), rating_weight=0.5,
+                            score_reasons={("nps", "reason")})
+    assert detector.verdict(item("reviews", rating=2.0)) == 2.0
+    assert [detector.verdict(item("nps", "reason", nps=n)) for n in (0, 5, 10)] == [1.0, 3.0, 5.0]
+    assert detector.verdict(item("nps", "improve", nps=0)) is None
+    assert detector.verdict(item("other_survey", "reason", nps=0)) is None
+
+
 def test_without_examples_the_rule_decides() -> None:
     assert PainDetector.from_config(ComplaintCues(), SentimentConfig(), PainConfig(examples=None),
                                     [], None, None).head is None  # type: ignore[arg-type]
@@ -172,8 +194,10 @@ def pipeline():
     return Pipeline.from_config(load_config(DEFAULT_CONFIG), persist_topics=False)
 
 
-def _documents(pipeline, texts: list[str], stars: float | None = None) -> list:
-    """One-sentence reviews with these stars, through the stages before pain detection."""
+def _documents(pipeline, texts: list[str], stars: float | None = None, nps: int | None = None,
+               part: str = "") -> list:
+    """One-sentence feedback items with these stars (or NPS score and survey answer), through the
+    stages before pain detection."""
     from datetime import UTC, datetime
 
     from pipeline.document import FeedbackItem
@@ -181,7 +205,8 @@ def _documents(pipeline, texts: list[str], stars: float | None = None) -> list:
 
     created = datetime(2026, 1, 1, tzinfo=UTC)
     docs = documents(FeedbackItem(source="t", kind="review", channel="review", source_id=str(i),
-                                  created_at=created, record_date=created.date(), text=text, rating=stars)
+                                  created_at=created, record_date=created.date(), text=text, rating=stars,
+                                  nps=nps, part=part)
                      for i, text in enumerate(texts))
     for name in ("normalize", "mask", "sentences", "sentiment", "embed"):
         pipeline.get(name)(docs)
@@ -252,3 +277,20 @@ def test_a_review_rating_tips_only_a_hesitant_sentence(pipeline) -> None:
         verdicts[stars] = [doc.sentences[0].is_pain for doc in docs]
     assert verdicts[1.0] == verdicts[None] == [True, True, False]
     assert verdicts[5.0] == [False, True, False]
+
+
+@pytest.mark.slow
+def test_an_nps_score_weighs_on_the_answer_that_gives_its_reason(pipeline) -> None:
+    """The same mild remark: a complaint as the reason for a 0, not as the reason for a 10, and
+    criticism asked for (the improvement answer) whatever the score."""
+    from pipeline.pain import PainDetector
+
+    base = pipeline.get("pain")
+    detector = PainDetector(base.cues, base.sentiment, base.head, base.min_probability, base.score_texts,
+                            base.rating_weight, score_reasons={("t", "reason")})
+    texts = ["방이 생각보다 좁네요", "수건에서 곰팡이 냄새가 나요"]
+    verdicts = {(nps, part): [doc.sentences[0].is_pain
+                              for doc in detector(_documents(pipeline, texts, nps=nps, part=part))]
+                for nps in (0, 10) for part in ("reason", "improve")}
+    assert verdicts[0, "reason"] == verdicts[0, "improve"] == verdicts[10, "improve"] == [True, True]
+    assert verdicts[10, "reason"] == [False, True]
