@@ -6,16 +6,16 @@ and app-crash trend are checked against the generator's ground truth, which neve
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
 from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from models.evaluate_sample import sample_generator
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
@@ -27,12 +27,7 @@ KST_ISO = re.compile(r"^2026-\d\d-\d\dT\d\d:\d\d:\d\d\+09:00$")
 
 @pytest.fixture(scope="module")
 def gen():
-    """data/make_samples.py imported as a module (data/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("sori_make_samples", ROOT / "data" / "make_samples.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the classes are built
-    spec.loader.exec_module(module)
-    return module
+    return sample_generator()
 
 
 @pytest.fixture(scope="module")
