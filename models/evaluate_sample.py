@@ -59,11 +59,11 @@ def predicted(config_path: str | None, limit: int | None) -> dict[tuple[str, str
     """(source, id) → the categories of the item's pain points (empty: none), the first `limit` ids of
     each source when given."""
     from pipeline.config import load_config
-    from pipeline.nlp import Pipeline, documents
+    from pipeline.nlp import Pipeline
     from pipeline.sources import open_source
 
     config = load_config(config_path)
-    pipeline = Pipeline.from_config(config, persist_topics=False).without("topics", "severity")
+    batch_stages, _ = Pipeline.from_config(config, persist_topics=False).split()
     out: dict[tuple[str, str], set[str]] = {}
     for source in config.sources:
         batch = open_source(source, config.tz).read(None)
@@ -71,7 +71,7 @@ def predicted(config_path: str | None, limit: int | None) -> dict[tuple[str, str
         kept = set(ids)
         items = [item for item in batch.items if item.source_id in kept]
         out.update({(source.name, item_id): set() for item_id in ids})
-        for doc in pipeline.run(documents(items, batch.conversations)):
+        for doc in batch_stages(items, batch.conversations):
             out[source.name, doc.item.source_id].update(k for s in doc.pain_sentences for k in s.categories)
     return out
 
@@ -83,10 +83,10 @@ def score(truth: dict[tuple[str, str], tuple[str, ...]], found: dict[tuple[str, 
     if missing:
         raise ValueError(f"{len(missing)} items are not in the generator's sample (e.g. {missing[0]}): "
                          "point --config at the bundled sample's sources")
-    by_source: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for key in sorted(found):
-        by_source[key[0]].append(key)
     keys = sorted(found)
+    by_source: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for key in keys:
+        by_source[key[0]].append(key)
     pain = {source: binary_scores([bool(truth[k]) for k in ks], [bool(found[k]) for k in ks])
             for source, ks in [*by_source.items(), ("all", keys)]}
     complaints = [k for k in keys if truth[k]]

@@ -237,7 +237,8 @@ class PainDetector:
 
     def detect(self, sentences: Sequence[Sentence],
                ratings: Sequence[float | None] | None = None) -> list[bool]:
-        """Pain or not per sentence; `ratings` are the star ratings of their items (the head only)."""
+        """Pain or not per sentence; `ratings` are their items' verdicts in stars (`verdict`; the head
+        only)."""
         speaking = [speaks_of_a_problem(s) for s in sentences]
         candidates = [s for s, ok in zip(sentences, speaking, strict=True) if ok]
         if self.head is None:
