@@ -86,6 +86,10 @@ class Sentence:
     # tail can be a word of its own ("여직원" holds 직원). Empty for a sentence built without Kiwi.
     morpheme_starts: frozenset[int] = frozenset()
     noun_spans: tuple[tuple[int, int], ...] = ()
+    # The morphemes' dictionary forms run together ("어렵어요" for 어려워요) and the offsets where each
+    # begins or ends, so a stem keyword matches it in any conjugation. Empty without Kiwi.
+    lemmas: str = ""
+    lemma_bounds: frozenset[int] = frozenset()
     # The clause after the last contrastive ending ("다 좋은데 | 음질이 별로예요"), "" when none.
     contrast_tail: str = ""
     # It only denies a problem ("불만 없습니다", "나쁘진 않네요"): no pain point, however negative.

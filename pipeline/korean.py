@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import accumulate
 from typing import Any
 
 from kiwipiepy import Kiwi
@@ -105,6 +106,7 @@ class KoreanAnalyzer:
             for start, end in _pieces(text, kiwi_sentence.start, kiwi_sentence.end):
                 tokens = [t for t in kiwi_sentence.tokens if start <= t.start < end]
                 offsets = compact_offsets(text[start:end])
+                forms = [compact(t.form) for t in tokens]
                 sentences.append(
                     Sentence(
                         index=len(sentences),
@@ -116,6 +118,8 @@ class KoreanAnalyzer:
                         morpheme_starts=frozenset(offsets[t.start - start] for t in tokens),
                         noun_spans=tuple((offsets[t.start - start], offsets[min(t.end, end) - start])
                                          for t in tokens if t.tag.startswith("NN")),
+                        lemmas="".join(forms),
+                        lemma_bounds=frozenset(accumulate((len(f) for f in forms), initial=0)),
                         contrast_tail=contrast_tail(text, tokens, end),
                         denies_problem=says_nothing_is_wrong(tokens),
                     )
@@ -186,7 +190,8 @@ def compact_offsets(text: str) -> list[int]:
 
 def contains_word(sentence: Sentence, phrase: str) -> bool:
     """Whether `phrase` (spacing-free) occurs in the sentence where a word can begin: at a morpheme's
-    start, or as the tail of a compound noun.
+    start, or as the tail of a compound noun; or as whole morphemes of its dictionary forms, so "어렵"
+    finds 어려워요 and "멈추" 멈췄어요.
 
     Rules match the spacing-free form because Korean spacing is unreliable, but a plain substring
     test finds "무안" in "너무 안 좋아요", "방이" in "냉방이" and "금이" in "입금이". A sentence built
@@ -194,13 +199,23 @@ def contains_word(sentence: Sentence, phrase: str) -> bool:
     """
     at = sentence.compact.find(phrase)
     if at < 0 or not sentence.morpheme_starts:
-        return at >= 0
+        return at >= 0 or _in_lemmas(sentence, phrase)
     while at >= 0:
         end = at + len(phrase)
         if at in sentence.morpheme_starts or any(start < at and stop == end
                                                  for start, stop in sentence.noun_spans):
             return True
         at = sentence.compact.find(phrase, at + 1)
+    return _in_lemmas(sentence, phrase)
+
+
+def _in_lemmas(sentence: Sentence, phrase: str) -> bool:
+    """Whether `phrase` spans whole morphemes of the dictionary forms: "나이" is not in 나 + 이거."""
+    at = sentence.lemmas.find(phrase)
+    while at >= 0:
+        if at in sentence.lemma_bounds and at + len(phrase) in sentence.lemma_bounds:
+            return True
+        at = sentence.lemmas.find(phrase, at + 1)
     return False
 
 

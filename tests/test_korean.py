@@ -49,6 +49,27 @@ def test_rules_match_where_a_word_can_begin(kiwi, text, word, found):
     assert contains_word(KoreanAnalyzer(kiwi).sentences([text])[0][0], word) is found
 
 
+@pytest.mark.parametrize(("text", "stem"), [
+    ("사용법이 너무 어려워요", "어렵"),        # ㅂ-irregular: 어렵 + 어요
+    ("앱이 자꾸 멈췄어요", "멈추"),            # past tense fused into the stem's last syllable
+    ("화면이 계속 꺼져요", "꺼지"),
+    ("로딩이 느린 앱", "느리"),                # the adnominal ending inside the syllable
+    ("방이 너무 추웠어요", "춥"),
+    ("택배 기사가 짜증을 냈어요", "짜증을내"),
+])
+def test_a_stem_matches_it_in_any_conjugation(kiwi, text, stem):
+    assert stem not in compact(text)
+    assert contains_word(KoreanAnalyzer(kiwi).sentences([text])[0][0], stem)
+
+
+@pytest.mark.parametrize(("text", "phrase"), [
+    ("음질이 너무 안좋아요", "무안"),   # surface rules still hold: 너무 | 안
+    ("너무 어려워요", "렵어"),          # neither whole morphemes nor a surface word
+])
+def test_dictionary_forms_match_only_as_whole_morphemes(kiwi, text, phrase):
+    assert not contains_word(KoreanAnalyzer(kiwi).sentences([text])[0][0], phrase)
+
+
 def test_a_sentence_built_without_kiwi_matches_anywhere():
     assert contains_word(Sentence(0, 0, 6, "너무 안좋아", compact="너무안좋아"), "무안")
 
