@@ -162,3 +162,24 @@ def test_a_follow_up_that_names_nothing_takes_its_neighbours_tags(config, taxono
     doc = _document(analyzer, embedder, text)
     PainTagger(taxonomy, embedder, alone)([doc])
     assert doc.sentences[1].categories == [OTHER]
+
+
+@pytest.mark.slow
+def test_a_verdict_on_the_whole_stays_other(config, taxonomy, embedder) -> None:
+    """The guide's general dissatisfaction ("최악의 여행이었어요") is `other`: it neither takes the tags of
+    the complaint beside it nor the head's guess; a verdict that names what failed keeps that category."""
+    from pipeline.korean import KoreanAnalyzer
+
+    analyzer = KoreanAnalyzer()
+    doc = _document(analyzer, embedder, "에어컨이 고장 나서 밤새 더웠어요. 최악의 여행이었어요.")
+    assert len(doc.sentences) == 2
+    PainTagger(taxonomy, embedder, config.tagging)([doc])
+    assert doc.sentences[0].categories[0] == "quality"
+    assert doc.sentences[1].categories == [OTHER]
+    doc = _document(analyzer, embedder, "배송이 너무 늦어서 실망했어요.")
+    PainTagger(taxonomy, embedder, config.tagging)([doc])
+    assert doc.sentences[0].categories == ["delivery"]
+
+
+def test_the_taxonomy_names_verdicts_as_keywords_of_other(taxonomy) -> None:
+    assert {"최악", "비추", "후회"} <= set(taxonomy.categories[OTHER].keywords)
