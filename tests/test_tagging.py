@@ -166,8 +166,8 @@ def test_a_follow_up_that_names_nothing_takes_its_neighbours_tags(config, taxono
 
 @pytest.mark.slow
 def test_a_verdict_on_the_whole_stays_other(config, taxonomy, embedder) -> None:
-    """The guide's general dissatisfaction ("최악의 여행이었어요") is `other`: it neither takes the tags of
-    the complaint beside it nor the head's guess; a verdict that names what failed keeps that category."""
+    """The guide's general dissatisfaction ("최악의 여행이었어요") is `other`: it does not take the tags of
+    the complaint beside it; a verdict that names what failed keeps that category."""
     from pipeline.korean import KoreanAnalyzer
 
     analyzer = KoreanAnalyzer()
