@@ -81,6 +81,7 @@ class Sentence:
     end: int
     text: str
     keywords: list[str] = field(default_factory=list)
+    # Spacing-free lower-case text, PII masks blanked out with spaces: what keyword rules match.
     compact: str = ""
     # Where words can begin in `compact`: each morpheme's start, and each noun's (start, end), whose
     # tail can be a word of its own ("여직원" holds 직원). Empty for a sentence built without Kiwi.

@@ -81,7 +81,7 @@ def keyword_of(form: str, tag: str) -> str | None:
 def keywords_from_tokens(tokens: Sequence[Any], masked: Sequence[tuple[int, int]] = ()) -> list[str]:
     words = []
     for token in tokens:
-        if any(start <= token.start < end for start, end in masked):
+        if _inside(token.start, masked):
             continue
         word = keyword_of(token.form, token.tag)
         if word:
@@ -106,7 +106,7 @@ class KoreanAnalyzer:
             for start, end in _pieces(text, kiwi_sentence.start, kiwi_sentence.end):
                 tokens = [t for t in kiwi_sentence.tokens if start <= t.start < end]
                 offsets = compact_offsets(text[start:end])
-                forms = [compact(t.form) for t in tokens]
+                forms = [" " if _inside(t.start, masked) else compact(t.form) for t in tokens]
                 sentences.append(
                     Sentence(
                         index=len(sentences),
@@ -114,7 +114,9 @@ class KoreanAnalyzer:
                         end=end,
                         text=text[start:end],
                         keywords=keywords_from_tokens(tokens, masked),
-                        compact=compact(text[start:end]),
+                        compact=_blanked(compact(text[start:end]),
+                                         [(offsets[max(a, start) - start], offsets[min(b, end) - start])
+                                          for a, b in masked if a < end and b > start]),
                         morpheme_starts=frozenset(offsets[t.start - start] for t in tokens),
                         noun_spans=tuple((offsets[t.start - start], offsets[min(t.end, end) - start])
                                          for t in tokens if t.tag.startswith("NN")),
@@ -130,6 +132,19 @@ class KoreanAnalyzer:
         """Keyword tokens of a whole text: the tokenizer BERTopic's vectorizer uses."""
         masked = [(m.start(), m.end()) for m in _PLACEHOLDER.finditer(text)]
         return keywords_from_tokens(self.kiwi.tokenize(text), masked)
+
+
+def _inside(position: int, spans: Sequence[tuple[int, int]]) -> bool:
+    return any(start <= position < end for start, end in spans)
+
+
+def _blanked(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """`text` with each span overwritten by spaces, which no spacing-free rule can match: a PII mask
+    ("[카드번호]", "[전화번호]") is not the customer's word for a card or a phone call."""
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = " " * (end - start)
+    return "".join(chars)
 
 
 def _pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:

@@ -70,6 +70,16 @@ def test_dictionary_forms_match_only_as_whole_morphemes(kiwi, text, phrase):
     assert not contains_word(KoreanAnalyzer(kiwi).sentences([text])[0][0], phrase)
 
 
+@pytest.mark.parametrize(("text", "word"), [
+    ("연락은 [전화번호]로 주세요", "전화"),
+    ("[카드번호] 이걸로 결제한 거 취소해 주세요", "카드"),
+])
+def test_a_pii_mask_is_not_the_customers_word(kiwi, text, word):
+    sentence = KoreanAnalyzer(kiwi).sentences([text])[0][0]
+    assert not contains_word(sentence, word)
+    assert contains_word(KoreanAnalyzer(kiwi).sentences([f"{word} {text}"])[0][0], word)
+
+
 def test_a_sentence_built_without_kiwi_matches_anywhere():
     assert contains_word(Sentence(0, 0, 6, "너무 안좋아", compact="너무안좋아"), "무안")
 
