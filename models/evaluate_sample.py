@@ -30,13 +30,16 @@ from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from models.evaluate_tagging import MIN_SUPPORT, binary_scores, category_scores, macro_f1
+from pipeline.tagging import OTHER
+
+if TYPE_CHECKING:
+    from pipeline.config import SoriConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = REPO_ROOT / "data" / "make_samples.py"
-OTHER = "other"
 
 
 def sample_generator() -> ModuleType:
@@ -55,14 +58,12 @@ def ground_truth() -> dict[tuple[str, str], tuple[str, ...]]:
     return {(source, item_id): truth.pains for source, item_id, _, truth in items}
 
 
-def predicted(config_path: str | None, limit: int | None) -> dict[tuple[str, str], set[str]]:
+def predicted(config: SoriConfig, limit: int | None) -> dict[tuple[str, str], set[str]]:
     """(source, id) → the categories of the item's pain points (empty: none), the first `limit` ids of
     each source when given."""
-    from pipeline.config import load_config
     from pipeline.nlp import Pipeline
     from pipeline.sources import open_source
 
-    config = load_config(config_path)
     batch_stages, _ = Pipeline.from_config(config, persist_topics=False).split()
     out: dict[tuple[str, str], set[str]] = {}
     for source in config.sources:
@@ -118,8 +119,8 @@ def run(config_path: str | None = None, limit: int | None = None) -> dict[str, A
     from pipeline.config import load_config
 
     started = time.time()
-    result = score(ground_truth(), predicted(config_path, limit),
-                   list(load_config(config_path).load_taxonomy().categories))
+    config = load_config(config_path)
+    result = score(ground_truth(), predicted(config, limit), list(config.load_taxonomy().categories))
     result["seconds"] = round(time.time() - started, 1)
     return result
 
