@@ -3,8 +3,8 @@
 The score adds up evidence that a complaint is worse than its words' negativity alone: intensity and
 escalation language, an explicit request for an answer, refund, call-back or fix (`response_needed`),
 the customer's own score (1–2★, an NPS detractor), and the shape of the chat it came from (asked for a
-human and never got one, a long wait for the first human reply, a bot loop). docs/severity.md lists
-the weights.
+human and never got one, a long wait for the first human reply, a bot loop). `SeverityWeights` holds
+the weights; `response_needed` is decided by pipeline/actionability.py.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pipeline.actionability import needs_response
 from pipeline.document import Conversation, Document, FeedbackItem, Sentence
 
 _INTENSITY = re.compile(
@@ -20,12 +21,6 @@ _INTENSITY = re.compile(
     r"실망|분노|역대급|쓰레기|ㅡㅡ|ㅗ|!!"
 )
 _ESCALATION = re.compile(r"소비자원|소비자보호|신고|고소|고발|법적|민원|카드사|공정위|국민신문고|변호사|소송")
-_REQUEST = re.compile(
-    r"(환불|교환|반품|처리|해결|연락|전화|답변|답장|회신|확인|조치|보상|취소|고쳐|수정|복구|배송)"
-    r"\s*(좀\s*)?(해\s*)?(주세요|주십시오|줘요|줘|주시기|바랍니다|부탁|달라|해달|원합니다|요청)"
-    r"|(언제|어떻게|왜)\s*\S*(되나요|하나요|인가요|건가요|나요|죠|냐)"
-    r"|(답변|연락|회신|전화)\s*(주세요|바랍니다|부탁|기다립니다|기다릴게요)"
-)
 
 
 @dataclass(frozen=True)
@@ -42,10 +37,6 @@ class SeverityWeights:
     bot_loop: float = 0.05
     long_wait_minutes: float = 30.0
     bot_loop_turns: int = 3
-
-
-def needs_response(text: str) -> bool:
-    return bool(_REQUEST.search(text))
 
 
 def severity_score(sentence: Sentence, item: FeedbackItem, conversation: Conversation | None,
@@ -88,7 +79,7 @@ class SeverityScorer:
     def __call__(self, docs: Sequence[Document]) -> Sequence[Document]:
         for doc in docs:
             for sentence in doc.pain_sentences:
-                sentence.response_needed = needs_response(sentence.text)
+                sentence.response_needed = needs_response(sentence)
                 sentence.severity_score = severity_score(sentence, doc.item, doc.conversation, self.weights)
                 sentence.severity = severity_level(sentence.severity_score)
         return docs

@@ -1,7 +1,7 @@
 from datetime import UTC, date, datetime
 
 from pipeline.document import Conversation, FeedbackItem, Sentence
-from pipeline.severity import needs_response, severity_level, severity_score
+from pipeline.severity import severity_level, severity_score
 
 
 def item(**kw):
@@ -13,15 +13,6 @@ def item(**kw):
 def pain(text, p=0.9, categories=("delivery",)):
     return Sentence(index=0, start=0, end=len(text), text=text, p_negative=p, is_pain=True,
                     categories=list(categories))
-
-
-def test_requests_for_an_answer_refund_or_fix_are_recognised():
-    requests = ["환불해주세요", "빨리 처리 좀 해주세요", "연락 주세요", "언제 배송되나요?",
-                "교환 부탁드립니다"]
-    for text in requests:
-        assert needs_response(text), text
-    for text in ["배송이 늦었어요", "포장이 엉망이네요", "최악"]:
-        assert not needs_response(text), text
 
 
 def test_evidence_raises_severity():
