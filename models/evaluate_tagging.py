@@ -23,8 +23,9 @@ validation part and its test split KOTE's test part, which the sentiment adapter
 Figures: has_pain accuracy/precision/recall; per-category precision/recall/F1 and macro-F1 over the
 categories with at least 10 gold examples; touchpoint accuracy; a gold-primary × predicted-primary
 category confusion table; seeded 95% bootstrap intervals of has_pain accuracy, macro-F1 and touchpoint
-accuracy. Categories and touchpoints are scored two ways: `tagger` runs the tagger on
-every gold pain sentence (the taxonomy and thresholds alone; the goals refer to this), `end-to-end`
+accuracy; precision, recall and F1 of the `response_needed` flag (pipeline/actionability.py) on the
+gold pain sentences. Categories, touchpoints and the flag are scored two ways: `tagger` runs the tagger
+on every gold pain sentence (the taxonomy and thresholds alone; the goals refer to this), `end-to-end`
 counts a pain sentence that sentiment missed as wrong. Then category agreement on the negative aspects
 of `naver_shopping_absa` and `kr3_aspect_gold`, whole texts through the pipeline, with their label
 schemes mapped onto sori's keys (`NAVER_MAP`, `KR3_MAP`). Deterministic: models in inference mode,
@@ -58,7 +59,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 LABELS_FILE = Path(__file__).resolve().parent / "eval" / "pain_sentences.csv"
 SHOPPING_LABELS_FILE = Path(__file__).resolve().parent / "eval" / "shopping_sentences.csv"
 LABEL_COLUMNS = ("dataset", "review_id", "sentence_index", "sentence_sha1", "has_pain", "categories",
-                 "touchpoint", "split")
+                 "touchpoint", "split", "response_needed")
 DATASETS = ("app_reviews_playstore", "hotel_reviews_yanolja")
 # Shopping reviews among KOTE's online comments (MIT): a second domain, scored on its own. Its tune split
 # is KOTE's validation part, its test split KOTE's test part, which the sentiment adapter never saw.
@@ -133,6 +134,7 @@ class LabelledSentence:
     categories: tuple[str, ...]
     touchpoint: str
     split: str
+    response_needed: bool | None = None  # labelled on pain sentences only
 
 
 @dataclass
@@ -142,6 +144,7 @@ class Prediction:
     categories: list[str]
     touchpoint: str | None
     found_verbatim: bool = True  # among the pipeline's sentences, unchanged by normalising and masking
+    response_needed: bool = False
 
 
 def shared_data_dir(needed: Iterable[str] = DATASETS) -> Path:
@@ -189,9 +192,16 @@ def load_labels(path: Path = LABELS_FILE) -> list[LabelledSentence]:
                 categories=tuple(k for k in row["categories"].split(";") if k),
                 touchpoint=row["touchpoint"],
                 split=row["split"],
+                response_needed=_flag(row["response_needed"]),
             )
             for row in reader
         ]
+
+
+def _flag(cell: str) -> bool | None:
+    if cell not in ("", "0", "1"):
+        raise ValueError(f"response_needed must be 1, 0 or empty, not {cell!r}")
+    return None if cell == "" else cell == "1"
 
 
 def label_problems(rows: Sequence[LabelledSentence], categories: Iterable[str],
@@ -213,9 +223,11 @@ def label_problems(rows: Sequence[LabelledSentence], categories: Iterable[str],
         if len(row.sentence_sha1) != 40:
             problems.append(f"{where}: sentence_sha1 is not a sha1")
         if not row.has_pain:
-            if row.categories or row.touchpoint:
-                problems.append(f"{where}: has_pain=0 with categories or a touchpoint")
+            if row.categories or row.touchpoint or row.response_needed is not None:
+                problems.append(f"{where}: has_pain=0 with categories, a touchpoint or response_needed")
             continue
+        if row.response_needed is None:
+            problems.append(f"{where}: has_pain=1 without response_needed")
         if not row.categories:
             problems.append(f"{where}: has_pain=1 without a category")
         if unknown := [k for k in row.categories if k not in known_categories]:
@@ -367,10 +379,10 @@ def predict_labelled(pipeline: Any, rows: Sequence[LabelledSentence], reviews: S
     decided = [target.is_pain for target in targets]
     for target in targets:
         target.is_pain = True
-    for name in ("embed", "tag"):  # embeds the targets that say nothing, marked only now
+    for name in ("embed", "tag", "severity"):  # embeds the targets that say nothing, marked only now
         pipeline.get(name)(docs)
     return [Prediction(is_pain=pain, p_negative=t.p_negative, categories=list(t.categories),
-                       touchpoint=t.touchpoint, found_verbatim=verbatim)
+                       touchpoint=t.touchpoint, found_verbatim=verbatim, response_needed=t.response_needed)
             for (t, verbatim), pain in zip(found, decided, strict=True)]
 
 
@@ -405,7 +417,8 @@ def binary_scores(gold: Sequence[bool], pred: Sequence[bool]) -> dict[str, Any]:
     fn = sum(g and not p for g, p in zip(gold, pred, strict=True))
     tn = len(gold) - tp - fp - fn
     return {"n": len(gold), "accuracy": _ratio(tp + tn, len(gold)), "precision": _ratio(tp, tp + fp),
-            "recall": _ratio(tp, tp + fn), "tp": tp, "fp": fp, "fn": fn, "tn": tn}
+            "recall": _ratio(tp, tp + fn), "f1": _ratio(2 * tp, 2 * tp + fp + fn),
+            "tp": tp, "fp": fp, "fn": fn, "tn": tn}
 
 
 def category_scores(gold: Sequence[Iterable[str]], pred: Sequence[Iterable[str]],
@@ -506,6 +519,7 @@ def evaluate_sentences(rows: Sequence[LabelledSentence], preds: Sequence[Predict
     e2e_macro, _ = macro_f1(e2e)
     touch_tagger = sum(r.touchpoint == p.touchpoint for r, p in gold_pain)
     touch_e2e = sum(p.is_pain and r.touchpoint == p.touchpoint for r, p in gold_pain)
+    asked = [(r, p) for r, p in gold_pain if r.response_needed is not None]
     return {
         "n": len(rows),
         "by_dataset": dict(Counter(r.dataset for r in rows)),
@@ -528,6 +542,11 @@ def evaluate_sentences(rows: Sequence[LabelledSentence], preds: Sequence[Predict
                                        [p.categories[0] if p.categories else "none" for _, p in gold_pain]),
         "touchpoint_confusion": confusion([r.touchpoint for r, _ in gold_pain],
                                           [p.touchpoint or "none" for _, p in gold_pain]),
+        # on the gold pain sentences labelled for it; end to end, a missed pain point raises no flag
+        "response_needed": binary_scores([bool(r.response_needed) for r, _ in asked],
+                                         [p.response_needed for _, p in asked]),
+        "response_needed_end_to_end": binary_scores([bool(r.response_needed) for r, _ in asked],
+                                                    [p.is_pain and p.response_needed for _, p in asked]),
     }
 
 
@@ -618,6 +637,7 @@ def _sentence_report(title: str, split: str, s: dict[str, Any]) -> list[str]:
         f"touchpoint accuracy  tagger {s['touchpoint_accuracy_tagger']:.3f}  "
         f"end-to-end {s['touchpoint_accuracy_end_to_end']:.3f}",
         f"exact category set (tagger) {s['exact_category_set_tagger']:.3f}",
+        _response_line(s["response_needed"], s["response_needed_end_to_end"]),
         f"95% bootstrap intervals ({BOOTSTRAP_RESAMPLES} resamples of the sentences): "
         + ", ".join(f"{name} [{low:.3f}, {high:.3f}]" for name, (low, high) in s["intervals_95"].items()),
     ]
@@ -640,6 +660,12 @@ def _sentence_report(title: str, split: str, s: dict[str, Any]) -> list[str]:
             _confusion_table(s["confusion_primary"]), "",
             "touchpoint confusion (tagger)", _confusion_table(s["touchpoint_confusion"])]
     return out
+
+
+def _response_line(tagger: dict[str, Any], e2e: dict[str, Any]) -> str:
+    return (f"response_needed on {tagger['n']} gold pain sentences ({tagger['tp'] + tagger['fn']} ask)  "
+            f"precision {tagger['precision']:.3f}  recall {tagger['recall']:.3f}  F1 {tagger['f1']:.3f}  "
+            f"end-to-end F1 {e2e['f1']:.3f}")
 
 
 def report(result: dict[str, Any]) -> str:
@@ -708,13 +734,14 @@ def run(split: str = "test", limit: int | None = None, config_path: str | None =
 
 ERROR_COLUMNS = ("dataset", "review_id", "sentence_index", "split", "wrong", "text", "has_pain",
                  "predicted_pain", "p_negative", "categories", "predicted_categories", "touchpoint",
-                 "predicted_touchpoint")
+                 "predicted_touchpoint", "response_needed", "predicted_response_needed")
 
 
 def disagreements(rows: Sequence[LabelledSentence], texts: Sequence[str],
                   preds: Sequence[Prediction]) -> list[dict[str, Any]]:
     """The labelled sentences the pipeline gets wrong, and what it gets wrong: a missed pain point or a
-    false alarm, and for gold pain sentences their categories or touchpoint (as the tagger figures)."""
+    false alarm, and for gold pain sentences their categories, touchpoint or response_needed flag (as
+    the tagger figures)."""
     out = []
     for row, text, pred in zip(rows, texts, preds, strict=True):
         wrong = []
@@ -724,6 +751,8 @@ def disagreements(rows: Sequence[LabelledSentence], texts: Sequence[str],
             wrong.append("categories")
         if row.has_pain and row.touchpoint != pred.touchpoint:
             wrong.append("touchpoint")
+        if row.response_needed is not None and row.response_needed != pred.response_needed:
+            wrong.append("response_needed")
         if wrong:
             out.append({"dataset": row.dataset, "review_id": row.review_id,
                         "sentence_index": row.sentence_index, "split": row.split,
@@ -732,7 +761,9 @@ def disagreements(rows: Sequence[LabelledSentence], texts: Sequence[str],
                         "p_negative": round(pred.p_negative, 4), "categories": ";".join(row.categories),
                         "predicted_categories": ";".join(pred.categories) if row.has_pain else "",
                         "touchpoint": row.touchpoint,
-                        "predicted_touchpoint": (pred.touchpoint or "") if row.has_pain else ""})
+                        "predicted_touchpoint": (pred.touchpoint or "") if row.has_pain else "",
+                        "response_needed": "" if row.response_needed is None else int(row.response_needed),
+                        "predicted_response_needed": int(pred.response_needed) if row.has_pain else ""})
     return out
 
 

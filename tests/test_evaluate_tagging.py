@@ -95,7 +95,8 @@ def test_shopping_label_file_is_well_formed(shopping_labels, taxonomy):
 def test_label_problems_names_each_broken_rule(taxonomy):
     def row(**changes):
         base = {"dataset": DATASETS[0], "review_id": "r", "sentence_index": 0, "sentence_sha1": "0" * 40,
-                "has_pain": True, "categories": ("quality",), "touchpoint": "usage", "split": "test"}
+                "has_pain": True, "categories": ("quality",), "touchpoint": "usage", "split": "test",
+                "response_needed": False}
         return LabelledSentence(**{**base, **changes})
 
     rows = [
@@ -105,16 +106,20 @@ def test_label_problems_names_each_broken_rule(taxonomy):
         row(review_id="d", touchpoint="moon"),
         row(review_id="e", split="train"),
         row(review_id="f", categories=()),
+        row(review_id="g", response_needed=None),
+        row(review_id="h", has_pain=False, categories=(), touchpoint="", response_needed=True),
     ]
     problems = "\n".join(label_problems(rows, taxonomy.categories, taxonomy.touchpoints))
     for expected in ("has_pain=0 with categories", "unknown categories", "`other` together",
-                     "unknown touchpoint", "split must be", "without a category"):
+                     "unknown touchpoint", "split must be", "without a category", "without response_needed",
+                     "has_pain=0 with categories, a touchpoint or response_needed"):
         assert expected in problems
 
 
 def test_scores():
     assert binary_scores([True, True, False, False], [True, False, True, False]) == {
-        "n": 4, "accuracy": 0.5, "precision": 0.5, "recall": 0.5, "tp": 1, "fp": 1, "fn": 1, "tn": 1}
+        "n": 4, "accuracy": 0.5, "precision": 0.5, "recall": 0.5, "f1": 0.5,
+        "tp": 1, "fp": 1, "fn": 1, "tn": 1}
     per_key = category_scores([["quality"], ["quality", "staff"], ["other"]],
                               [["quality"], ["staff"], ["quality"]], ["quality", "staff", "other"])
     assert per_key["quality"] == {"support": 2, "predicted": 2, "precision": 0.5, "recall": 0.5, "f1": 0.5}
@@ -169,17 +174,37 @@ def test_figures_per_dataset_show_a_domain_the_pooled_figure_hides(taxonomy):
 
 
 def test_disagreements_name_what_is_wrong():
-    def row(i, pain, categories=(), touchpoint=""):
-        return LabelledSentence(DATASETS[0], f"r{i}", 0, "0" * 40, pain, categories, touchpoint, "tune")
+    def row(i, pain, categories=(), touchpoint="", asks=None):
+        return LabelledSentence(DATASETS[0], f"r{i}", 0, "0" * 40, pain, categories, touchpoint, "tune",
+                                False if pain and asks is None else asks)
 
     rows = [row(0, True, ("quality",), "usage"), row(1, True, ("staff",), "support"), row(2, False),
-            row(3, True, ("policy", "price_payment"), "purchase")]
+            row(3, True, ("policy", "price_payment"), "purchase"), row(4, True, ("quality",), "usage", True)]
     preds = [Prediction(True, 0.9, ["quality"], "usage"), Prediction(False, 0.2, ["quality"], "support"),
-             Prediction(True, 0.7, ["quality"], "usage"), Prediction(True, 0.8, ["price_payment"], "return")]
-    found = disagreements(rows, ["a", "b", "c", "d"], preds)
+             Prediction(True, 0.7, ["quality"], "usage"), Prediction(True, 0.8, ["price_payment"], "return"),
+             Prediction(True, 0.9, ["quality"], "usage")]
+    found = disagreements(rows, ["a", "b", "c", "d", "e"], preds)
     assert [(d["review_id"], d["wrong"]) for d in found] == [
-        ("r1", "missed pain; categories"), ("r2", "false alarm"), ("r3", "categories; touchpoint")]
+        ("r1", "missed pain; categories"), ("r2", "false alarm"), ("r3", "categories; touchpoint"),
+        ("r4", "response_needed")]
     assert found[1]["predicted_categories"] == "" and found[2]["categories"] == "policy;price_payment"
+    assert (found[3]["response_needed"], found[3]["predicted_response_needed"]) == (1, 0)
+
+
+def test_response_needed_is_scored_on_gold_pain_sentences(taxonomy):
+    def row(i, pain, asks):
+        return LabelledSentence(DATASETS[0], f"r{i}", 0, "0" * 40, pain, ("quality",) if pain else (),
+                                "usage" if pain else "", "test", asks)
+
+    rows = [row(0, True, True), row(1, True, True), row(2, True, False), row(3, False, None)]
+    preds = [Prediction(True, 0.9, ["quality"], "usage", response_needed=True),
+             Prediction(False, 0.3, ["quality"], "usage", response_needed=True),  # sentiment missed it
+             Prediction(True, 0.9, ["quality"], "usage", response_needed=True),
+             Prediction(False, 0.1, [], None)]
+    figures = evaluate_sentences(rows, preds, list(taxonomy.categories))
+    assert figures["response_needed"]["n"] == 3
+    assert (figures["response_needed"]["precision"], figures["response_needed"]["recall"]) == (0.6667, 1.0)
+    assert figures["response_needed_end_to_end"]["recall"] == 0.5
 
 
 def test_missing_corpora_fail_with_a_clear_message(tmp_path, monkeypatch, capsys):
@@ -239,6 +264,7 @@ def test_evaluation_runs_on_a_small_subset(shared, tmp_path, capsys):
                   sentences["touchpoint_accuracy_tagger"], figures["kr3_aspect_gold"]["agreement"]):
         assert 0.0 <= value <= 1.0
     assert figures["naver_shopping_absa"]["texts"] == 20
+    assert "response_needed on" in printed and 0.0 <= sentences["response_needed"]["f1"] <= 1.0
     with open(errors, encoding="utf-8", newline="") as fh:
         wrong = list(csv.DictReader(fh))
     assert all(row["wrong"] and row["text"] for row in wrong) and len(wrong) < 20
