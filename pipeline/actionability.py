@@ -2,11 +2,12 @@
 change. A frontline team answers these first, so `response_needed` feeds severity and alert rules.
 
 The labelling guide (docs/labelling-guide.md, "response_needed") is what this is measured against:
-a request or a wish addressed to the company ("환불해 주세요", "다크모드 있으면 좋겠어요", "직원 교육
-똑바로 하세요"), or a question it can answer ("왜 로그인이 안 되나요?", "어떻게 해야 하죠"). A complaint
-that only states the problem, a rhetorical question ("이게 5성급 맞나요?", "장난하냐?") and advice to other
-customers are not. Rules match the spacing-free text (`Sentence.compact`), because reviewers space
-"해 주세요" and "해주세요" alike; they are written for Korean endings, not for one corpus.
+a request or a wish addressed to the company ("환불해 주세요", "다크모드 있으면 좋겠어요",
+"기사님들 안전 교육부터 하세요"), or a question it can answer ("왜 로그인이 안 되나요?",
+"어떻게 해야 하죠"). A complaint that only states the problem, a rhetorical question
+("이게 정품 맞나요?", "장난하냐?") and advice to other customers are not. Rules match the
+spacing-free text (`Sentence.compact`), because reviewers space "해 주세요" and "해주세요" alike;
+they are written for Korean endings, not for one corpus.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import re
 from pipeline.document import Sentence
 from pipeline.korean import compact
 
-# "-아/어 주세요", "-아 주시면", "부탁드립니다", "바랍니다", "제발", "환불할게요". 부탁 as narration ("양해
-# 부탁하는 안내") does not count, nor 달라: reported ("기다려 달라더니") more often than asked, and 달라요
+# "-아/어 주세요", "-아 주시면", "부탁드립니다", "바랍니다", "제발", "환불할게요". 부탁 as narration ("짐 보관
+# 부탁하는 손님") does not count, nor 달라: reported ("다시 전화 달라더니") more often than asked, and 달라요
 # is "it differs".
 _REQUEST = (
     r"주세|주십시|주시[길면기겠]|주셨으면|주셨음|주실수|주실래|줬으면|주었으면|주면좋|해줘|해주라"
@@ -41,8 +42,9 @@ _OBLIGATION = (
     r"|면안되|면안돼|주지(?:[.~ㅠㅜ]|$)"
 )
 _ASKS = re.compile("|".join((_REQUEST, _PROHIBITION, _WISH, _OBLIGATION)))
-# Advice to other customers ("그냥 마트에서 사세요", "알고 구매하세요", "사지 마세요") and quoted words
-# ('"오이 빼 주세요"가 들어 있었다') ask the company nothing: they are taken out before matching.
+# Advice to other customers ("차라리 다른 데서 사세요", "후기 보고 구매하세요", "사지 마세요") and
+# quoted words ('"벨 누르지 말아 주세요"라고 써 붙였는데') ask the company nothing: they are taken out
+# before matching.
 _SHOPPER_ADVICE = re.compile(
     r"(?:사|구매|구입|주문|예약|참고|이용|쓰|가|알고|생각하고|먹이)(?:하)?(?:지마|지말)?(?:세요|세여|시길|십시오|시고)"
 )
