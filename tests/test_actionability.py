@@ -46,6 +46,7 @@ def test_requests_wishes_and_questions_ask_for_a_response(analyzer, text):
     "'문 앞에 두지 말아 주세요'라고 적었는데 그냥 두고 갔어요",  # the words quoted were asked before
     "직원분이 너무 불친절하세요",  # an honorific description, not an imperative
     "이럴 줄 알았으면 안 샀을 거예요",  # a past conditional, not a wish
+    "두 달마다 필터를 청소해 줘야 해요",  # what the customer must do
 ])
 def test_complaints_rhetorical_questions_and_advice_ask_nothing(analyzer, text):
     assert not asks(analyzer, text)
