@@ -17,7 +17,7 @@ from pipeline.nlp import Pipeline
 from pipeline.readers import read_records
 
 ROW_COLUMNS = ["id", "sentiment", "p_negative", "has_pain", "categories", "touchpoints", "topic_id",
-               "topic_label", "severity", "note"]
+               "topic_label", "severity", "response_needed", "note"]
 
 
 def read_texts(path: str, text_column: str, id_column: str | None) -> list[tuple[str, str]]:
@@ -64,6 +64,7 @@ def document_rows(docs: Sequence[Document]) -> pd.DataFrame:
             "topic_id": main.topic_id if main else None,
             "topic_label": main.topic_label if main else "",
             "severity": max((s.severity or 0 for s in pains), default=None),
+            "response_needed": int(any(s.response_needed for s in pains)),
             "note": "" if doc.sentences else "empty text",
         })
     return pd.DataFrame.from_records(records, columns=ROW_COLUMNS).astype({"topic_id": "Int64",
@@ -78,6 +79,7 @@ def sentence_rows(docs: Sequence[Document]) -> pd.DataFrame:
             "has_pain": int(s.is_pain), "categories": _keys(s.categories) if s.is_pain else "",
             "touchpoints": (s.touchpoint or "") if s.is_pain else "",
             "topic_id": s.topic_id, "topic_label": s.topic_label or "", "severity": s.severity,
+            "response_needed": int(s.is_pain and s.response_needed),
         }
         for doc in docs
         for s in doc.sentences

@@ -40,6 +40,7 @@ def test_one_row_per_input_row(export, tmp_path):
     by_id = frame.set_index("id")
     assert by_id.loc["a1", "has_pain"] == 1 and "packaging" in by_id.loc["a1", "categories"].split(";")
     assert by_id.loc["a2", "has_pain"] == 0 and by_id.loc["a2", "categories"] == ""
+    assert by_id.loc["a1", "response_needed"] == 1 and by_id.loc["a2", "response_needed"] == 0
     assert by_id.loc["a3", "note"] == "empty text"
     assert by_id.loc["a4", "sentiment"] in {"negative", "neutral", "positive"}
 
@@ -52,3 +53,5 @@ def test_sentence_rows_keep_offsets_and_mask_personal_data(export, tmp_path):
     mixed = frame[frame["id"] == "1"].sort_values("sentence_index")
     assert len(mixed) >= 2 and mixed["has_pain"].max() == 1
     assert not frame["sentence"].str.contains("010-1234-5678").any()
+    asking = frame[frame["response_needed"] == 1]["sentence"]
+    assert asking.str.contains("환불해주세요").any() and not asking.str.contains("너무 좋아요").any()
