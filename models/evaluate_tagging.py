@@ -10,10 +10,11 @@ labelled, and checked against the checksum, so a changed corpus or sentence spli
 instead of silently scoring other sentences.
 
 Each labelled review goes through sori's own components from `Pipeline.from_config`: normalize →
-mask → sentences → sentiment → embed → pain → tag, and the labelled sentence is read back from the
-pipeline's sentences by its normalised, masked text (all but one verbatim). Whole
-reviews rather than the sentence alone, so the figures are what production computes: normalising and
-masking happen before sentence splitting, and any stage that looks beyond one sentence is measured too.
+mask → sentences → sentiment → embed → pain → tag → severity (which sets response_needed), and the
+labelled sentence is read back from the pipeline's sentences by its normalised, masked text (all but
+one verbatim). Whole reviews rather than the sentence alone, so the figures are what production
+computes: normalising and masking happen before sentence splitting, and any stage that looks beyond
+one sentence is measured too.
 
 A second labelled set, `models/eval/shopping_sentences.csv`, holds the sentences of shopping and service
 reviews found among KOTE's online comments (MIT), labelled by the same guide. It is scored the same way
@@ -379,7 +380,8 @@ def predict_labelled(pipeline: Any, rows: Sequence[LabelledSentence], reviews: S
     decided = [target.is_pain for target in targets]
     for target in targets:
         target.is_pain = True
-    for name in ("embed", "tag", "severity"):  # embeds the targets that say nothing, marked only now
+    # embeds the targets that say nothing, marked only now; then tags them and flags response_needed
+    for name in ("embed", "tag", "severity"):
         pipeline.get(name)(docs)
     return [Prediction(is_pain=pain, p_negative=t.p_negative, categories=list(t.categories),
                        touchpoint=t.touchpoint, found_verbatim=verbatim, response_needed=t.response_needed)

@@ -44,9 +44,10 @@ _OBLIGATION = (
 _ASKS = re.compile("|".join((_REQUEST, _PROHIBITION, _WISH, _OBLIGATION)))
 # Advice to other customers ("차라리 다른 데서 사세요", "후기 보고 구매하세요", "사지 마세요") and
 # quoted words ('"벨 누르지 말아 주세요"라고 써 붙였는데') ask the company nothing: they are taken out
-# before matching.
+# before matching ("신경 좀 쓰세요" is no advice).
 _SHOPPER_ADVICE = re.compile(
-    r"(?:사|구매|구입|주문|예약|참고|이용|쓰|가|알고|생각하고|먹이)(?:하)?(?:지마|지말)?(?:세요|세여|시길|십시오|시고)"
+    r"(?<!신경)(?<!좀)(?:사|구매|구입|주문|예약|참고|이용|쓰|가|알고|생각하고|먹이)(?:하)?(?:지마|지말)?"
+    r"(?:세요|세여|시길|십시오|시고)"
 )
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|‘[^’]*’|“[^”]*”")
 
