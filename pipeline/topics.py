@@ -3,8 +3,9 @@
 Embeddings come from the configured encoder (computed once by the embed component), the vectorizer
 tokenises with Kiwi keywords (nouns, stems, negations kept), UMAP and HDBSCAN are seeded so the same
 input gives the same topics. BERTopic numbers its topics 0..n-1 by size, so every refit would renumber
-them; sori instead matches a refit's topics to the previous model's (centroid similarity plus keyword
-overlap, one-to-one by an optimal assignment) and a matched topic keeps its sori id, so trends, alerts
+them; sori instead matches a refit's topics to the previous model's (centroid similarity, keyword
+overlap and, where the previous model assigns the refit's sentences, how many of them the two topics
+share; one-to-one by an optimal assignment) and a matched topic keeps its sori id, so trends, alerts
 and analyst labels (`configs/topic_labels.yaml`) carry over. Each topic records its status against the
 previous model (new, kept, merged, split; retired for an id with no successor) and the ids it came
 from. The BERTopic → sori id map is saved with the model, and the nightly run assigns sori ids.
@@ -58,6 +59,9 @@ MAX_LABEL = 256  # the warehouse's label column
 # centroids centred on the refit corpus's mean embedding (raw e5 cosines all sit near 0.95).
 KEYWORD_WEIGHT = 0.3
 MIN_MATCH_SCORE = 0.35
+# When the previous model can assign the refit's sentences, the score is half that and half the Dice
+# overlap of the two topics' sentences: a topic continues where its sentences go.
+OVERLAP_WEIGHT = 0.5
 # An outlier joins its nearest topic when it is at least as similar to it as all but this share of
 # HDBSCAN's own members are to theirs: the threshold adapts to the encoder's similarity scale.
 OUTLIER_QUANTILE = 0.05
@@ -122,21 +126,34 @@ def match_scores(previous: Sequence[TopicProfile], current: Sequence[TopicProfil
     return (1 - KEYWORD_WEIGHT) * cosine + KEYWORD_WEIGHT * jaccard
 
 
+def membership_overlap(before: Sequence[int], after: Sequence[int], previous_ids: Sequence[int],
+                       current_ids: Sequence[int]) -> np.ndarray:
+    """Previous × current Dice overlap of the same sentences' topics under the two models."""
+    pairs = Counter(zip(before, after, strict=True))
+    sizes_before, sizes_after = Counter(before), Counter(after)
+    return np.array([[2 * pairs[(p, c)] / (sizes_before[p] + sizes_after[c]) if pairs[(p, c)] else 0.0
+                      for c in current_ids] for p in previous_ids])
+
+
 def _jaccard(a: Sequence[str], b: Sequence[str]) -> float:
     union = set(a) | set(b)
     return len(set(a) & set(b)) / len(union) if union else 0.0
 
 
 def match_topics(previous: Mapping[int, TopicProfile], current: Mapping[int, TopicProfile], next_id: int,
-                 center: np.ndarray | None = None, min_score: float = MIN_MATCH_SCORE) -> Matching:
+                 center: np.ndarray | None = None, min_score: float = MIN_MATCH_SCORE,
+                 overlap: np.ndarray | None = None) -> Matching:
     """Give the current topics sori ids: an optimal one-to-one assignment to previous topics, pairs
     below `min_score` refused, keeps ids; the rest get fresh ids from `next_id` in size order.
 
     A previous topic left unmatched but related (score ≥ min_score) to a current one is merged into
     it; a current topic left unmatched but related to a previous one is split off it; a previous
-    topic related to nothing is retired. `previous` is keyed by sori id, `current` by any key."""
+    topic related to nothing is retired. `previous` is keyed by sori id, `current` by any key;
+    `overlap`, in their order, is `membership_overlap` on the refit's sentences."""
     prev_ids, cur_keys = list(previous), list(current)
     scores = match_scores([previous[i] for i in prev_ids], [current[k] for k in cur_keys], center)
+    if overlap is not None and scores.size:
+        scores = (1 - OVERLAP_WEIGHT) * scores + OVERLAP_WEIGHT * overlap
     related = scores >= min_score
     # Refused pairs cost more than any set of allowed ones, so the assignment first matches as many
     # related pairs as it can (an unmatched related pair then always has a matched partner).
@@ -396,9 +413,12 @@ class TopicModel:
         else:
             # Another encoder's centroids cannot be compared: its topics retire, ids continue after them.
             comparable = previous.meta.encoder == embedder.model_name
-            matching = match_topics(previous.profiles(), current, previous.meta.next_id,
+            profiles = previous.profiles()
+            overlap = membership_overlap(previous.assign(texts, embeddings), final.tolist(), list(profiles),
+                                         list(current)) if comparable else None
+            matching = match_topics(profiles, current, previous.meta.next_id,
                                     center=embeddings.mean(axis=0),
-                                    min_score=MIN_MATCH_SCORE if comparable else np.inf)
+                                    min_score=MIN_MATCH_SCORE if comparable else np.inf, overlap=overlap)
             fitted.meta.previous_version = previous.version
             fitted.meta.retired = {
                 sid: {"label": previous.generated_label(sid),
