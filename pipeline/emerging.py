@@ -34,6 +34,19 @@ def tail_probability(count: int, history: list[int]) -> tuple[float, float]:
     return expected, float(poisson.sf(count - 1, expected))
 
 
+def judge_day(count: int, history: list[int], settings: EmergingConfig) -> dict:
+    """Expected count, tail probability, score (−log10 p) and flag of one day's count, against the
+    counts of the baseline days that were mined (days with no feedback at all say nothing)."""
+    expected, p_value = tail_probability(count, history)
+    return {
+        "expected": round(expected, 3), "p_value": p_value,
+        "score": round(-math.log10(max(p_value, 1e-300)), 3),
+        "flag": bool(p_value <= settings.max_p_value and count >= settings.min_count
+                     and count >= settings.min_ratio * expected
+                     and len(history) >= settings.min_baseline_days),
+    }
+
+
 def _daily_counts(engine: Engine, start: date, end: date) -> dict[tuple[str, str], dict[date, int]]:
     in_range = (pain_points.c.record_date >= start, pain_points.c.record_date <= end)
     queries = {
@@ -74,15 +87,8 @@ def detect(engine: Engine, window: Window, settings: EmergingConfig | None = Non
             count = series.get(day, 0)
             if not count or not baseline:
                 continue
-            expected, p_value = tail_probability(count, [series.get(d, 0) for d in baseline])
-            rows.append({
-                "day": day, "dimension": dimension, "key": key, "count": count,
-                "expected": round(expected, 3), "p_value": p_value,
-                "score": round(-math.log10(max(p_value, 1e-300)), 3),
-                "flag": bool(p_value <= settings.max_p_value and count >= settings.min_count
-                             and count >= settings.min_ratio * expected
-                             and len(baseline) >= settings.min_baseline_days),
-            })
+            judged = judge_day(count, [series.get(d, 0) for d in baseline], settings)
+            rows.append({"day": day, "dimension": dimension, "key": key, "count": count, **judged})
         day += timedelta(days=1)
     return rows
 
