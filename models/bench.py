@@ -100,7 +100,8 @@ def _gpu_classifier(classifier: SentimentClassifier) -> SentimentClassifier | No
 def _nsmc() -> pd.DataFrame | None:
     """The balanced NSMC by-movie test split (2,000 texts), or None without the development data."""
     from models.evaluate_sentiment import SEED
-    from models.sentiment_data import SharedDataMissing, load_corpus, nsmc_binary
+    from models.sentiment_data import load_corpus, nsmc_binary
+    from models.shared_data import SharedDataMissing
 
     try:
         return nsmc_binary(load_corpus(), "test", NSMC_TEXTS // 2, SEED)

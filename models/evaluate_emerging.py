@@ -31,6 +31,7 @@ import argparse
 import json
 import math
 import random
+import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import poisson
 
+from models.shared_data import SharedDataMissing, require
 from pipeline.config import EmergingConfig, load_config
 from pipeline.emerging import judge_day
 
@@ -203,10 +205,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
 
-    from models.evaluate_tagging import shared_data_dir
-
     settings = load_config(args.config).emerging
-    reviews = load_reviews(shared_data_dir(tuple(CORPORA)))
+    try:
+        root = require([f"{dataset}/reviews.tsv.gz" for dataset in CORPORA], "review corpora")
+    except SharedDataMissing as exc:
+        print(f"evaluate_emerging: {exc}", file=sys.stderr)
+        return 2
+    reviews = load_reviews(root)
     days = judged_days(reviews, settings)
     rule_set = with_calibrated(rules(settings), days)
     recall = spike_recall(days, rule_set, args.sample)

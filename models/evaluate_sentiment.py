@@ -31,7 +31,6 @@ from models.sentiment_data import (
     NEGATIVE,
     NO_LABEL,
     POSITIVE,
-    SharedDataMissing,
     balanced,
     load_app_reviews,
     load_corpus,
@@ -44,6 +43,7 @@ from models.sentiment_data import (
     training_frame,
     without_final_period,
 )
+from models.shared_data import SharedDataMissing
 
 log = logging.getLogger("evaluate_sentiment")
 SEED = 13

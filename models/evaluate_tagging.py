@@ -40,7 +40,6 @@ import csv
 import hashlib
 import json
 import logging
-import os
 import random
 import re
 import sys
@@ -54,9 +53,10 @@ from typing import Any
 
 import numpy as np
 
+from models.shared_data import SharedDataMissing, require
+
 log = logging.getLogger("evaluate_tagging")
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 LABELS_FILE = Path(__file__).resolve().parent / "eval" / "pain_sentences.csv"
 SHOPPING_LABELS_FILE = Path(__file__).resolve().parent / "eval" / "shopping_sentences.csv"
 LABEL_COLUMNS = ("dataset", "review_id", "sentence_index", "sentence_sha1", "has_pain", "categories",
@@ -117,10 +117,6 @@ KR3_MAP: dict[str, tuple[str, ...]] = {
 KR3_ASPECTS = ("가격", "음식", "서비스", "분위기", "일화")
 
 
-class SharedDataMissing(FileNotFoundError):
-    """The development corpora are absent: the evaluation needs them, the project does not."""
-
-
 class LabelDrift(ValueError):
     """A labelled sentence no longer matches its checksum (corpus or sentence splitter changed)."""
 
@@ -149,16 +145,8 @@ class Prediction:
 
 
 def shared_data_dir(needed: Iterable[str] = DATASETS) -> Path:
-    """`$SORI_SHARED_DATA`, else `<repo>/../shared/data`; a clear error when a needed set is absent."""
-    root = Path(os.environ.get("SORI_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data")
-    missing = [name for name in needed if not _table_path(root, name).is_file()]
-    if missing:
-        raise SharedDataMissing(
-            f"evaluation data not found at {root} (missing {', '.join(missing)}). Set SORI_SHARED_DATA "
-            "to the folder holding app_reviews_playstore/, hotel_reviews_yanolja/, naver_shopping_absa/ "
-            "and kr3_aspect_gold/."
-        )
-    return root
+    """The corpora folder, with a clear error when a needed set is absent."""
+    return require((_table_path(Path(), name) for name in needed), "evaluation data")
 
 
 def _table_path(root: Path, dataset: str) -> Path:

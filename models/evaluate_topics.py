@@ -32,7 +32,6 @@ import gzip
 import hashlib
 import json
 import logging
-import os
 import sys
 import tempfile
 import time
@@ -47,6 +46,7 @@ from scipy.sparse import csc_matrix
 from sklearn.decomposition import LatentDirichletAllocation
 from sklearn.feature_extraction.text import CountVectorizer
 
+from models.shared_data import require
 from pipeline.config import ModelsConfig, TopicsConfig
 from pipeline.embedding import Embedder
 from pipeline.korean import KoreanAnalyzer
@@ -62,7 +62,6 @@ from pipeline.topics import (
 )
 
 log = logging.getLogger("evaluate_topics")
-REPO_ROOT = Path(__file__).resolve().parent.parent
 REVIEWS = Path("app_reviews_playstore") / "reviews.tsv.gz"
 EPSILON = 1e-12
 SHIFT = 0.2
@@ -72,13 +71,7 @@ GOALS = {"diversity": 0.8, "kept": 0.9}
 
 
 def reviews_path() -> Path:
-    """`$SORI_SHARED_DATA`, else `<repo>/../shared/data`; the project itself runs without it."""
-    root = Path(os.environ.get("SORI_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data")
-    path = root / REVIEWS
-    if not path.is_file():
-        raise FileNotFoundError(f"app reviews not found at {path}: set SORI_SHARED_DATA to the folder "
-                                "that holds app_reviews_playstore/")
-    return path
+    return require([REVIEWS], "app reviews") / REVIEWS
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,6 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
-import os
 import re
 from collections.abc import Iterable
 from functools import lru_cache
@@ -36,6 +35,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from models.shared_data import require
 from pipeline.korean import shared_kiwi
 from pipeline.normalize import normalize_text
 from pipeline.pain import read_pain_examples
@@ -233,20 +233,10 @@ def vary_style(text: str, rng: np.random.Generator) -> str:
     return out or text
 
 
-class SharedDataMissing(FileNotFoundError):
-    """Raised when the development data folder is absent (the project itself must run without it)."""
-
-
 def shared_data_dir() -> Path:
-    """`$SORI_SHARED_DATA`, else `<repo>/../shared/data`; fails loudly so a missing mount is obvious."""
-    root = Path(os.environ.get("SORI_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data")
-    if not (root / "nsmc_raw" / "reviews.tsv.gz").is_file():
-        raise SharedDataMissing(
-            f"sentiment data not found at {root} (expected nsmc_raw/reviews.tsv.gz there). "
-            "Set SORI_SHARED_DATA to the folder that holds nsmc_raw/, kote_emotions/, petitions_korea/ "
-            "and app_reviews_playstore/."
-        )
-    return root
+    """The corpora folder, failing loudly when the sentiment sets are absent."""
+    return require(["nsmc_raw/reviews.tsv.gz", "kote_emotions/comments.tsv.gz",
+                    "petitions_korea/petitions.tsv.gz"], "sentiment data")
 
 
 def split_of(group: str, salt: str, dev: float = 0.1, test: float = 0.1) -> str:
@@ -502,7 +492,7 @@ def load_app_reviews(root: Path | None = None, exclude_keys: Iterable[str] = ())
 
     Texts whose key also occurs in the training corpus are dropped ("좋아요" would be a free point).
     """
-    root = root or shared_data_dir()
+    root = root or require(["app_reviews_playstore/reviews.tsv.gz"], "app reviews")
     df = _read_tsv(root / "app_reviews_playstore" / "reviews.tsv.gz")
     rating = df["rating"].astype(int)
     out = pd.DataFrame(

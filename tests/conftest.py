@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from models.shared_data import shared_data_root
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = Path(os.environ.get("SORI_SHARED_DATA", REPO.parent / "shared" / "data"))
+SHARED_DATA = shared_data_root()
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,6 @@ from models.evaluate_tagging import (
     SHOPPING_LABELS_FILE,
     LabelledSentence,
     Prediction,
-    SharedDataMissing,
     binary_scores,
     bootstrap_intervals,
     category_scores,
@@ -36,6 +35,7 @@ from models.evaluate_tagging import (
     main,
     shared_data_dir,
 )
+from models.shared_data import SharedDataMissing
 from pipeline.config import load_config
 
 

@@ -18,7 +18,6 @@ from models.sentiment_data import (
     NEUTRAL,
     NO_LABEL,
     POSITIVE,
-    SharedDataMissing,
     dedupe_across_splits,
     is_neutral_statement,
     kote_label,
@@ -30,6 +29,7 @@ from models.sentiment_data import (
     with_written,
     written_sentences,
 )
+from models.shared_data import SharedDataMissing
 
 
 def _shared_or_skip() -> None:
