@@ -114,14 +114,19 @@ class TopicsConfig(StrictModel):
 
 
 class EmergingConfig(StrictModel):
-    """A day's count is flagged when it is improbable under its trailing baseline (p ≤ max_p_value),
-    at least min_count, at least min_ratio × expected, with min_baseline_days of history mined."""
+    """A day is flagged when its count is at least min_ratio × expected, with min_baseline_days of
+    history mined, and either the count is at least min_count and improbable under the trailing
+    baseline (p ≤ max_p_value), or the last window_days together are at least min_count, at least
+    min_ratio × their expected total and improbable under the baseline before them
+    (p ≤ max_window_p_value; window_days 1: the day alone)."""
 
     baseline_days: int = Field(28, ge=7)
     min_baseline_days: int = Field(14, ge=1)
     max_p_value: float = Field(0.001, gt=0, lt=1)
     min_count: int = Field(5, ge=1)
     min_ratio: float = Field(2.0, ge=1)
+    window_days: int = Field(3, ge=1, le=14)
+    max_window_p_value: float = Field(0.00003, gt=0, lt=1)
 
 
 class RunnerConfig(StrictModel):

@@ -162,13 +162,14 @@ topics = Table(
 
 
 @event.listens_for(metadata, "after_create")
-def _add_topic_columns(target: MetaData, conn: Connection, **_: Any) -> None:
-    """create_all never alters a table: add the topics columns a warehouse made before them lacks."""
-    present = set(conn.execute(text("SELECT * FROM topics WHERE 1 = 0")).keys())
-    for column in topics.columns:
-        if column.name not in present:
-            kind = column.type.compile(dialect=conn.dialect)
-            conn.execute(text(f"ALTER TABLE topics ADD COLUMN {column.name} {kind}"))
+def _add_new_columns(target: MetaData, conn: Connection, **_: Any) -> None:
+    """create_all never alters a table: add the nullable columns a warehouse made before them lacks."""
+    for table in (topics, emerging_issues):
+        present = set(conn.execute(text(f"SELECT * FROM {table.name} WHERE 1 = 0")).keys())
+        for column in table.columns:
+            if column.name not in present:
+                kind = column.type.compile(dialect=conn.dialect)
+                conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
 
 
 quarantine = Table(
@@ -193,6 +194,9 @@ emerging_issues = Table(
     Column("score", Float, nullable=False),
     Column("flag", Boolean, nullable=False),
     Column("computed_at", DateTime(timezone=True), nullable=False),
+    # The last `window_days` days together; nullable, so rows written before it existed stay valid.
+    Column("window_count", Integer),
+    Column("window_p_value", Float),
 )
 
 source_state = Table(

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from pipeline.config import EmergingConfig
-from pipeline.emerging import flagged, tail_probability, write_emerging
+from pipeline.emerging import flagged, judge_series, tail_probability, write_emerging
 from pipeline.pii import PiiMasker
 from pipeline.sources import SourceBatch
 from pipeline.warehouse import connect, ensure_schema, replace_window, window_writes
@@ -74,3 +74,50 @@ def test_overdispersed_history_is_judged_by_a_negative_binomial():
     _, p_steady = tail_probability(15, steady)
     _, p_bursty = tail_probability(15, bursty)
     assert p_steady < 1e-3 < p_bursty
+
+
+def _series(counts: list[int]) -> tuple[dict[date, int], set[date]]:
+    days = [START + timedelta(days=i) for i in range(len(counts))]
+    return dict(zip(days, counts, strict=True)), set(days)
+
+
+# Four weeks that vary as feedback does (mean 4, now 1, now 9), then an incident: three times the
+# usual complaints for five days.
+NOISY = [4, 3, 6, 1, 9, 2, 5, 3, 4, 8, 2, 1, 6, 4, 3, 7, 2, 5, 4, 1, 9, 3, 4, 2, 6, 5, 3, 4]
+SURGE = [13, 12, 14, 12, 13]
+
+
+def test_a_surge_over_days_is_flagged_when_each_day_alone_is_not_improbable_enough():
+    series, mined = _series(NOISY + SURGE)
+    surge_days = sorted(series)[len(NOISY):]
+    day_alone = EmergingConfig(window_days=1)
+    assert not any(judge_series(series, mined, day, day_alone)["flag"] for day in surge_days)
+
+    judged = [judge_series(series, mined, day, EmergingConfig()) for day in surge_days]
+    # Found on its third day, the first on which the window holds only the incident. The days after
+    # are judged against a baseline that holds its first days, and pass again unflagged.
+    assert [row["flag"] for row in judged] == [False, False, True, False, False]
+    assert judged[2]["window_count"] == 13 + 12 + 14
+    assert judged[2]["window_p_value"] < EmergingConfig().max_window_p_value < judged[2]["p_value"]
+
+
+def test_the_days_after_a_one_day_spike_are_not_flagged_by_the_window():
+    series, mined = _series(NOISY + [30, 4, 3])
+    days = sorted(series)[len(NOISY):]
+    flags = [judge_series(series, mined, day, EmergingConfig())["flag"] for day in days]
+    assert flags == [True, False, False]
+
+
+def test_a_warehouse_made_before_the_window_columns_gains_them(tmp_path):
+    engine = connect(f"duckdb:///{tmp_path / 'old.duckdb'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE emerging_issues (day DATE, dimension VARCHAR(16), key VARCHAR(256), "
+                          "count INTEGER NOT NULL, expected FLOAT NOT NULL, p_value FLOAT NOT NULL, "
+                          "score FLOAT NOT NULL, flag BOOLEAN NOT NULL, computed_at TIMESTAMPTZ NOT NULL, "
+                          "PRIMARY KEY (day, dimension, key))"))
+        conn.execute(text("INSERT INTO emerging_issues VALUES ('2026-09-01', 'category', 'delivery', 3, 2.5, "
+                          "0.4, 0.4, false, '2026-09-02 00:00:00+00')"))
+    ensure_schema(engine)
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT count, window_count, window_p_value FROM emerging_issues")).one()
+    assert tuple(row) == (3, None, None)

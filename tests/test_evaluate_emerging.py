@@ -1,18 +1,27 @@
 """The emerging-issue evaluation's own arithmetic, on series written here (the real one needs
-../shared): which days are judged, what a spike adds, and calibrating a test to an alarm rate."""
+../shared): which days are judged, how an incident is added and found, and calibrating a test to an
+alarm rate."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from models.evaluate_emerging import JudgedDay, judged_days, rules, spike_recall, with_calibrated
+from models.evaluate_emerging import (
+    JudgedDay,
+    found,
+    incident_recall,
+    judged_days,
+    key_series,
+    rules,
+    with_calibrated,
+)
 from pipeline.config import EmergingConfig
 
 SETTINGS = EmergingConfig()
 START = date(2026, 1, 1)
 
 
-def _reviews(key: str, low_per_day: dict[int, int], days: int, skip: set[int] = frozenset()):
+def _reviews(key: str, low_per_day: dict[int, int], days: int, skip: frozenset[int] = frozenset()):
     """One 5★ review every mined day, plus `low_per_day[offset]` 1★ reviews."""
     reviews = []
     for offset in range(days):
@@ -24,46 +33,74 @@ def _reviews(key: str, low_per_day: dict[int, int], days: int, skip: set[int] = 
     return reviews
 
 
+def _rule(name: str):
+    return next(rule for rule in rules(SETTINGS) if rule.name == name)
+
+
 def test_a_day_is_judged_only_on_enough_mined_baseline_days():
     # 40 days, of which days 5–14 were never mined: a gap shortens the baseline, it does not count as zeros.
-    reviews = _reviews("app:a", {offset: 2 for offset in range(40)}, 40, skip=set(range(5, 15)))
-    judged = judged_days(reviews, SETTINGS)
+    reviews = _reviews("app:a", {offset: 2 for offset in range(40)}, 40, skip=frozenset(range(5, 15)))
+    judged = judged_days(key_series(reviews), SETTINGS)
 
     first = judged[0]
-    assert first.day == (START + timedelta(days=24)).isoformat()  # 5 + 9 mined days before it: 14
+    assert first.day == START + timedelta(days=24)  # 5 + 9 mined days before it: 14
     assert len(first.history) == SETTINGS.min_baseline_days
     assert all(d.count == 2 and set(d.history) == {2} for d in judged)
     assert len(judged) == 40 - 10 - 14
 
 
-def test_a_steady_series_raises_no_flag_and_a_large_spike_is_found():
+def test_an_incident_is_added_on_the_mined_days_up_to_the_judged_one():
+    reviews = _reviews("app:a", {offset: 2 + offset % 3 for offset in range(60)}, 60, skip=frozenset({58}))
+    day = judged_days(key_series(reviews), SETTINGS)[-1]
+    assert day.day == START + timedelta(days=59)
+    assert day.before(3) == [START + timedelta(days=offset) for offset in (56, 57, 59)]
+
+    sori = _rule("sori")
+    assert not sori.flags(day.series.counts, day.series.mined, day.day)
+    assert found(sori, day, [20])
+    assert not found(sori, day, [1, 1, 1])
+
+
+def test_a_steady_series_raises_no_flag_and_a_large_incident_is_found():
     reviews = _reviews("app:a", {offset: 2 + offset % 3 for offset in range(60)}, 60)
-    days = judged_days(reviews, SETTINGS)
-    sori = rules(SETTINGS)[0]
+    days = judged_days(key_series(reviews), SETTINGS)
+    sori, day_alone = _rule("sori"), _rule("sori, day alone")
 
-    assert not any(sori.flags(d.count, d.history) for d in days)
-    recall = spike_recall(days, [sori], sample=len(days))["sori"]
-    assert recall["+20"] == 1.0
-    assert recall["+5"] < recall["+20"]
+    assert not any(sori.flags(d.series.counts, d.series.mined, d.day) for d in days)
+    recall = incident_recall(days, [sori, day_alone], sample=len(days))
+    assert recall["sori"]["+20"] == 1.0
+    assert recall["sori"]["+5"] < recall["sori"]["+20"]
+    # Every day here is busy (mean 3): three days at three times the usual are found by the window
+    # test; one such day (9 against 2–4) is not improbable enough for either.
+    assert recall["sori"]["×3 busy ×3 days"] > 0.9 > recall["sori, day alone"]["×3 busy ×3 days"]
+    assert recall["sori"]["×3 busy"] == recall["sori, day alone"]["×3 busy"]
 
 
-def test_busy_spikes_apply_only_to_busy_days():
-    quiet = [JudgedDay("app:q", "2026-01-29", 0, [0, 1] * 14)]
-    recall = spike_recall(quiet + [JudgedDay("app:b", "2026-01-29", 10, [10] * 28)], rules(SETTINGS)[:1],
-                          sample=2)["sori"]
+def test_busy_incidents_apply_only_to_busy_days():
+    quiet = judged_days(key_series(_reviews("app:q", {o: o % 2 for o in range(40)}, 40)), SETTINGS)
+    busy = judged_days(key_series(_reviews("app:b", {o: 10 for o in range(40)}, 40)), SETTINGS)
+    recall = incident_recall([quiet[-1], busy[-1]], [_rule("sori")], sample=2)["sori"]
     # Only the busy day is sampled for "×3 busy": 10 + 20 against a steady 10 a day is found.
     assert recall["×3 busy"] == 1.0
 
 
 def test_a_textbook_test_is_calibrated_to_the_alarm_rate_of_soris_rule():
-    counts = [3, 5, 8, 12, 20, 40]
-    days = [JudgedDay("app:a", f"2026-02-{i + 1:02d}", count, [2, 3] * 14) for i, count in enumerate(counts)]
+    low = {o: 2 + o % 2 for o in range(34)}
+    low.update({28: 3, 29: 5, 30: 8, 31: 12, 32: 20, 33: 40})  # one key's last six days, each judged apart
+    series = key_series(_reviews("app:a", low, 34))
+    days = [d for d in judged_days(series, SETTINGS) if d.day >= START + timedelta(days=28)]
     calibrated = with_calibrated(rules(SETTINGS), days)
-    flags = {rule.name: sum(rule.flags(d.count, d.history) for d in days) for rule in calibrated}
+    flags = {rule.name: sum(rule.flags(d.series.counts, d.series.mined, d.day) for d in days)
+             for rule in calibrated}
 
     assert [rule.name for rule in calibrated] == [
-        "sori", "Poisson test", "Poisson test at sori's rate", "k-sigma", "k-sigma at sori's rate"]
-    # Poisson with mean 2.5: 12, 20 and 40 are improbable at p ≤ 0.001, 8 is not (p ≈ 0.004).
-    assert flags["sori"] == 3
-    assert flags["Poisson test at sori's rate"] == flags["k-sigma at sori's rate"] == 3
-    assert flags["k-sigma"] == 5  # a steady 2–3 has so small a deviation that 5 and 8 pass 3 sigma
+        "sori", "sori, day alone", "Poisson test", "Poisson test at sori's rate", "k-sigma",
+        "k-sigma at sori's rate"]
+    assert flags["sori, day alone"] <= flags["sori"]
+    assert flags["Poisson test at sori's rate"] == flags["k-sigma at sori's rate"] == flags["sori"]
+    assert flags["k-sigma"] > flags["sori"]  # a steady 2–3 has so small a deviation that 5 and 8 pass 3 sigma
+
+
+def test_judged_days_know_their_mean():
+    day = JudgedDay(key_series(_reviews("app:a", {}, 1))[0], START, (1, 2, 3))
+    assert day.mean == 2.0
