@@ -510,6 +510,7 @@ def evaluate_sentences(rows: Sequence[LabelledSentence], preds: Sequence[Predict
     touch_tagger = sum(r.touchpoint == p.touchpoint for r, p in gold_pain)
     touch_e2e = sum(p.is_pain and r.touchpoint == p.touchpoint for r, p in gold_pain)
     asked = [(r, p) for r, p in gold_pain if r.response_needed is not None]
+    asks = [bool(r.response_needed) for r, _ in asked]
     return {
         "n": len(rows),
         "by_dataset": dict(Counter(r.dataset for r in rows)),
@@ -533,9 +534,8 @@ def evaluate_sentences(rows: Sequence[LabelledSentence], preds: Sequence[Predict
         "touchpoint_confusion": confusion([r.touchpoint for r, _ in gold_pain],
                                           [p.touchpoint or "none" for _, p in gold_pain]),
         # on the gold pain sentences labelled for it; end to end, a missed pain point raises no flag
-        "response_needed": binary_scores([bool(r.response_needed) for r, _ in asked],
-                                         [p.response_needed for _, p in asked]),
-        "response_needed_end_to_end": binary_scores([bool(r.response_needed) for r, _ in asked],
+        "response_needed": binary_scores(asks, [p.response_needed for _, p in asked]),
+        "response_needed_end_to_end": binary_scores(asks,
                                                     [p.is_pain and p.response_needed for _, p in asked]),
     }
 
