@@ -22,7 +22,13 @@ for one day or for three (an incident worth r ordinary days). The flagged real d
 scores are listed with the nouns that rose most, to read what kind of day a flag is (printed only;
 corpus words stay out of the repository).
 
-    python -m models.evaluate_emerging [--sample 2000] [--json PATH]
+Trends: the `rising` test (`pipeline.emerging.judge_trend`) against the textbook one, a Poisson test
+of the trend window's total at max_trend_p_value and at sori's rate of rising days. Figures: rising
+key-days per 1,000 real ones, and the share of linear ramps (RAMP_DAYS long, up to +k a day, or to r
+times a busy key's mean) found rising on their last day; and how often the spike test flags any day of
+those ramps.
+
+    python -m models.evaluate_emerging [--sample 2000] [--keys N] [--json PATH]
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +51,7 @@ from scipy.stats import poisson
 
 from models.shared_data import SharedDataMissing, require
 from pipeline.config import EmergingConfig, load_config
-from pipeline.emerging import baseline_days, judge_series
+from pipeline.emerging import baseline_days, judge_series, judge_trend
 
 LOW_STARS = 2
 BUSY = 2.0
@@ -100,9 +106,14 @@ class Rule:
 
     def at_alarm_rate(self, days: Sequence[JudgedDay], flags: int) -> Rule:
         """The same test with the lowest threshold that flags at most `flags` of these days."""
-        scores = sorted((self.score(d.series.counts, d.series.mined, d.day) for d in days), reverse=True)
-        threshold = np.nextafter(scores[flags], np.inf) if flags < len(scores) else -np.inf
-        return Rule(f"{self.name} at sori's rate", self.score, float(threshold), self.unit)
+        threshold = alarm_threshold([self.score(d.series.counts, d.series.mined, d.day) for d in days], flags)
+        return Rule(f"{self.name} at sori's rate", self.score, threshold, self.unit)
+
+
+def alarm_threshold(scores: Sequence[float], flags: int) -> float:
+    """The lowest threshold that at most `flags` of these scores reach."""
+    ordered = sorted(scores, reverse=True)
+    return float(np.nextafter(ordered[flags], np.inf)) if flags < len(ordered) else -np.inf
 
 
 def rules(settings: EmergingConfig) -> list[Rule]:
@@ -159,13 +170,19 @@ INCIDENTS: tuple[Incident, ...] = (
 )
 
 
-def found(rule: Rule, day: JudgedDay, extra: list[int]) -> bool:
-    """Whether the rule flags any day of the incident, each judged with what had happened by then."""
-    incident_days = day.before(len(extra))
+def _with_incident(day: JudgedDay, extra: list[int]) -> dict[date, int]:
+    """The key's counts with the incident's complaints added, its last day on `day`."""
     counts = dict(day.series.counts)
+    incident_days = day.before(len(extra))
     for incident_day, more in zip(incident_days, extra[-len(incident_days):], strict=True):
         counts[incident_day] = counts.get(incident_day, 0) + more
-    return any(rule.flags(counts, day.series.mined, d) for d in incident_days)
+    return counts
+
+
+def found(rule: Rule, day: JudgedDay, extra: list[int]) -> bool:
+    """Whether the rule flags any day of the incident, each judged with what had happened by then."""
+    counts = _with_incident(day, extra)
+    return any(rule.flags(counts, day.series.mined, d) for d in day.before(len(extra)))
 
 
 def incident_recall(days: Sequence[JudgedDay], rule_set: Sequence[Rule], sample: int,
@@ -175,6 +192,77 @@ def incident_recall(days: Sequence[JudgedDay], rule_set: Sequence[Rule], sample:
     return {rule.name: {label: float(np.mean([found(rule, d, extra(d)) for d in chosen if applies(d)]))
                         for label, applies, extra in INCIDENTS}
             for rule in rule_set}
+
+
+# Trends: complaints that grow linearly for RAMP_DAYS days up to a peak of extra complaints a day.
+RAMP_DAYS = 21
+RAMPS: tuple[Incident, ...] = (
+    *((f"ramp to +{k}/day", lambda day: True, lambda day, k=k: _ramp(k)) for k in (3, 6)),
+    *((f"ramp to ×{r} busy", _busy, lambda day, r=r: _ramp((r - 1) * day.mean)) for r in (2, 3)),
+)
+
+
+def _ramp(peak: float) -> list[int]:
+    return [round(peak * (i + 1) / RAMP_DAYS) for i in range(RAMP_DAYS)]
+
+
+def spike_days(settings: EmergingConfig, counts: Mapping[date, int], mined: frozenset[date],
+               days: Sequence[date]) -> set[date]:
+    return {d for d in days if (judged := judge_series(counts, mined, d, settings)) and judged["flag"]}
+
+
+def rising(settings: EmergingConfig, counts: Mapping[date, int], mined: frozenset[date], day: date) -> bool:
+    """sori's trend test on `day`, with the spike days of its trend window as the detector sees them."""
+    recent = [day - timedelta(days=i) for i in range(settings.trend_days)]
+    return judge_trend(counts, mined, day, settings, spike_days(settings, counts, mined, recent))["rising"]
+
+
+def poisson_trend_score(settings: EmergingConfig, counts: Mapping[date, int], mined: frozenset[date],
+                        day: date) -> float:
+    """The textbook trend test: −log10 p of the trend window's total under a Poisson with the baseline's
+    rate (−inf short of sori's count and ratio minimums)."""
+    recent = [d for d in (day - timedelta(days=i) for i in range(settings.trend_days)) if d in mined]
+    earlier = baseline_days(day, mined, settings, skip=settings.trend_days - 1)
+    if len(recent) < settings.trend_days // 2 or len(earlier) < settings.min_baseline_days:
+        return -np.inf
+    count = sum(counts.get(d, 0) for d in recent)
+    expected = max(float(np.mean([counts.get(d, 0) for d in earlier])), 0.5 / len(earlier)) * len(recent)
+    if count < settings.min_count or count < settings.trend_min_ratio * expected:
+        return -np.inf
+    return float(-np.log10(max(poisson.sf(count - 1, expected), 1e-300)))
+
+
+def trend_figures(days: Sequence[JudgedDay], settings: EmergingConfig, sample: int,
+                  seed: int = 7) -> dict[str, dict[str, float]]:
+    """Per trend test: rising days per 1,000 real key-days, and the share of ramps flagged rising on
+    their last day; the Poisson test at max_trend_p_value and at the threshold that flags as many real
+    days as sori's; beside them, how often the spike test flags any day of a ramp."""
+    flagged = {one.key: spike_days(settings, one.counts, one.mined, one.ordered)
+               for one in {d.series.key: d.series for d in days}.values()}
+    sori = [judge_trend(d.series.counts, d.series.mined, d.day, settings, flagged[d.series.key])["rising"]
+            for d in days]
+    usual = -math.log10(settings.max_trend_p_value)
+    calibrated = alarm_threshold([poisson_trend_score(settings, d.series.counts, d.series.mined, d.day)
+                                  for d in days], sum(sori))
+
+    def poisson_at(threshold: float) -> Callable[[Mapping[date, int], frozenset[date], date], bool]:
+        return lambda counts, mined, day: poisson_trend_score(settings, counts, mined, day) >= threshold
+
+    tests = {"sori, rising": functools.partial(rising, settings),
+             f"Poisson trend test ({usual:.2f} −log10 p)": poisson_at(usual),
+             f"the same at sori's rate ({calibrated:.2f})": poisson_at(calibrated)}
+    figures = {name: {"per_1000": 1000 * float(np.mean(
+        sori if name == "sori, rising" else [test(d.series.counts, d.series.mined, d.day) for d in days]))}
+        for name, test in tests.items()}
+    chosen = random.Random(seed).sample(list(days), min(sample, len(days)))
+    spike = Rule("sori's spike test, any ramp day", rules(settings)[0].score, 1.0)
+    figures[spike.name] = {}
+    for label, applies, extra in RAMPS:
+        ramped = [(d, _with_incident(d, extra(d))) for d in chosen if applies(d)]
+        for name, test in tests.items():
+            figures[name][label] = float(np.mean([test(more, d.series.mined, d.day) for d, more in ramped]))
+        figures[spike.name][label] = float(np.mean([found(spike, d, extra(d)) for d, _ in ramped]))
+    return figures
 
 
 def load_reviews(root: Path) -> list[tuple[str, str, int, str]]:
@@ -243,10 +331,14 @@ def report(days: Sequence[JudgedDay], rule_set: Sequence[Rule], recall: dict[str
     body = [[rule.name, f"{rule.threshold:.2f} {rule.unit}" if rule.unit else "config",
              f"{rates[rule.name]:.1f}", *(f"{recall[rule.name][label]:.3f}" for label, _, _ in INCIDENTS)]
             for rule in rule_set]
-    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
-    for row in [header, ["-" * w for w in widths], *body]:
-        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    lines.append(_table(header, body))
     return "\n".join(lines), rates
+
+
+def _table(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+                     for row in [header, ["-" * w for w in widths], *body])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -255,6 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, default=None, help="sori config (default: configs/sori.yaml)")
     parser.add_argument("--sample", type=int, default=2000, help="days to add incidents to")
     parser.add_argument("--top", type=int, default=8, help="flagged real days to list")
+    parser.add_argument("--keys", type=int, help="only the first N apps and hotels (a quick check)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
 
@@ -265,11 +358,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"evaluate_emerging: {exc}", file=sys.stderr)
         return 2
     reviews = load_reviews(root)
-    days = judged_days(key_series(reviews), settings)
+    days = judged_days(key_series(reviews)[: args.keys], settings)
     rule_set = with_calibrated(rules(settings), days)
     recall = incident_recall(days, rule_set, args.sample)
     table, rates = report(days, rule_set, recall, args.sample)
     print(table)
+    trends = trend_figures(days, settings, args.sample)
+    print(f"\nrising pain ({settings.trend_days} days against the {settings.baseline_days} before; "
+          f"ramps grow linearly over {RAMP_DAYS} days, found when flagged on their last day)\n")
+    print(_table(["test", "flags / 1,000 key-days", *(label for label, _, _ in RAMPS)],
+                 [[name, f"{f['per_1000']:.1f}" if "per_1000" in f else "",
+                   *(f"{f[label]:.3f}" for label, _, _ in RAMPS)] for name, f in trends.items()]))
     print("\nsori's highest-scoring flagged days (count vs expected; nouns that rose most):")
     judged = [(d, judge_series(d.series.counts, d.series.mined, d.day, settings)) for d in days]
     flagged = sorted(((d, v) for d, v in judged if v and v["flag"]), key=lambda pair: pair[1]["score"],
@@ -282,7 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "key_days": len(days), "keys": len({d.series.key for d in days}),
             "sample": min(args.sample, len(days)),
             "thresholds": {rule.name: rule.threshold for rule in rule_set},
-            "flags_per_1000": rates, "recall": recall,
+            "flags_per_1000": rates, "recall": recall, "trends": trends,
         }, indent=2, ensure_ascii=False))
     return 0
 

@@ -118,7 +118,11 @@ class EmergingConfig(StrictModel):
     history mined, and either the count is at least min_count and improbable under the trailing
     baseline (p ≤ max_p_value), or the last window_days together are at least min_count, at least
     min_ratio × their expected total and improbable under the baseline before them
-    (p ≤ max_window_p_value; window_days 1: the day alone)."""
+    (p ≤ max_window_p_value; window_days 1: the day alone).
+
+    A key is rising when its last trend_days, less the days flagged already, hold at least min_count
+    and trend_min_ratio × their expected count under the baseline before them (p ≤ max_trend_p_value):
+    pain that grows over weeks carries its trailing baseline up with it, so no day stands out."""
 
     baseline_days: int = Field(28, ge=7)
     min_baseline_days: int = Field(14, ge=1)
@@ -127,6 +131,9 @@ class EmergingConfig(StrictModel):
     min_ratio: float = Field(2.0, ge=1)
     window_days: int = Field(3, ge=1, le=14)
     max_window_p_value: float = Field(0.00003, gt=0, lt=1)
+    trend_days: int = Field(14, ge=2, le=56)
+    trend_min_ratio: float = Field(1.5, ge=1)
+    max_trend_p_value: float = Field(0.0001, gt=0, lt=1)
 
 
 class RunnerConfig(StrictModel):

@@ -13,7 +13,12 @@ against the baseline before them (so its first days do not inflate the baseline 
 judged by), at a stricter `max_window_p_value`, while the day itself is still at least twice its
 expected count. Alone, the day's test missed the bundled sample's delivery surge (three times the usual
 complaints for five days): its first days widened the negative binomial enough to hide the rest.
-`python -m models.evaluate_emerging` measures both on real complaint counts.
+
+Pain that grows over weeks moves its own trailing baseline along with it, so no day stands out: a key
+is also `rising` when its last `trend_days` (14) days hold improbably more pain than the baseline
+before them, leaving out the days the spike tests flagged (reported already; a one-day spike would
+otherwise keep its key rising for two weeks). `python -m models.evaluate_emerging` measures all three
+tests on real complaint counts.
 """
 
 from __future__ import annotations
@@ -88,6 +93,26 @@ def judge_series(series: Mapping[date, int], mined: Collection[date], day: date,
                      len(window))
 
 
+def judge_trend(series: Mapping[date, int], mined: Collection[date], day: date, settings: EmergingConfig,
+                spike_days: Collection[date] = ()) -> dict:
+    """Whether the key is rising: its last `trend_days` days, less the days the spike test flagged
+    (those are reported already), against the baseline before them. None figures when too few of
+    those days were mined to say."""
+    recent = [d for d in (day - timedelta(days=i) for i in range(settings.trend_days))
+              if d in mined and d not in spike_days]
+    earlier = baseline_days(day, mined, settings, skip=settings.trend_days - 1)
+    if len(recent) < max(settings.trend_days // 2, 1) or not earlier:
+        return {"trend_count": None, "trend_expected": None, "trend_p_value": None, "rising": False}
+    count = sum(series.get(d, 0) for d in recent)
+    expected, p_value = tail_probability(count, [series.get(d, 0) for d in earlier], len(recent))
+    return {
+        "trend_count": count, "trend_expected": round(expected, 3), "trend_p_value": p_value,
+        "rising": bool(count >= settings.min_count and count >= settings.trend_min_ratio * expected
+                       and p_value <= settings.max_trend_p_value
+                       and len(earlier) >= settings.min_baseline_days),
+    }
+
+
 def _daily_counts(engine: Engine, start: date, end: date) -> dict[tuple[str, str], dict[date, int]]:
     in_range = (pain_points.c.record_date >= start, pain_points.c.record_date <= end)
     queries = {
@@ -114,20 +139,23 @@ def _mined_days(engine: Engine, start: date, end: date) -> set[date]:
 
 
 def detect(engine: Engine, window: Window, settings: EmergingConfig | None = None) -> list[dict]:
-    """One row per day of the window and key with pain that day; flagged rows are emerging issues."""
+    """One row per day of the window and key with pain that day; flagged rows are emerging issues,
+    rising ones a sustained increase."""
     settings = settings or EmergingConfig()
-    first = window.start - timedelta(days=settings.baseline_days + settings.window_days - 1)
+    judged_from = window.start - timedelta(days=settings.trend_days - 1)  # the trend's spike days
+    first = judged_from - timedelta(days=settings.baseline_days + settings.window_days - 1)
     counts = _daily_counts(engine, first, window.end)
     mined = _mined_days(engine, first, window.end)
+    days = [judged_from + timedelta(days=i) for i in range((window.end - judged_from).days + 1)]
     rows = []
-    day = window.start
-    while day <= window.end:
-        for (dimension, key), series in sorted(counts.items()):
-            judged = judge_series(series, mined, day, settings)
-            if judged is not None:
-                rows.append({"day": day, "dimension": dimension, "key": key, "count": series[day], **judged})
-        day += timedelta(days=1)
-    return rows
+    for (dimension, key), series in sorted(counts.items()):
+        judged = {day: judge_series(series, mined, day, settings) for day in days}
+        spike_days = {day for day, j in judged.items() if j and j["flag"]}
+        for day in days:
+            if day >= window.start and (day_judged := judged[day]) is not None:
+                rows.append({"day": day, "dimension": dimension, "key": key, "count": series[day],
+                             **day_judged, **judge_trend(series, mined, day, settings, spike_days)})
+    return sorted(rows, key=lambda row: row["day"])
 
 
 def write_emerging(engine: Engine, window: Window, settings: EmergingConfig | None = None) -> int:
@@ -150,5 +178,20 @@ def flagged(engine: Engine, window: Window) -> list[dict]:
             .where(emerging_issues.c.day >= window.start, emerging_issues.c.day <= window.end,
                    emerging_issues.c.flag)
             .order_by(emerging_issues.c.score.desc())
+        ).mappings().all()
+    return [dict(row) for row in result]
+
+
+def rising_keys(engine: Engine, window: Window) -> list[dict]:
+    """The keys rising on the window's last judged day, the most improbable rise first."""
+    in_window = (emerging_issues.c.day >= window.start, emerging_issues.c.day <= window.end)
+    with engine.connect() as conn:
+        last = conn.execute(select(func.max(emerging_issues.c.day)).where(*in_window)).scalar()
+        result = conn.execute(
+            select(emerging_issues.c.day, emerging_issues.c.dimension, emerging_issues.c.key,
+                   emerging_issues.c.trend_count, emerging_issues.c.trend_expected,
+                   emerging_issues.c.trend_p_value)
+            .where(emerging_issues.c.day == last, emerging_issues.c.rising)
+            .order_by(emerging_issues.c.trend_p_value, emerging_issues.c.dimension, emerging_issues.c.key)
         ).mappings().all()
     return [dict(row) for row in result]

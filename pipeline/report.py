@@ -111,7 +111,8 @@ def top_pain_points(engine: Engine, window: Window, sources: list[str], limit: i
     return [dict(row) for row in rows]
 
 
-def render_markdown(summary: RunSummary, changes: list[dict], top: list[dict], emerging: list[dict]) -> str:
+def render_markdown(summary: RunSummary, changes: list[dict], top: list[dict], emerging: list[dict],
+                    rising: list[dict]) -> str:
     """The run's story for the Prefect UI: reconciliation, where it hurts, what to read first."""
     c = summary.counts
     lines = [
@@ -126,13 +127,18 @@ def render_markdown(summary: RunSummary, changes: list[dict], top: list[dict], e
         "| category | touchpoint | pain points | previous | change |",
         "|---|---|---|---|---|",
     ]
-    rising = sorted((r for r in changes if r["change"] > 0), key=lambda r: -r["change"])[:10]
+    increases = sorted((r for r in changes if r["change"] > 0), key=lambda r: -r["change"])[:10]
     lines += [f"| {r['category']} | {r['touchpoint']} | {r['pain_points']} | {r['previous_period']} | "
-              f"+{r['change']} |" for r in rising] or ["| – | – | – | – | – |"]
+              f"+{r['change']} |" for r in increases] or ["| – | – | – | – | – |"]
     lines += ["", "## Emerging issues", "", "| day | dimension | key | count | expected | score |",
               "|---|---|---|---|---|---|"]
     lines += [f"| {r['day']} | {r['dimension']} | {r['key']} | {r['count']} | {r['expected']:.1f} | "
               f"{r['score']:.1f} |" for r in emerging] or ["| – | – | – | – | – | – |"]
+    lines += ["", "## Rising: more pain lately than in the weeks before", "",
+              "| day | dimension | key | recent pain | expected | p |", "|---|---|---|---|---|---|"]
+    rising_rows = [f"| {r['day']} | {r['dimension']} | {r['key']} | {r['trend_count']} | "
+                   f"{r['trend_expected']:.1f} | {r['trend_p_value']:.1e} |" for r in rising]
+    lines += rising_rows or ["| – | – | – | – | – | – |"]
     lines += ["", "## Most severe pain points", "", "| date | source | category | touchpoint | severity | "
               "response needed | topic | evidence |", "|---|---|---|---|---|---|---|---|"]
     lines += [f"| {r['record_date']} | {r['source']} | {r['primary_category']} | {r['touchpoint']} | "

@@ -197,6 +197,11 @@ emerging_issues = Table(
     # The last `window_days` days together; nullable, so rows written before it existed stay valid.
     Column("window_count", Integer),
     Column("window_p_value", Float),
+    # The last `trend_days` days but the flagged ones against the baseline before them: rising pain.
+    Column("trend_count", Integer),
+    Column("trend_expected", Float),
+    Column("trend_p_value", Float),
+    Column("rising", Boolean),
 )
 
 source_state = Table(

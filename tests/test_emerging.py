@@ -9,10 +9,19 @@ import pytest
 from sqlalchemy import text
 
 from pipeline.config import EmergingConfig
-from pipeline.emerging import flagged, judge_series, tail_probability, write_emerging
+from pipeline.emerging import (
+    detect,
+    flagged,
+    judge_series,
+    judge_trend,
+    rising_keys,
+    tail_probability,
+    write_emerging,
+)
 from pipeline.pii import PiiMasker
+from pipeline.report import RunSummary, render_markdown
 from pipeline.sources import SourceBatch
-from pipeline.warehouse import connect, ensure_schema, replace_window, window_writes
+from pipeline.warehouse import RunCounts, connect, ensure_schema, replace_window, window_writes
 from pipeline.window import Window
 from tests.factories import pain_doc
 
@@ -108,6 +117,62 @@ def test_the_days_after_a_one_day_spike_are_not_flagged_by_the_window():
     assert flags == [True, False, False]
 
 
+# Two more weeks as noisy, with pain growing by one a day every other day.
+RAMP = [n + i // 2 for i, n in enumerate(NOISY[:14])]
+
+
+def test_pain_growing_for_two_weeks_is_rising_though_no_day_is_flagged():
+    series, mined = _series(NOISY + RAMP)
+    days = sorted(series)[len(NOISY):]
+    settings = EmergingConfig()
+    assert not any(judge_series(series, mined, day, settings)["flag"] for day in days)
+    trend = [judge_trend(series, mined, day, settings) for day in days]
+    assert [row["rising"] for row in trend] == [False] * 12 + [True, True]
+    assert trend[-1]["trend_count"] == sum(RAMP)
+    assert trend[-1]["trend_count"] > settings.trend_min_ratio * trend[-1]["trend_expected"]
+
+    steady, mined = _series(NOISY + NOISY[:14])
+    assert not any(judge_trend(steady, mined, day, settings)["rising"] for day in sorted(steady)[len(NOISY):])
+
+
+def test_a_flagged_spike_does_not_make_its_key_rising_for_the_weeks_after():
+    series, mined = _series(NOISY + [40] + NOISY[:13])
+    days = sorted(series)[len(NOISY):]
+    settings = EmergingConfig()
+    spikes = {day for day in days if judge_series(series, mined, day, settings)["flag"]}
+    assert spikes == {days[0]}
+    assert not any(judge_trend(series, mined, day, settings, spikes)["rising"] for day in days)
+    # counted in, the spike alone would have the key rising
+    assert any(judge_trend(series, mined, day, settings)["rising"] for day in days)
+
+
+def test_a_key_rising_in_the_warehouse_is_reported(tmp_path):
+    docs = []
+    start = START
+    for offset, n in enumerate(NOISY + RAMP):
+        day = start + timedelta(days=offset)
+        docs += [pain_doc(f"{day}-rel-{i}", day, categories=("reliability",), touchpoint="usage")
+                 for i in range(n)]
+        docs += [pain_doc(f"{day}-del-{i}", day, categories=("delivery",)) for i in range(3)]
+    engine = connect(f"duckdb:///{tmp_path / 'sori.duckdb'}")
+    ensure_schema(engine)
+    history = Window(start, start + timedelta(days=len(NOISY + RAMP) - 1))
+    writes = window_writes([SourceBatch("reviews")], docs, "run", "m", PiiMasker(), False)
+    replace_window(engine, history, writes)
+    last_day = Window(history.end, history.end)
+    write_emerging(engine, last_day)
+    rising = {(r["dimension"], r["key"]) for r in rising_keys(engine, last_day)}
+    assert rising == {("category", "reliability"), ("touchpoint", "usage")}
+    rows = {(r["dimension"], r["key"]): r for r in detect(engine, last_day)}
+    assert rows["category", "reliability"]["trend_count"] == sum(RAMP)
+    assert rows["category", "delivery"]["rising"] is False
+
+    summary = RunSummary("run", last_day, RunCounts(), 1.0)
+    markdown = render_markdown(summary, [], [], flagged(engine, last_day), rising_keys(engine, last_day))
+    rising_section = markdown.split("## Rising")[1].split("## Most severe")[0]
+    assert f"| {history.end} | category | reliability | {sum(RAMP)} |" in rising_section
+
+
 def test_a_warehouse_made_before_the_window_columns_gains_them(tmp_path):
     engine = connect(f"duckdb:///{tmp_path / 'old.duckdb'}")
     with engine.begin() as conn:
@@ -119,5 +184,6 @@ def test_a_warehouse_made_before_the_window_columns_gains_them(tmp_path):
                           "0.4, 0.4, false, '2026-09-02 00:00:00+00')"))
     ensure_schema(engine)
     with engine.connect() as conn:
-        row = conn.execute(text("SELECT count, window_count, window_p_value FROM emerging_issues")).one()
-    assert tuple(row) == (3, None, None)
+        row = conn.execute(text("SELECT count, window_count, window_p_value, trend_count, rising "
+                                "FROM emerging_issues")).one()
+    assert tuple(row) == (3, None, None, None, None)

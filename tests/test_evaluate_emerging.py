@@ -4,18 +4,25 @@ alarm rate."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
+
+import pytest
 
 from models.evaluate_emerging import (
     JudgedDay,
+    alarm_threshold,
     found,
     incident_recall,
     judged_days,
     key_series,
+    main,
     rules,
+    trend_figures,
     with_calibrated,
 )
 from pipeline.config import EmergingConfig
+from tests.conftest import SHARED_DATA
 
 SETTINGS = EmergingConfig()
 START = date(2026, 1, 1)
@@ -104,3 +111,46 @@ def test_a_textbook_test_is_calibrated_to_the_alarm_rate_of_soris_rule():
 def test_judged_days_know_their_mean():
     day = JudgedDay(key_series(_reviews("app:a", {}, 1))[0], START, (1, 2, 3))
     assert day.mean == 2.0
+
+
+def test_a_steady_series_is_never_rising_and_a_steep_ramp_is_found_by_its_last_day():
+    reviews = _reviews("app:a", {offset: 2 + offset % 3 for offset in range(90)}, 90)
+    days = judged_days(key_series(reviews), SETTINGS)
+    figures = trend_figures(days, SETTINGS, sample=len(days))
+    sori = figures["sori, rising"]
+
+    assert sori["per_1000"] == 0.0
+    # +6 a day by the end of three weeks, against 2–4 a day: found wherever min_baseline_days precede
+    # the trend window, on days 27–89, 63 of the 76 judged ones
+    first_judgeable = SETTINGS.min_baseline_days + SETTINGS.trend_days - 1
+    assert sori["ramp to +6/day"] == (90 - first_judgeable) / len(days)
+    assert sori["ramp to +3/day"] < sori["ramp to +6/day"]
+    # No day of a ramp stands out from the days before it: the spike test finds none.
+    assert max(figures["sori's spike test, any ramp day"].values()) == 0.0
+
+
+def test_the_alarm_threshold_lets_through_at_most_the_given_number_of_scores():
+    scores = [5.0, 3.0, 3.0, 1.0, float("-inf")]
+    assert sum(s >= alarm_threshold(scores, 1) for s in scores) == 1
+    assert sum(s >= alarm_threshold(scores, 2) for s in scores) == 1  # a tie: both or neither
+    assert sum(s >= alarm_threshold(scores, 3) for s in scores) == 3
+    assert alarm_threshold(scores, 5) == float("-inf")
+
+
+def test_missing_corpora_fail_with_a_clear_message(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SORI_SHARED_DATA", str(tmp_path / "nowhere"))
+    assert main(["--keys", "1"]) == 2
+    assert "nowhere" in capsys.readouterr().err
+
+
+def test_the_evaluation_runs_on_a_few_real_keys(tmp_path, capsys):
+    if not (SHARED_DATA / "app_reviews_playstore" / "reviews.tsv.gz").is_file():
+        pytest.skip(f"no review corpora under {SHARED_DATA} (set SORI_SHARED_DATA)")
+    out = tmp_path / "figures.json"
+    assert main(["--keys", "2", "--sample", "40", "--top", "1", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "rising pain" in printed and "Poisson trend test" in printed
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    assert figures["keys"] == 2 and figures["sample"] == 40
+    assert 0 <= figures["trends"]["sori, rising"]["ramp to +6/day"] <= 1
+    assert set(figures["recall"]["sori"]) >= {"+5", "+20", "+4 ×3 days"}
