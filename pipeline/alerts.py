@@ -1,7 +1,8 @@
 """Close the loop: route new pain points to the team that owns them, the same day.
 
 Routing rules in YAML (`configs/alerts.yaml`) match pain points by category, touchpoint, channel,
-severity, response_needed and the emerging-issue flag of their day, and send one message per rule
+severity, response_needed, and whether their day's category, touchpoint or topic is an emerging
+issue (a spike) or rising (growing for weeks: `pipeline.emerging`), and send one message per rule
 and run to a channel: a Slack-compatible webhook or e-mail. Each message carries the category's
 action plan from the taxonomy and the evidence.
 The `alerts` table remembers every (rule, pain point) delivered, so nothing is sent twice; a failed
@@ -25,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Engine, select
 
 from pipeline.config import Taxonomy
-from pipeline.emerging import flagged
+from pipeline.emerging import marked
 from pipeline.secrets import resolve_secret
 from pipeline.warehouse import alerts, insert_rows, pain_points
 from pipeline.window import Window
@@ -68,6 +69,7 @@ class Match(_Strict):
     min_severity: int = Field(1, ge=1, le=5)
     response_needed: bool | None = None
     emerging: bool | None = None
+    rising: bool | None = None
 
     def matches(self, row: dict[str, Any]) -> bool:
         categories = row["categories"].split(";")
@@ -78,6 +80,7 @@ class Match(_Strict):
             and row["severity"] >= self.min_severity
             and (self.response_needed is None or bool(row["response_needed"]) == self.response_needed)
             and (self.emerging is None or row["emerging"] == self.emerging)
+            and (self.rising is None or row["rising"] == self.rising)
         )
 
 
@@ -109,8 +112,8 @@ def load_alert_config(path: Path) -> AlertConfig:
 
 def pain_rows(engine: Engine, window: Window, sources: Sequence[str]) -> list[dict[str, Any]]:
     """The window's pain points, each marked `emerging` when its day's category, touchpoint or topic
-    is flagged in emerging_issues."""
-    flags = {(r["day"], r["dimension"], r["key"]) for r in flagged(engine, window)}
+    is flagged in emerging_issues, and `rising` when one of them is rising."""
+    flags, rising = marked(engine, window, "flag"), marked(engine, window, "rising")
     with engine.connect() as conn:
         rows = conn.execute(
             select(pain_points).where(pain_points.c.record_date >= window.start,
@@ -123,7 +126,8 @@ def pain_rows(engine: Engine, window: Window, sources: Sequence[str]) -> list[di
         day = row["record_date"]
         keys = [("category", c) for c in row["categories"].split(";")]
         keys += [("touchpoint", row["touchpoint"]), ("topic", str(row["topic_id"]))]
-        result.append({**row, "emerging": any((day, *key) in flags for key in keys)})
+        result.append({**row, "emerging": any((day, *key) in flags for key in keys),
+                       "rising": any((day, *key) in rising for key in keys)})
     return result
 
 
@@ -147,7 +151,8 @@ def compose(rule: Rule, rows: Sequence[dict[str, Any]], taxonomy: Taxonomy) -> t
             lines.append(f"{entry.label} — 대응 방안: {entry.action}")
     lines += ["", "근거 (심각도 순):"]
     for row in rows[:MAX_EVIDENCE_LINES]:
-        flag = (" · 급증" if row["emerging"] else "") + (" · 답변 필요" if row["response_needed"] else "")
+        flag = ((" · 급증" if row["emerging"] else "") + (" · 증가 추세" if row["rising"] else "")
+                + (" · 답변 필요" if row["response_needed"] else ""))
         lines.append(f"- [{row['record_date']} {row['channel']} 심각도 {row['severity']}{flag}] "
                      f"{row['evidence']}")
     if len(rows) > MAX_EVIDENCE_LINES:

@@ -27,6 +27,7 @@ import math
 from collections import defaultdict
 from collections.abc import Collection, Mapping
 from datetime import UTC, date, datetime, timedelta
+from typing import Literal
 
 from scipy.stats import nbinom, poisson
 from sqlalchemy import Engine, delete, func, select
@@ -180,6 +181,15 @@ def flagged(engine: Engine, window: Window) -> list[dict]:
             .order_by(emerging_issues.c.score.desc())
         ).mappings().all()
     return [dict(row) for row in result]
+
+
+def marked(engine: Engine, window: Window, column: Literal["flag", "rising"]) -> set[tuple[date, str, str]]:
+    """(day, dimension, key) of the window's rows flagged, or rising."""
+    with engine.connect() as conn:
+        return {tuple(row) for row in conn.execute(
+            select(emerging_issues.c.day, emerging_issues.c.dimension, emerging_issues.c.key)
+            .where(emerging_issues.c.day >= window.start, emerging_issues.c.day <= window.end,
+                   emerging_issues.c[column]))}
 
 
 def rising_keys(engine: Engine, window: Window) -> list[dict]:

@@ -97,6 +97,22 @@ def test_matching_pain_points_are_sent_once_with_action_plan_and_evidence(wareho
     assert len(receiver.posts) == 1, "no pain point may be alerted twice"
 
 
+def test_pain_points_of_a_rising_key_are_routed_by_the_rising_condition(warehouse, receiver, monkeypatch):
+    with warehouse.begin() as conn:  # the detector's verdict for the day (pipeline.emerging writes it)
+        conn.execute(text("INSERT INTO emerging_issues (day, dimension, key, count, expected, p_value, "
+                          "score, flag, computed_at, trend_count, trend_expected, trend_p_value, rising) "
+                          "VALUES (:day, 'category', 'reliability', 1, 0.4, 0.3, 0.5, false, now(), 30, 9.5, "
+                          "0.00001, true)"), {"day": DAY})
+    taxonomy = load_config(DEFAULT_CONFIG).load_taxonomy()
+    config = alert_config(receiver, monkeypatch, categories=[], min_severity=1, rising=True)
+    assert send_alerts(warehouse, config, taxonomy, WINDOW, ["reviews"], "run-1") == {"delivery-severe": 1}
+    message = receiver.posts[0]["text"]
+    assert "앱이 튕겨요" in message and "증가 추세" in message and "급증" not in message
+
+    spikes = alert_config(receiver, monkeypatch, categories=[], min_severity=1, emerging=True)
+    assert send_alerts(warehouse, spikes, taxonomy, WINDOW, ["reviews"], "run-2") == {"delivery-severe": 0}
+
+
 @pytest.mark.parametrize("receiver", [2], indirect=True)
 def test_a_failing_receiver_is_retried(warehouse, receiver, monkeypatch):
     config = alert_config(receiver, monkeypatch)
