@@ -1,5 +1,6 @@
 """A static HTML report per run, written next to the warehouse: trends by category and topic over the
-last 90 days, and the topic map. It opens offline (plotly.js is written once beside the reports)."""
+last 90 days, with the categories' emerging issues marked and the keys rising at the window's end, and
+the topic map. It opens offline (plotly.js is written once beside the reports)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import plotly.express as px
 from plotly.offline import get_plotlyjs
 from sqlalchemy import Engine, func, select
 
+from pipeline.emerging import flagged, rising_keys
 from pipeline.report import RunSummary
 from pipeline.topics import TopicModel
 from pipeline.warehouse import pain_point_categories, pain_points
@@ -40,9 +42,16 @@ def write_report(engine: Engine, summary: RunSummary, directory: Path,
     by_category = _daily(engine, trend, pain_point_categories.c.category, join_categories=True)
     by_topic = _daily(engine, trend, pain_points.c.topic_label, join_categories=False)
     top = by_topic.groupby("key")["n"].sum().nlargest(TOP_TOPICS).index
+    categories = px.line(by_category, x="day", y="n", color="key", markers=True,
+                         title="Pain points per day by category (× an emerging issue)",
+                         labels={"n": "pain points", "key": "category"})
+    spikes = [row for row in flagged(engine, trend) if row["dimension"] == "category"]
+    if spikes:
+        categories.add_scatter(x=[r["day"] for r in spikes], y=[r["count"] for r in spikes],
+                               text=[r["key"] for r in spikes], mode="markers", name="emerging issue",
+                               marker={"symbol": "x", "size": 12, "color": "black"})
     figures = [
-        px.line(by_category, x="day", y="n", color="key", markers=True,
-                title="Pain points per day by category", labels={"n": "pain points", "key": "category"}),
+        categories,
         px.line(by_topic[by_topic["key"].isin(top)], x="day", y="n", color="key", markers=True,
                 title=f"Pain points per day, top {TOP_TOPICS} topics",
                 labels={"n": "pain points", "key": "topic"}),
@@ -60,10 +69,15 @@ def write_report(engine: Engine, summary: RunSummary, directory: Path,
     path = directory / f"sori-{summary.window.start}-{summary.window.end}-{summary.run_id[:8]}.html"
     parts = [fig.to_html(full_html=False, include_plotlyjs="directory" if i == 0 else False)
              for i, fig in enumerate(figures)]
+    rising = pd.DataFrame(rising_keys(engine, summary.window))
+    no_rise = "<p>No category, touchpoint or topic is rising.</p>"
+    rising_table = rising.to_html(index=False, float_format="{:.3g}".format) if len(rising) else no_rise
     body = "\n".join([
         f"<h1>sori run {summary.window.start} … {summary.window.end}</h1>",
         f"<pre>{html.escape(summary.render())}</pre>",
         *[f"<p>{html.escape(note)}</p>" for note in notes],
+        "<h2>Rising: more pain lately than in the weeks before</h2>",
+        rising_table,
         *parts,
     ])
     path.write_text(f"<!doctype html><html lang='ko'><head><meta charset='utf-8'><title>sori "

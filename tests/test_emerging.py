@@ -18,6 +18,7 @@ from pipeline.emerging import (
     tail_probability,
     write_emerging,
 )
+from pipeline.html_report import write_report
 from pipeline.pii import PiiMasker
 from pipeline.report import RunSummary, render_markdown
 from pipeline.sources import SourceBatch
@@ -146,31 +147,52 @@ def test_a_flagged_spike_does_not_make_its_key_rising_for_the_weeks_after():
     assert any(judge_trend(series, mined, day, settings)["rising"] for day in days)
 
 
-def test_a_key_rising_in_the_warehouse_is_reported(tmp_path):
+@pytest.fixture
+def ramp_warehouse(tmp_path):
+    """Reliability growing as RAMP after four noisy weeks, delivery steady, and a packaging spike on the
+    last day."""
     docs = []
-    start = START
     for offset, n in enumerate(NOISY + RAMP):
-        day = start + timedelta(days=offset)
+        day = START + timedelta(days=offset)
         docs += [pain_doc(f"{day}-rel-{i}", day, categories=("reliability",), touchpoint="usage")
                  for i in range(n)]
         docs += [pain_doc(f"{day}-del-{i}", day, categories=("delivery",)) for i in range(3)]
+    history = Window(START, START + timedelta(days=len(NOISY + RAMP) - 1))
+    docs += [pain_doc(f"spike-{i}", history.end, categories=("packaging",), touchpoint="usage")
+             for i in range(15)]
     engine = connect(f"duckdb:///{tmp_path / 'sori.duckdb'}")
     ensure_schema(engine)
-    history = Window(start, start + timedelta(days=len(NOISY + RAMP) - 1))
     writes = window_writes([SourceBatch("reviews")], docs, "run", "m", PiiMasker(), False)
     replace_window(engine, history, writes)
     last_day = Window(history.end, history.end)
     write_emerging(engine, last_day)
+    return engine, last_day
+
+
+def test_a_key_rising_in_the_warehouse_is_reported(ramp_warehouse):
+    engine, last_day = ramp_warehouse
     rising = {(r["dimension"], r["key"]) for r in rising_keys(engine, last_day)}
     assert rising == {("category", "reliability"), ("touchpoint", "usage")}
     rows = {(r["dimension"], r["key"]): r for r in detect(engine, last_day)}
     assert rows["category", "reliability"]["trend_count"] == sum(RAMP)
     assert rows["category", "delivery"]["rising"] is False
+    assert rows["category", "packaging"]["flag"] and not rows["category", "packaging"]["rising"]
 
     summary = RunSummary("run", last_day, RunCounts(), 1.0)
     markdown = render_markdown(summary, [], [], flagged(engine, last_day), rising_keys(engine, last_day))
     rising_section = markdown.split("## Rising")[1].split("## Most severe")[0]
-    assert f"| {history.end} | category | reliability | {sum(RAMP)} |" in rising_section
+    assert f"| {last_day.end} | category | reliability | {sum(RAMP)} |" in rising_section
+
+
+def test_the_html_report_marks_emerging_issues_and_lists_rising_keys(ramp_warehouse, tmp_path):
+    engine, last_day = ramp_warehouse
+    summary = RunSummary("run-1234", last_day, RunCounts(), 1.0)
+    report = write_report(engine, summary, tmp_path / "reports", None)
+    page = report.read_text(encoding="utf-8")
+    rising_section = page.split("<h2>Rising")[1]
+    assert "<td>reliability</td>" in rising_section and f"<td>{sum(RAMP)}</td>" in rising_section
+    assert "<td>packaging</td>" not in rising_section
+    assert '"name":"emerging issue"' in page and '"text":["packaging"]' in page
 
 
 def test_a_warehouse_made_before_the_window_columns_gains_them(tmp_path):
