@@ -172,6 +172,7 @@ def write_emerging(engine: Engine, window: Window, settings: EmergingConfig | No
 
 
 def flagged(engine: Engine, window: Window) -> list[dict]:
+    """The window's emerging issues, the most improbable first; topics named by their label."""
     with engine.connect() as conn:
         result = conn.execute(
             select(emerging_issues.c.day, emerging_issues.c.dimension, emerging_issues.c.key,
@@ -180,7 +181,22 @@ def flagged(engine: Engine, window: Window) -> list[dict]:
                    emerging_issues.c.flag)
             .order_by(emerging_issues.c.score.desc())
         ).mappings().all()
-    return [dict(row) for row in result]
+    return _with_topic_labels(engine, [dict(row) for row in result])
+
+
+def _with_topic_labels(engine: Engine, rows: list[dict]) -> list[dict]:
+    """Each row with `label`: a topic's label as its pain points of that day carry it, else the key."""
+    topics = {(row["day"], int(row["key"])) for row in rows if row["dimension"] == "topic"}
+    labels = {}
+    if topics:
+        with engine.connect() as conn:
+            labels = dict(((day, topic), label) for day, topic, label in conn.execute(
+                select(pain_points.c.record_date, pain_points.c.topic_id, func.max(pain_points.c.topic_label))
+                .where(pain_points.c.record_date.in_({day for day, _ in topics}),
+                       pain_points.c.topic_id.in_({topic for _, topic in topics}))
+                .group_by(pain_points.c.record_date, pain_points.c.topic_id)))
+    return [{**row, "label": labels.get((row["day"], int(row["key"])), row["key"])
+             if row["dimension"] == "topic" else row["key"]} for row in rows]
 
 
 def marked(engine: Engine, window: Window, column: Literal["flag", "rising"]) -> set[tuple[date, str, str]]:
@@ -204,4 +220,4 @@ def rising_keys(engine: Engine, window: Window) -> list[dict]:
             .where(emerging_issues.c.day == last, emerging_issues.c.rising)
             .order_by(emerging_issues.c.trend_p_value, emerging_issues.c.dimension, emerging_issues.c.key)
         ).mappings().all()
-    return [dict(row) for row in result]
+    return _with_topic_labels(engine, [dict(row) for row in result])

@@ -132,11 +132,11 @@ def render_markdown(summary: RunSummary, changes: list[dict], top: list[dict], e
               f"+{r['change']} |" for r in increases] or ["| – | – | – | – | – |"]
     lines += ["", "## Emerging issues", "", "| day | dimension | key | count | expected | score |",
               "|---|---|---|---|---|---|"]
-    lines += [f"| {r['day']} | {r['dimension']} | {r['key']} | {r['count']} | {r['expected']:.1f} | "
+    lines += [f"| {r['day']} | {r['dimension']} | {_key(r)} | {r['count']} | {r['expected']:.1f} | "
               f"{r['score']:.1f} |" for r in emerging] or ["| – | – | – | – | – | – |"]
     lines += ["", "## Rising: more pain lately than in the weeks before", "",
               "| day | dimension | key | recent pain | expected | p |", "|---|---|---|---|---|---|"]
-    rising_rows = [f"| {r['day']} | {r['dimension']} | {r['key']} | {r['trend_count']} | "
+    rising_rows = [f"| {r['day']} | {r['dimension']} | {_key(r)} | {r['trend_count']} | "
                    f"{r['trend_expected']:.1f} | {r['trend_p_value']:.1e} |" for r in rising]
     lines += rising_rows or ["| – | – | – | – | – | – |"]
     lines += ["", "## Most severe pain points", "", "| date | source | category | touchpoint | severity | "
@@ -145,6 +145,11 @@ def render_markdown(summary: RunSummary, changes: list[dict], top: list[dict], e
               f"{r['severity']} | {'yes' if r['response_needed'] else ''} | {r['topic_label']} | "
               f"{_cell(r['evidence'])} |" for r in top]
     return "\n".join(lines) + "\n"
+
+
+def _key(row: dict) -> str:
+    """A topic as its id and label (from `pipeline.emerging`), a category or touchpoint as its key."""
+    return _cell(row["key"] if row["label"] == row["key"] else f"{row['key']} {row['label']}")
 
 
 def _cell(text: str) -> str:

@@ -182,6 +182,9 @@ def test_a_key_rising_in_the_warehouse_is_reported(ramp_warehouse):
     markdown = render_markdown(summary, [], [], flagged(engine, last_day), rising_keys(engine, last_day))
     rising_section = markdown.split("## Rising")[1].split("## Most severe")[0]
     assert f"| {last_day.end} | category | reliability | {sum(RAMP)} |" in rising_section
+    emerging_section = markdown.split("## Emerging issues")[1].split("## Rising")[0]
+    assert f"| {last_day.end} | category | packaging | 15 |" in emerging_section
+    assert f"| {last_day.end} | topic | -1 미분류 |" in emerging_section  # a topic by its label too
 
 
 def test_the_html_report_marks_emerging_issues_and_lists_rising_keys(ramp_warehouse, tmp_path):
