@@ -22,7 +22,7 @@ from flows.artifacts import publish_artifacts
 from pipeline.alerts import load_alert_config, send_alerts
 from pipeline.config import SoriConfig, load_config
 from pipeline.document import Conversation, Document, FeedbackItem
-from pipeline.emerging import write_emerging
+from pipeline.emerging import rising_keys, write_emerging
 from pipeline.nlp import Pipeline, documents
 from pipeline.pii import PiiMasker
 from pipeline.readers import SourceReadError
@@ -200,6 +200,10 @@ def mine_window(start: date | None = None, end: date | None = None, sources: lis
         route_alerts(config_path, window.start, window.end, [b.source for b in batches], run_id)
     if flags:
         logger.warning("%d emerging issues flagged: see the emerging_issues table", flags)
+    if rising := rising_keys(engine, window):
+        logger.warning("rising over the %d days to %s: %s", config.emerging.trend_days, rising[0]["day"],
+                       ", ".join(f"{r['dimension']} {r['label']} ({r['trend_count']} pain points, "
+                                 f"{r['trend_expected']:.0f} expected)" for r in rising))
     if counts.records_quarantined:
         logger.warning("%d records quarantined: see the quarantine table", counts.records_quarantined)
     if failures:
