@@ -22,6 +22,10 @@ for one day or for three (an incident worth r ordinary days). The flagged real d
 scores are listed with the nouns that rose most, to read what kind of day a flag is (printed only;
 corpus words stay out of the repository).
 
+Incidents that last (3 or 5 days): the share of their days flagged by the day and window tests, and
+with the days that carry an incident on (`pipeline.emerging.judge_key`); and how many real days are
+flagged as continuing one.
+
 Trends: the `rising` test (`pipeline.emerging.judge_trend`) against the textbook one, a Poisson test
 of the trend window's total at max_trend_p_value and at sori's rate of rising days. Figures: rising
 key-days per 1,000 real ones, and the share of linear ramps (RAMP_DAYS long, up to +k a day, or to r
@@ -51,7 +55,7 @@ from scipy.stats import poisson
 
 from models.shared_data import SharedDataMissing, require
 from pipeline.config import EmergingConfig, load_config
-from pipeline.emerging import baseline_days, judge_series, judge_trend
+from pipeline.emerging import baseline_days, judge_key, judge_series, judge_trend
 
 LOW_STARS = 2
 BUSY = 2.0
@@ -194,6 +198,54 @@ def incident_recall(days: Sequence[JudgedDay], rule_set: Sequence[Rule], sample:
             for rule in rule_set}
 
 
+# Incidents lasting days, of which the share of days flagged is measured.
+LASTING: tuple[Incident, ...] = (
+    ("+4 ×3 days", lambda day: True, lambda day: [4, 4, 4]),
+    *((f"×3 busy ×{n} days", _busy, lambda day, n=n: [math.ceil(2 * day.mean)] * n) for n in (3, 5)),
+)
+
+
+def _calendar(end: date, days: int) -> list[date]:
+    return [end - timedelta(days=i) for i in range(days - 1, -1, -1)]
+
+
+def key_verdicts(days: Sequence[JudgedDay], settings: EmergingConfig) -> dict[str, dict[date, dict | None]]:
+    """Per key of these days, the detector's verdict (`judge_key`) on every calendar day of its history."""
+    keys = {d.series.key: d.series for d in days}.values()
+    span = {one.key: (one.ordered[-1] - one.ordered[0]).days + 1 for one in keys}
+    return {one.key: judge_key(one.counts, one.mined, _calendar(one.ordered[-1], span[one.key]), settings)
+            for one in keys}
+
+
+def _flagged(verdicts: Mapping[date, dict | None]) -> set[date]:
+    return {d for d, row in verdicts.items() if row and row["flag"]}
+
+
+def lasting_figures(days: Sequence[JudgedDay], settings: EmergingConfig, sample: int,
+                    seed: int = 7) -> dict[str, dict[str, float]]:
+    """Flags per 1,000 real key-days that continue an incident, and for incidents lasting days the share
+    of their days flagged, by the day and window tests alone and with continuation (`judge_key`, which
+    reads the 2 × trend_days before the judged day)."""
+    lookback = 2 * settings.trend_days
+    verdicts = key_verdicts(days, settings)
+    continuing = [bool((row := verdicts[d.series.key][d.day]) and row["continues"]) for d in days]
+    figures: dict[str, dict[str, float]] = {
+        "day and window tests": {}, "with continuation": {"per_1000": 1000 * float(np.mean(continuing))}}
+    chosen = random.Random(seed).sample(list(days), min(sample, len(days)))
+    for label, applies, extra in LASTING:
+        alone, carried = [], []
+        for d in (d for d in chosen if applies(d)):
+            more = extra(d)
+            counts, incident_days = _with_incident(d, more), d.before(len(more))
+            judged = judge_key(counts, d.series.mined, _calendar(d.day, len(more) + lookback), settings)
+            alone.append(np.mean([bool((j := judge_series(counts, d.series.mined, i, settings)) and j["flag"])
+                                  for i in incident_days]))
+            carried.append(np.mean([bool(judged[i] and judged[i]["flag"]) for i in incident_days]))
+        figures["day and window tests"][label] = float(np.mean(alone))
+        figures["with continuation"][label] = float(np.mean(carried))
+    return figures
+
+
 # Trends: complaints that grow linearly for RAMP_DAYS days up to a peak of extra complaints a day.
 RAMP_DAYS = 21
 RAMPS: tuple[Incident, ...] = (
@@ -206,15 +258,10 @@ def _ramp(peak: float) -> list[int]:
     return [round(peak * (i + 1) / RAMP_DAYS) for i in range(RAMP_DAYS)]
 
 
-def spike_days(settings: EmergingConfig, counts: Mapping[date, int], mined: frozenset[date],
-               days: Sequence[date]) -> set[date]:
-    return {d for d in days if (judged := judge_series(counts, mined, d, settings)) and judged["flag"]}
-
-
 def rising(settings: EmergingConfig, counts: Mapping[date, int], mined: frozenset[date], day: date) -> bool:
-    """sori's trend test on `day`, with the spike days of its trend window as the detector sees them."""
-    recent = [day - timedelta(days=i) for i in range(settings.trend_days)]
-    return judge_trend(counts, mined, day, settings, spike_days(settings, counts, mined, recent))["rising"]
+    """sori's trend test on `day`, with the flagged days of its trend window as the detector sees them."""
+    flags = _flagged(judge_key(counts, mined, _calendar(day, 2 * settings.trend_days), settings))
+    return judge_trend(counts, mined, day, settings, flags)["rising"]
 
 
 def poisson_trend_score(settings: EmergingConfig, counts: Mapping[date, int], mined: frozenset[date],
@@ -237,8 +284,7 @@ def trend_figures(days: Sequence[JudgedDay], settings: EmergingConfig, sample: i
     """Per trend test: rising days per 1,000 real key-days, and the share of ramps flagged rising on
     their last day; the Poisson test at max_trend_p_value and at the threshold that flags as many real
     days as sori's; beside them, how often the spike test flags any day of a ramp."""
-    flagged = {one.key: spike_days(settings, one.counts, one.mined, one.ordered)
-               for one in {d.series.key: d.series for d in days}.values()}
+    flagged = {key: _flagged(verdicts) for key, verdicts in key_verdicts(days, settings).items()}
     sori = [judge_trend(d.series.counts, d.series.mined, d.day, settings, flagged[d.series.key])["rising"]
             for d in days]
     usual = -math.log10(settings.max_trend_p_value)
@@ -363,6 +409,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     recall = incident_recall(days, rule_set, args.sample)
     table, rates = report(days, rule_set, recall, args.sample)
     print(table)
+    lasting = lasting_figures(days, settings, args.sample)
+    print("\nincidents lasting days: the share of their days flagged (continuing an incident: a day above the"
+          "\nflagged day's expected count whose unflagged recent days still hold twice as much)\n")
+    print(_table(["rule", "continuing flags / 1,000 key-days", *(label for label, _, _ in LASTING)],
+                 [[name, f"{f['per_1000']:.1f}" if "per_1000" in f else "",
+                   *(f"{f[label]:.3f}" for label, _, _ in LASTING)] for name, f in lasting.items()]))
     trends = trend_figures(days, settings, args.sample)
     print(f"\nrising pain ({settings.trend_days} days against the {settings.baseline_days} before; "
           f"ramps grow linearly over {RAMP_DAYS} days, found when flagged on their last day)\n")
@@ -381,7 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "key_days": len(days), "keys": len({d.series.key for d in days}),
             "sample": min(args.sample, len(days)),
             "thresholds": {rule.name: rule.threshold for rule in rule_set},
-            "flags_per_1000": rates, "recall": recall, "trends": trends,
+            "flags_per_1000": rates, "recall": recall, "lasting": lasting, "trends": trends,
         }, indent=2, ensure_ascii=False))
     return 0
 

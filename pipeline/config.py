@@ -118,7 +118,9 @@ class EmergingConfig(StrictModel):
     history mined, and either the count is at least min_count and improbable under the trailing
     baseline (p ≤ max_p_value), or the last window_days together are at least min_count, at least
     min_ratio × their expected total and improbable under the baseline before them
-    (p ≤ max_window_p_value; window_days 1: the day alone).
+    (p ≤ max_window_p_value; window_days 1: the day alone). A day also carries on the incident flagged
+    last, for at most trend_days, while above that day's expected count and, with the unflagged days of
+    its last window_days, at least min_count and min_ratio × as much per day.
 
     A key is rising when its last trend_days, less the days flagged already, hold at least min_count
     and trend_min_ratio × their expected count under the baseline before them (p ≤ max_trend_p_value):

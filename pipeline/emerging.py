@@ -12,7 +12,9 @@ An incident that lasts several days is also tested as one: the count of the last
 against the baseline before them (so its first days do not inflate the baseline its later days are
 judged by), at a stricter `max_window_p_value`, while the day itself is still at least twice its
 expected count. Alone, the day's test missed the bundled sample's delivery surge (three times the usual
-complaints for five days): its first days widened the negative binomial enough to hide the rest.
+complaints for five days): its first days widened the negative binomial enough to hide the rest. The
+days after a flag are judged against baselines that hold the incident's first days too, so a day that
+carries on a flagged incident (`judge_key`) is flagged as well.
 
 Pain that grows over weeks moves its own trailing baseline along with it, so no day stands out: a key
 is also `rising` when its last `trend_days` (14) days hold improbably more pain than the baseline
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
@@ -94,6 +96,37 @@ def judge_series(series: Mapping[date, int], mined: Collection[date], day: date,
                      len(window))
 
 
+def judge_key(series: Mapping[date, int], mined: Collection[date], days: Sequence[date],
+              settings: EmergingConfig) -> dict[date, dict | None]:
+    """`judge_series` for each of `days` (consecutive, oldest first), and the days that carry on a
+    flagged incident flagged too (`continues`). Judged against their own baselines, which hold the
+    incident's first days, an incident's later days pass for ordinary. Against the expected count of
+    its last flagged day, a day continues it when it is above that count and, with the days of its
+    last `window_days` not flagged yet, holds at least min_count and min_ratio × as much per day (a
+    one-day lull does not end an incident; an ordinary day does), for at most `trend_days` (longer,
+    it is a trend)."""
+    judged = {day: judge_series(series, mined, day, settings) for day in days}
+    incident: tuple[date, float] | None = None  # the last flagged day and its expected count
+    for day in days:
+        row = judged[day]
+        if row is None:
+            incident = None if day in mined else incident  # a mined day without pain ends it
+            continue
+        row["continues"] = False
+        if row["flag"]:
+            incident = (day, row["expected"])
+            continue
+        continues = False
+        if incident and (day - incident[0]).days <= settings.trend_days and series[day] > incident[1]:
+            unflagged = [d for d in (day - timedelta(days=i) for i in range(settings.window_days))
+                         if d in mined and not (judged.get(d) or {}).get("flag")]
+            total = sum(series.get(d, 0) for d in unflagged)
+            continues = total >= max(settings.min_count, settings.min_ratio * incident[1] * len(unflagged))
+        row["flag"] = row["continues"] = continues
+        incident = incident if continues else None
+    return judged
+
+
 def judge_trend(series: Mapping[date, int], mined: Collection[date], day: date, settings: EmergingConfig,
                 spike_days: Collection[date] = ()) -> dict:
     """Whether the key is rising: its last `trend_days` days, less the days the spike test flagged
@@ -143,14 +176,16 @@ def detect(engine: Engine, window: Window, settings: EmergingConfig | None = Non
     """One row per day of the window and key with pain that day; flagged rows are emerging issues,
     rising ones a sustained increase."""
     settings = settings or EmergingConfig()
-    judged_from = window.start - timedelta(days=settings.trend_days - 1)  # the trend's spike days
+    # the trend test leaves out the flagged days of its window; a flag there may continue an incident
+    # flagged up to trend_days before
+    judged_from = window.start - timedelta(days=2 * settings.trend_days - 1)
     first = judged_from - timedelta(days=settings.baseline_days + settings.window_days - 1)
     counts = _daily_counts(engine, first, window.end)
     mined = _mined_days(engine, first, window.end)
     days = [judged_from + timedelta(days=i) for i in range((window.end - judged_from).days + 1)]
     rows = []
     for (dimension, key), series in sorted(counts.items()):
-        judged = {day: judge_series(series, mined, day, settings) for day in days}
+        judged = judge_key(series, mined, days, settings)
         spike_days = {day for day, j in judged.items() if j and j["flag"]}
         for day in days:
             if day >= window.start and (day_judged := judged[day]) is not None:

@@ -197,6 +197,8 @@ emerging_issues = Table(
     # The last `window_days` days together; nullable, so rows written before it existed stay valid.
     Column("window_count", Integer),
     Column("window_p_value", Float),
+    # Flagged as the continuation of an incident flagged on an earlier day.
+    Column("continues", Boolean),
     # The last `trend_days` days but the flagged ones against the baseline before them: rising pain.
     Column("trend_count", Integer),
     Column("trend_expected", Float),

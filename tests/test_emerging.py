@@ -12,6 +12,7 @@ from pipeline.config import EmergingConfig
 from pipeline.emerging import (
     detect,
     flagged,
+    judge_key,
     judge_series,
     judge_trend,
     rising_keys,
@@ -105,17 +106,36 @@ def test_a_surge_over_days_is_flagged_when_each_day_alone_is_not_improbable_enou
 
     judged = [judge_series(series, mined, day, EmergingConfig()) for day in surge_days]
     # Found on its third day, the first on which the window holds only the incident. The days after
-    # are judged against a baseline that holds its first days, and pass again unflagged.
+    # are judged against a baseline that holds its first days, and pass for ordinary...
     assert [row["flag"] for row in judged] == [False, False, True, False, False]
     assert judged[2]["window_count"] == 13 + 12 + 14
     assert judged[2]["window_p_value"] < EmergingConfig().max_window_p_value < judged[2]["p_value"]
+    # ...but they carry on the incident flagged on the third: still above its expected count, twice it
+    # with the unflagged days of their window.
+    assert _flags(NOISY + SURGE) == [(False, False), (False, False), (True, False),
+                                     (True, True), (True, True)]
 
 
-def test_the_days_after_a_one_day_spike_are_not_flagged_by_the_window():
+def _flags(counts: list[int]) -> list[tuple[bool, bool]]:
+    """(flag, continues) of the days after NOISY, as the detector judges a key's days in order."""
+    series, mined = _series(counts)
+    judged = judge_key(series, mined, sorted(series), EmergingConfig())
+    return [(judged[day]["flag"], judged[day]["continues"]) for day in sorted(series)[len(NOISY):]]
+
+
+def test_a_lull_does_not_end_an_incident_and_an_ordinary_day_does():
+    assert [flag for flag, _ in _flags(NOISY + [13, 12, 14, 8, 13])] == [False, False, True, True, True]
+    assert [flag for flag, _ in _flags(NOISY + [13, 12, 14, 3, 13])] == [False, False, True, False, False]
+
+
+def test_the_days_after_a_one_day_spike_are_not_flagged():
     series, mined = _series(NOISY + [30, 4, 3])
     days = sorted(series)[len(NOISY):]
     flags = [judge_series(series, mined, day, EmergingConfig())["flag"] for day in days]
     assert flags == [True, False, False]
+    assert _flags(NOISY + [30, 4, 3]) == [(True, False), (False, False), (False, False)]
+    # 9 the day after is above the expected count but alone, not twice it: no incident goes on
+    assert _flags(NOISY + [30, 9, 3]) == [(True, False), (False, False), (False, False)]
 
 
 # Two more weeks as noisy, with pain growing by one a day every other day.
@@ -209,6 +229,6 @@ def test_a_warehouse_made_before_the_window_columns_gains_them(tmp_path):
                           "0.4, 0.4, false, '2026-09-02 00:00:00+00')"))
     ensure_schema(engine)
     with engine.connect() as conn:
-        row = conn.execute(text("SELECT count, window_count, window_p_value, trend_count, rising "
+        row = conn.execute(text("SELECT count, window_count, window_p_value, continues, trend_count, rising "
                                 "FROM emerging_issues")).one()
-    assert tuple(row) == (3, None, None, None, None)
+    assert tuple(row) == (3, None, None, None, None, None)

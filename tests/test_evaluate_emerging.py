@@ -16,6 +16,7 @@ from models.evaluate_emerging import (
     incident_recall,
     judged_days,
     key_series,
+    lasting_figures,
     main,
     rules,
     trend_figures,
@@ -127,6 +128,19 @@ def test_a_steady_series_is_never_rising_and_a_steep_ramp_is_found_by_its_last_d
     assert sori["ramp to +3/day"] < sori["ramp to +6/day"]
     # No day of a ramp stands out from the days before it: the spike test finds none.
     assert max(figures["sori's spike test, any ramp day"].values()) == 0.0
+
+
+def test_continuation_flags_more_days_of_a_lasting_incident_and_none_of_a_steady_series():
+    reviews = _reviews("app:a", {offset: 2 + offset % 3 for offset in range(90)}, 90)
+    days = judged_days(key_series(reviews), SETTINGS)
+    figures = lasting_figures(days, SETTINGS, sample=len(days))
+    alone, carried = figures["day and window tests"], figures["with continuation"]
+
+    assert carried["per_1000"] == 0.0
+    # A busy key at three times its usual for five days: the window test finds the third day, and the
+    # days after carry the incident on.
+    assert carried["×3 busy ×5 days"] > alone["×3 busy ×5 days"] > 0.5
+    assert all(carried[label] >= alone[label] for label in alone)
 
 
 def test_the_alarm_threshold_lets_through_at_most_the_given_number_of_scores():
