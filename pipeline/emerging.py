@@ -227,8 +227,8 @@ def _with_topic_labels(engine: Engine, rows: list[dict]) -> list[dict]:
         with engine.connect() as conn:
             labels = dict(((day, topic), label) for day, topic, label in conn.execute(
                 select(pain_points.c.record_date, pain_points.c.topic_id, func.max(pain_points.c.topic_label))
-                .where(pain_points.c.record_date.in_({day for day, _ in topics}),
-                       pain_points.c.topic_id.in_({topic for _, topic in topics}))
+                .where(pain_points.c.record_date.in_(sorted({day for day, _ in topics})),
+                       pain_points.c.topic_id.in_(sorted({topic for _, topic in topics})))
                 .group_by(pain_points.c.record_date, pain_points.c.topic_id)))
     return [{**row, "label": labels.get((row["day"], int(row["key"])), row["key"])
              if row["dimension"] == "topic" else row["key"]} for row in rows]

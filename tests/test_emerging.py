@@ -168,9 +168,9 @@ def test_a_flagged_spike_does_not_make_its_key_rising_for_the_weeks_after():
 
 
 @pytest.fixture
-def ramp_warehouse(tmp_path):
+def ramp_warehouse(warehouse_url):
     """Reliability growing as RAMP after four noisy weeks, delivery steady, and a packaging spike on the
-    last day."""
+    last day; in DuckDB and in PostgreSQL."""
     docs = []
     for offset, n in enumerate(NOISY + RAMP):
         day = START + timedelta(days=offset)
@@ -180,13 +180,14 @@ def ramp_warehouse(tmp_path):
     history = Window(START, START + timedelta(days=len(NOISY + RAMP) - 1))
     docs += [pain_doc(f"spike-{i}", history.end, categories=("packaging",), touchpoint="usage")
              for i in range(15)]
-    engine = connect(f"duckdb:///{tmp_path / 'sori.duckdb'}")
+    engine = connect(warehouse_url)
     ensure_schema(engine)
     writes = window_writes([SourceBatch("reviews")], docs, "run", "m", PiiMasker(), False)
     replace_window(engine, history, writes)
     last_day = Window(history.end, history.end)
     write_emerging(engine, last_day)
-    return engine, last_day
+    yield engine, last_day
+    engine.dispose()
 
 
 def test_a_key_rising_in_the_warehouse_is_reported(ramp_warehouse):
