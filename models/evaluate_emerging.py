@@ -55,7 +55,7 @@ from scipy.stats import poisson
 
 from models.shared_data import SharedDataMissing, require
 from pipeline.config import EmergingConfig, load_config
-from pipeline.emerging import baseline_days, judge_key, judge_series, judge_trend
+from pipeline.emerging import baseline_days, judge_key, judge_series, judge_trend, recent_days
 
 LOW_STARS = 2
 BUSY = 2.0
@@ -221,13 +221,12 @@ def _flagged(verdicts: Mapping[date, dict | None]) -> set[date]:
     return {d for d, row in verdicts.items() if row and row["flag"]}
 
 
-def lasting_figures(days: Sequence[JudgedDay], settings: EmergingConfig, sample: int,
-                    seed: int = 7) -> dict[str, dict[str, float]]:
+def lasting_figures(days: Sequence[JudgedDay], verdicts: Mapping[str, Mapping[date, dict | None]],
+                    settings: EmergingConfig, sample: int, seed: int = 7) -> dict[str, dict[str, float]]:
     """Flags per 1,000 real key-days that continue an incident, and for incidents lasting days the share
     of their days flagged, by the day and window tests alone and with continuation (`judge_key`, which
-    reads the 2 × trend_days before the judged day)."""
+    reads the 2 × trend_days before the judged day); `verdicts` are `key_verdicts` of the days."""
     lookback = 2 * settings.trend_days
-    verdicts = key_verdicts(days, settings)
     continuing = [bool((row := verdicts[d.series.key][d.day]) and row["continues"]) for d in days]
     figures: dict[str, dict[str, float]] = {
         "day and window tests": {}, "with continuation": {"per_1000": 1000 * float(np.mean(continuing))}}
@@ -268,7 +267,7 @@ def poisson_trend_score(settings: EmergingConfig, counts: Mapping[date, int], mi
                         day: date) -> float:
     """The textbook trend test: −log10 p of the trend window's total under a Poisson with the baseline's
     rate (−inf short of sori's count and ratio minimums)."""
-    recent = [d for d in (day - timedelta(days=i) for i in range(settings.trend_days)) if d in mined]
+    recent = recent_days(day, settings.trend_days, mined)
     earlier = baseline_days(day, mined, settings, skip=settings.trend_days - 1)
     if len(recent) < settings.trend_days // 2 or len(earlier) < settings.min_baseline_days:
         return -np.inf
@@ -279,12 +278,13 @@ def poisson_trend_score(settings: EmergingConfig, counts: Mapping[date, int], mi
     return float(-np.log10(max(poisson.sf(count - 1, expected), 1e-300)))
 
 
-def trend_figures(days: Sequence[JudgedDay], settings: EmergingConfig, sample: int,
-                  seed: int = 7) -> dict[str, dict[str, float]]:
+def trend_figures(days: Sequence[JudgedDay], verdicts: Mapping[str, Mapping[date, dict | None]],
+                  settings: EmergingConfig, sample: int, seed: int = 7) -> dict[str, dict[str, float]]:
     """Per trend test: rising days per 1,000 real key-days, and the share of ramps flagged rising on
     their last day; the Poisson test at max_trend_p_value and at the threshold that flags as many real
-    days as sori's; beside them, how often the spike test flags any day of a ramp."""
-    flagged = {key: _flagged(verdicts) for key, verdicts in key_verdicts(days, settings).items()}
+    days as sori's; beside them, how often the spike test flags any day of a ramp. `verdicts` are
+    `key_verdicts` of the days."""
+    flagged = {key: _flagged(judged) for key, judged in verdicts.items()}
     sori = [judge_trend(d.series.counts, d.series.mined, d.day, settings, flagged[d.series.key])["rising"]
             for d in days]
     usual = -math.log10(settings.max_trend_p_value)
@@ -409,13 +409,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     recall = incident_recall(days, rule_set, args.sample)
     table, rates = report(days, rule_set, recall, args.sample)
     print(table)
-    lasting = lasting_figures(days, settings, args.sample)
+    verdicts = key_verdicts(days, settings)
+    lasting = lasting_figures(days, verdicts, settings, args.sample)
     print("\nincidents lasting days: the share of their days flagged (continuing an incident: a day above the"
           "\nflagged day's expected count whose unflagged recent days still hold twice as much)\n")
     print(_table(["rule", "continuing flags / 1,000 key-days", *(label for label, _, _ in LASTING)],
                  [[name, f"{f['per_1000']:.1f}" if "per_1000" in f else "",
                    *(f"{f[label]:.3f}" for label, _, _ in LASTING)] for name, f in lasting.items()]))
-    trends = trend_figures(days, settings, args.sample)
+    trends = trend_figures(days, verdicts, settings, args.sample)
     print(f"\nrising pain ({settings.trend_days} days against the {settings.baseline_days} before; "
           f"ramps grow linearly over {RAMP_DAYS} days, found when flagged on their last day)\n")
     print(_table(["test", "flags / 1,000 key-days", *(label for label, _, _ in RAMPS)],

@@ -57,6 +57,11 @@ def baseline_days(day: date, mined: Collection[date], settings: EmergingConfig, 
     return [d for d in (last - timedelta(days=i) for i in range(settings.baseline_days, 0, -1)) if d in mined]
 
 
+def recent_days(day: date, days: int, mined: Collection[date]) -> list[date]:
+    """The mined days among the `days` up to and including `day`, newest first."""
+    return [d for d in (day - timedelta(days=i) for i in range(days)) if d in mined]
+
+
 def judge_day(count: int, history: list[int], settings: EmergingConfig, window_count: int | None = None,
               window_history: list[int] | None = None, window_mined: int = 0) -> dict:
     """Expected count, tail probability and flag of one day's count against its baseline, and, given
@@ -88,8 +93,7 @@ def judge_series(series: Mapping[date, int], mined: Collection[date], day: date,
     history = baseline_days(day, mined, settings)
     if not count or not history:
         return None
-    window = [day - timedelta(days=i) for i in range(settings.window_days)]
-    window = [d for d in window if d in mined]
+    window = recent_days(day, settings.window_days, mined)
     before_window = baseline_days(day, mined, settings, skip=settings.window_days - 1)
     return judge_day(count, [series.get(d, 0) for d in history], settings,
                      sum(series.get(d, 0) for d in window), [series.get(d, 0) for d in before_window],
@@ -118,8 +122,8 @@ def judge_key(series: Mapping[date, int], mined: Collection[date], days: Sequenc
             continue
         continues = False
         if incident and (day - incident[0]).days <= settings.trend_days and series[day] > incident[1]:
-            unflagged = [d for d in (day - timedelta(days=i) for i in range(settings.window_days))
-                         if d in mined and not (judged.get(d) or {}).get("flag")]
+            unflagged = [d for d in recent_days(day, settings.window_days, mined)
+                         if not (judged.get(d) or {}).get("flag")]
             total = sum(series.get(d, 0) for d in unflagged)
             continues = total >= max(settings.min_count, settings.min_ratio * incident[1] * len(unflagged))
         row["flag"] = row["continues"] = continues
@@ -132,8 +136,7 @@ def judge_trend(series: Mapping[date, int], mined: Collection[date], day: date, 
     """Whether the key is rising: its last `trend_days` days, less the days the spike test flagged
     (those are reported already), against the baseline before them. None figures when too few of
     those days were mined to say."""
-    recent = [d for d in (day - timedelta(days=i) for i in range(settings.trend_days))
-              if d in mined and d not in spike_days]
+    recent = [d for d in recent_days(day, settings.trend_days, mined) if d not in spike_days]
     earlier = baseline_days(day, mined, settings, skip=settings.trend_days - 1)
     if len(recent) < max(settings.trend_days // 2, 1) or not earlier:
         return {"trend_count": None, "trend_expected": None, "trend_p_value": None, "rising": False}

@@ -16,6 +16,7 @@ from models.evaluate_emerging import (
     incident_recall,
     judged_days,
     key_series,
+    key_verdicts,
     lasting_figures,
     main,
     rules,
@@ -117,7 +118,7 @@ def test_judged_days_know_their_mean():
 def test_a_steady_series_is_never_rising_and_a_steep_ramp_is_found_by_its_last_day():
     reviews = _reviews("app:a", {offset: 2 + offset % 3 for offset in range(90)}, 90)
     days = judged_days(key_series(reviews), SETTINGS)
-    figures = trend_figures(days, SETTINGS, sample=len(days))
+    figures = trend_figures(days, key_verdicts(days, SETTINGS), SETTINGS, sample=len(days))
     sori = figures["sori, rising"]
 
     assert sori["per_1000"] == 0.0
@@ -133,7 +134,7 @@ def test_a_steady_series_is_never_rising_and_a_steep_ramp_is_found_by_its_last_d
 def test_continuation_flags_more_days_of_a_lasting_incident_and_none_of_a_steady_series():
     reviews = _reviews("app:a", {offset: 2 + offset % 3 for offset in range(90)}, 90)
     days = judged_days(key_series(reviews), SETTINGS)
-    figures = lasting_figures(days, SETTINGS, sample=len(days))
+    figures = lasting_figures(days, key_verdicts(days, SETTINGS), SETTINGS, sample=len(days))
     alone, carried = figures["day and window tests"], figures["with continuation"]
 
     assert carried["per_1000"] == 0.0
