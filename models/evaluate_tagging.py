@@ -1,7 +1,7 @@
 """Evaluate pain detection, pain categories and touchpoints against hand-labelled review sentences.
 
     python -m models.evaluate_tagging [--split test|tune|all] [--limit N] [--config PATH] [--json PATH]
-                                      [--errors PATH]
+                                      [--errors PATH] [--learn-from tune|test]
 
 The gold set is `models/eval/pain_sentences.csv` (labelled by hand following docs/labelling-guide.md):
 ids, a sentence checksum and labels only. The texts are read at run time from the public corpora in
@@ -31,6 +31,10 @@ counts a pain sentence that sentiment missed as wrong. Then category agreement o
 of `naver_shopping_absa` and `kr3_aspect_gold`, whole texts through the pipeline, with their label
 schemes mapped onto sori's keys (`NAVER_MAP`, `KR3_MAP`). Deterministic: models in inference mode,
 the bootstrap seeded.
+
+`--learn-from tune --split test` asks what labelling one's own reviews buys: the heads also learn from
+the other split's labelled sentences, added the way an analyst adds labels (`with_labelled_training`),
+and are scored on sentences they never saw.
 """
 
 from __future__ import annotations
@@ -659,7 +663,11 @@ def _response_line(tagger: dict[str, Any], e2e: dict[str, Any]) -> str:
 
 
 def report(result: dict[str, Any]) -> str:
-    out = _sentence_report("pain sentences", result["split"], result["sentences"])
+    out = []
+    if learned := result.get("learned_from"):
+        out.append(f"the heads also learned from the {learned['split']} split: {learned['pain']} pain "
+                   f"sentences as phrases, {learned['not_pain']} others as has_pain 0 examples\n")
+    out += _sentence_report("pain sentences", result["split"], result["sentences"])
     out += ["", *_sentence_report("shopping reviews (KOTE, reported apart: the goals refer to the set above)",
                                   result["split"], result["shopping_sentences"])]
     for name in ("naver_shopping_absa", "kr3_aspect_gold"):
@@ -686,26 +694,82 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def run(split: str = "test", limit: int | None = None, config_path: str | None = None,
-        errors_path: Path | None = None) -> dict[str, Any]:
-    """Evaluate; returns the figures (`report` formats them). With `errors_path`, also writes the
-    labelled sentences the pipeline gets wrong there (`disagreements`)."""
-    from pipeline.config import load_config
-    from pipeline.korean import KoreanAnalyzer, shared_kiwi
-    from pipeline.nlp import Pipeline
+def with_labelled_training(config: Any, rows: Sequence[LabelledSentence], texts: Sequence[str],
+                           folder: Path) -> Any:
+    """The config with these labelled sentences added to what the heads learn from, as an analyst adds
+    labels: a pain sentence, with its categories and touchpoint, to the phrase file (so to the complaint
+    head's complaints too), any other sentence to the complaint examples with has_pain 0. The extended
+    files are written to `folder`, which then holds corpus texts: keep it out of the repository."""
+    from pipeline.pain import EXAMPLE_COLUMNS
+    from pipeline.tagging import PHRASE_COLUMNS
 
-    root = shared_data_dir((*DATASETS, SHOPPING_DATASET, "naver_shopping_absa", "kr3_aspect_gold"))
-    started = time.time()
-    config = load_config(config_path)
-    taxonomy = config.load_taxonomy()
-    pipeline = Pipeline.from_config(config, persist_topics=False)
-    analyzer = KoreanAnalyzer(shared_kiwi())
-    result: dict[str, Any] = {"split": split, "limit": limit, "models": pipeline.model_version}
-    wrong = []
+    if config.tagging.phrases is None or config.pain.examples is None:
+        raise ValueError("learning from labels needs tagging.phrases and pain.examples configured")
+    phrases, examples = folder / "phrases.csv", folder / "pain_examples.csv"
+    for original, extended, added in (
+            (config.tagging.phrases, phrases,
+             [(text, ";".join(row.categories), row.touchpoint)
+              for row, text in zip(rows, texts, strict=True) if row.has_pain]),
+            (config.pain.examples, examples,
+             [(text, "0", "labelled") for row, text in zip(rows, texts, strict=True) if not row.has_pain])):
+        with open(original, encoding="utf-8", newline="") as fh:
+            kept = list(csv.reader(fh))
+        if tuple(kept[0]) not in (PHRASE_COLUMNS, EXAMPLE_COLUMNS):
+            raise ValueError(f"{original}: unexpected columns {kept[0]}")
+        with open(extended, "w", encoding="utf-8", newline="") as fh:
+            csv.writer(fh, lineterminator="\n").writerows([*kept, *added])
+    return config.model_copy(update={
+        "tagging": config.tagging.model_copy(update={"phrases": phrases}),
+        "pain": config.pain.model_copy(update={"examples": examples})})
+
+
+def scores_what_it_learned(split: str, learn_from: str | None) -> bool:
+    return learn_from is not None and split in (learn_from, "all")
+
+
+def labelled_sets(taxonomy: Any) -> list[tuple[str, list[LabelledSentence]]]:
+    """Both label files, checked against the taxonomy and the labelling guide's rules."""
+    out = []
     for name, path in (("sentences", LABELS_FILE), ("shopping_sentences", SHOPPING_LABELS_FILE)):
         rows = load_labels(path)
         if problems := label_problems(rows, taxonomy.categories, taxonomy.touchpoints):
             raise ValueError(f"{path.name} is not well-formed:\n" + "\n".join(problems[:20]))
+        out.append((name, rows))
+    return out
+
+
+def run(split: str = "test", limit: int | None = None, config_path: str | None = None,
+        errors_path: Path | None = None, learn_from: str | None = None) -> dict[str, Any]:
+    """Evaluate; returns the figures (`report` formats them). With `errors_path`, also writes the
+    labelled sentences the pipeline gets wrong there (`disagreements`); with `learn_from`, the heads
+    also learn from that split's labelled sentences of both sets (`with_labelled_training`)."""
+    import tempfile
+
+    from pipeline.config import load_config
+    from pipeline.korean import KoreanAnalyzer, shared_kiwi
+    from pipeline.nlp import Pipeline
+
+    if scores_what_it_learned(split, learn_from):
+        raise ValueError(f"learning from the {learn_from} split, scoring the {split} split would score the "
+                         "heads on what they learned")
+    root = shared_data_dir((*DATASETS, SHOPPING_DATASET, "naver_shopping_absa", "kr3_aspect_gold"))
+    started = time.time()
+    config = load_config(config_path)
+    taxonomy = config.load_taxonomy()
+    sets = labelled_sets(taxonomy)
+    analyzer = KoreanAnalyzer(shared_kiwi())
+    result: dict[str, Any] = {"split": split, "limit": limit}
+    with tempfile.TemporaryDirectory(prefix="sori-labels-") as folder:
+        if learn_from:
+            rows = [r for _, labelled in sets for r in labelled if r.split == learn_from]
+            texts = labelled_texts(rows, [r.text for r in labelled_reviews(rows, root)], analyzer)
+            config = with_labelled_training(config, rows, texts, Path(folder))
+            result["learned_from"] = {"split": learn_from, "pain": sum(r.has_pain for r in rows),
+                                      "not_pain": sum(not r.has_pain for r in rows)}
+        pipeline = Pipeline.from_config(config, persist_topics=False)
+    result["models"] = pipeline.model_version
+    wrong = []
+    for name, rows in sets:
         rows = [r for r in rows if split == "all" or r.split == split][: limit or None]
         reviews = labelled_reviews(rows, root)
         sentences = labelled_texts(rows, [r.text for r in reviews], analyzer)
@@ -776,10 +840,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--errors", type=Path, default=None,
                         help="write the sentences it gets wrong, with their texts, as CSV to this path "
                              "(error analysis; keep it out of the repository)")
+    parser.add_argument("--learn-from", choices=("tune", "test"), default=None,
+                        help="the heads also learn from this split's labelled sentences (what one's own "
+                             "labels buy); score another split")
     args = parser.parse_args(argv)
+    if scores_what_it_learned(args.split, args.learn_from):
+        parser.error(f"--learn-from {args.learn_from} needs another --split than {args.split}")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        result = run(args.split, args.limit, args.config, args.errors)
+        result = run(args.split, args.limit, args.config, args.errors, args.learn_from)
     except (SharedDataMissing, LabelDrift) as exc:
         print(f"evaluate_tagging: {exc}", file=sys.stderr)
         return 2

@@ -34,6 +34,7 @@ from models.evaluate_tagging import (
     macro_f1,
     main,
     shared_data_dir,
+    with_labelled_training,
 )
 from models.shared_data import SharedDataMissing
 from pipeline.config import load_config
@@ -248,6 +249,32 @@ def test_shopping_sentences_match_the_corpus_and_the_draw(shopping_labels, share
     source_split = dict(zip(table["comment_id"], table["split"], strict=True))
     assert all({"validation": "tune", "test": "test"}[source_split[r.review_id]] == r.split
                for r in shopping_labels)
+
+
+def _rows(path):
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.reader(fh))
+
+
+def test_labelled_sentences_extend_what_the_heads_learn_from(tmp_path):
+    config = load_config()
+    rows = [LabelledSentence("app_reviews_playstore", "r1", 0, "x", True, ("reliability", "account"), "usage",
+                             "tune", False),
+            LabelledSentence("app_reviews_playstore", "r2", 1, "y", False, (), "", "tune")]
+    texts = ["로그인하면 앱이 자꾸 꺼져요", "매일 잘 쓰고 있어요"]
+    extended = with_labelled_training(config, rows, texts, tmp_path)
+    phrases, examples = _rows(extended.tagging.phrases), _rows(extended.pain.examples)
+    added = ["로그인하면 앱이 자꾸 꺼져요", "reliability;account", "usage"]
+    assert phrases == [*_rows(config.tagging.phrases), added]
+    assert examples == [*_rows(config.pain.examples), ["매일 잘 쓰고 있어요", "0", "labelled"]]
+    assert extended.tagging.phrases.parent == tmp_path and config.tagging.phrases.parent != tmp_path
+
+
+@pytest.mark.parametrize("split", ["tune", "all"])
+def test_learning_from_the_scored_split_is_refused(split, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--split", split, "--learn-from", "tune"])
+    assert exit_info.value.code == 2 and "needs another --split" in capsys.readouterr().err
 
 
 @pytest.mark.slow
