@@ -25,9 +25,10 @@ Figures: has_pain accuracy/precision/recall; per-category precision/recall/F1 an
 categories with at least 10 gold examples; touchpoint accuracy; a gold-primary × predicted-primary
 category confusion table; seeded 95% bootstrap intervals of has_pain accuracy, macro-F1 and touchpoint
 accuracy; precision, recall and F1 of the `response_needed` flag (pipeline/actionability.py) on the
-gold pain sentences. Categories, touchpoints and the flag are scored two ways: `tagger` runs the tagger
-on every gold pain sentence (the taxonomy and thresholds alone; the goals refer to this), `end-to-end`
-counts a pain sentence that sentiment missed as wrong. Then category agreement on the negative aspects
+gold pain sentences; what cutting the warehouse's confidence columns keeps (`confidence_cuts`).
+Categories, touchpoints and the flag are scored two ways: `tagger` runs the tagger on every gold pain
+sentence (the taxonomy and thresholds alone; the goals refer to this), `end-to-end` counts a pain
+sentence that sentiment missed as wrong. Then category agreement on the negative aspects
 of `naver_shopping_absa` and `kr3_aspect_gold`, whole texts through the pipeline, with their label
 schemes mapped onto sori's keys (`NAVER_MAP`, `KR3_MAP`). Deterministic: models in inference mode,
 the bootstrap seeded.
@@ -74,6 +75,9 @@ ID_COLUMNS = {SHOPPING_DATASET: "comment_id"}
 RATING_COLUMNS = {"app_reviews_playstore": "rating", "hotel_reviews_yanolja": "rating"}
 SPLITS = ("tune", "test")
 MIN_SUPPORT = 10
+# Where BI might cut `pain_probability` and `category_score` (the warehouse's confidence columns).
+PAIN_PROBABILITY_CUTS = (0.5, 0.7, 0.9)
+CATEGORY_SCORE_CUTS = (0.0, 0.3, 0.4, 0.5)
 BOOTSTRAP_RESAMPLES = 2000
 
 # How the labelled set was drawn (see docs/labelling-guide.md): per dataset, rounds of per-rating quotas
@@ -146,6 +150,8 @@ class Prediction:
     touchpoint: str | None
     found_verbatim: bool = True  # among the pipeline's sentences, unchanged by normalising and masking
     response_needed: bool = False
+    pain_probability: float | None = None
+    category_score: float | None = None
 
 
 def shared_data_dir(needed: Iterable[str] = DATASETS) -> Path:
@@ -376,7 +382,8 @@ def predict_labelled(pipeline: Any, rows: Sequence[LabelledSentence], reviews: S
     for name in ("embed", "tag", "severity"):
         pipeline.get(name)(docs)
     return [Prediction(is_pain=pain, p_negative=t.p_negative, categories=list(t.categories),
-                       touchpoint=t.touchpoint, found_verbatim=verbatim, response_needed=t.response_needed)
+                       touchpoint=t.touchpoint, found_verbatim=verbatim, response_needed=t.response_needed,
+                       pain_probability=t.pain_probability, category_score=t.category_score)
             for (t, verbatim), pain in zip(found, decided, strict=True)]
 
 
@@ -541,7 +548,29 @@ def evaluate_sentences(rows: Sequence[LabelledSentence], preds: Sequence[Predict
         "response_needed": binary_scores(asks, [p.response_needed for _, p in asked]),
         "response_needed_end_to_end": binary_scores(asks,
                                                     [p.is_pain and p.response_needed for _, p in asked]),
+        "confidence": confidence_cuts(rows, preds),
     }
+
+
+def confidence_cuts(rows: Sequence[LabelledSentence], preds: Sequence[Prediction]) -> dict[str, list[dict]]:
+    """What filtering on the confidence columns buys: per cut, the share of the predicted pain points
+    kept and their precision; the share of the gold pain sentences whose category_score reaches it and
+    how often their primary category is one of the gold ones (tagger)."""
+    found = [(r.has_pain, p.pain_probability) for r, p in zip(rows, preds, strict=True)
+             if p.is_pain and p.pain_probability is not None]
+    pain = []
+    for cut in PAIN_PROBABILITY_CUTS:
+        kept = [gold for gold, probability in found if probability >= cut]
+        pain.append({"cut": cut, "kept": _ratio(len(kept), len(found)),
+                     "precision": _ratio(sum(kept), len(kept))})
+    tagged = [(p.categories[0] in r.categories, p.category_score) for r, p in zip(rows, preds, strict=True)
+              if r.has_pain and p.category_score is not None]
+    category = []
+    for cut in CATEGORY_SCORE_CUTS:
+        right = [ok for ok, score in tagged if score >= cut]
+        category.append({"cut": cut, "kept": _ratio(len(right), len(tagged)),
+                         "primary_right": _ratio(sum(right), len(right))})
+    return {"pain_probability": pain, "category_score": category}
 
 
 # --- ABSA sets ---------------------------------------------------------------------------------------
@@ -634,6 +663,12 @@ def _sentence_report(title: str, split: str, s: dict[str, Any]) -> list[str]:
         _response_line(s["response_needed"], s["response_needed_end_to_end"]),
         f"95% bootstrap intervals ({BOOTSTRAP_RESAMPLES} resamples of the sentences): "
         + ", ".join(f"{name} [{low:.3f}, {high:.3f}]" for name, (low, high) in s["intervals_95"].items()),
+        "how sure: pain points with pain_probability ≥ "
+        + ", ".join(f"{c['cut']}: {c['kept']:.0%} kept, precision {c['precision']:.3f}"
+                    for c in s["confidence"]["pain_probability"]),
+        "how sure: gold pain sentences with category_score ≥ "
+        + ", ".join(f"{c['cut']}: {c['kept']:.0%}, primary right {c['primary_right']:.3f}"
+                    for c in s["confidence"]["category_score"]),
     ]
     if len(s["per_dataset"]) > 1:
         out += ["", "per dataset (tagger figures on its gold pain sentences; macro-F1 over its own keys with "

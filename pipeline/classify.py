@@ -76,7 +76,9 @@ def sentence_rows(docs: Sequence[Document]) -> pd.DataFrame:
         {
             "id": doc.item.source_id, "sentence_index": s.index, "sentence": s.text,
             "start_char": s.start, "end_char": s.end, "sentiment": s.sentiment, "p_negative": s.p_negative,
-            "has_pain": int(s.is_pain), "categories": _keys(s.categories) if s.is_pain else "",
+            "has_pain": int(s.is_pain), "pain_probability": s.pain_probability,
+            "categories": _keys(s.categories) if s.is_pain else "",
+            "category_score": s.category_score if s.is_pain else None,
             "touchpoints": (s.touchpoint or "") if s.is_pain else "",
             "topic_id": s.topic_id, "topic_label": s.topic_label or "", "severity": s.severity,
             "response_needed": int(s.is_pain and s.response_needed),

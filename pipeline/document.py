@@ -99,6 +99,9 @@ class Sentence:
     p_negative: float = 0.0
     p_positive: float = 0.0
     is_pain: bool = False
+    # P(pain point) by the complaint head, the star rating's evidence included; None when no head
+    # judged the sentence (it says nothing, or sentiment and cues decide).
+    pain_probability: float | None = None
     categories: list[str] = field(default_factory=list)
     category_scores: dict[str, float] = field(default_factory=dict)
     touchpoint: str | None = None
@@ -108,6 +111,15 @@ class Sentence:
     severity_score: float | None = None
     response_needed: bool = False
     embedding: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def category_score(self) -> float | None:
+        """How strongly the sentence itself names its primary category: the tagger's score for it (head
+        probability plus keyword bonus), 0 for `other`, low for tags taken from a neighbour; None
+        when the tagger has not scored it."""
+        if not self.categories or not self.category_scores:
+            return None
+        return self.category_scores.get(self.categories[0], 0.0)
 
 
 @dataclass

@@ -239,20 +239,29 @@ class PainDetector:
                ratings: Sequence[float | None] | None = None) -> list[bool]:
         """Pain or not per sentence; `ratings` are their items' verdicts in stars (`verdict`; the head
         only)."""
+        return [pain for pain, _ in self.judge(sentences, ratings)]
+
+    def judge(self, sentences: Sequence[Sentence],
+              ratings: Sequence[float | None] | None = None) -> list[tuple[bool, float | None]]:
+        """Per sentence, pain or not and P(pain point): the head's, with the rating's log-odds, of the
+        whole sentence or of its tail after a contrast, whichever is higher, so a sentence is a pain
+        point exactly when it reaches `min_probability`. None where no head judged: a sentence that says
+        nothing, and every sentence when the rule decides."""
         speaking = [speaks_of_a_problem(s) for s in sentences]
         candidates = [s for s, ok in zip(sentences, speaking, strict=True) if ok]
         if self.head is None:
-            decided = iter([self.rule(s) for s in candidates])
+            decided = iter([(self.rule(s), None) for s in candidates])
         else:
             rated = ratings if ratings is not None else [None] * len(sentences)
             prior = np.array([self.rating_log_odds(r) for r, ok in zip(rated, speaking, strict=True) if ok])
             threshold = _logit(np.array(self.min_probability))
-            pain = _logit(self.head.probabilities(candidates)) + prior >= threshold
-            undecided = np.flatnonzero(~pain)  # only these need their tail scored
+            log_odds = _logit(self.head.probabilities(candidates)) + prior
+            undecided = np.flatnonzero(log_odds < threshold)  # only these need their tail scored
             tails = self.tail_probabilities([candidates[i] for i in undecided])
-            pain[undecided] = _logit(tails) + prior[undecided] >= threshold
-            decided = iter(pain)
-        return [bool(next(decided)) if ok else False for ok in speaking]
+            log_odds[undecided] = np.maximum(log_odds[undecided], _logit(tails) + prior[undecided])
+            pain, probabilities = log_odds >= threshold, 1.0 / (1.0 + np.exp(-log_odds))
+            decided = zip(pain.tolist(), probabilities.tolist(), strict=True)
+        return [next(decided) if ok else (False, None) for ok in speaking]
 
     def tail_probabilities(self, sentences: Sequence[Sentence]) -> np.ndarray:
         """P(complaint) of what each sentence says after its last contrastive ending, 0 without one.
@@ -277,6 +286,6 @@ class PainDetector:
     def __call__(self, docs: Sequence[Document]) -> Sequence[Document]:
         sentences = [s for doc in docs for s in doc.sentences]
         ratings = [self.verdict(doc.item) for doc in docs for _ in doc.sentences]
-        for sentence, pain in zip(sentences, self.detect(sentences, ratings), strict=True):
-            sentence.is_pain = pain
+        for sentence, (pain, probability) in zip(sentences, self.judge(sentences, ratings), strict=True):
+            sentence.is_pain, sentence.pain_probability = pain, probability
         return docs

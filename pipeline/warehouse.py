@@ -107,6 +107,9 @@ pain_points = Table(
     Column("keywords", Text, nullable=False),
     Column("model_version", String(256), nullable=False),
     Column("run_id", String(40), nullable=False),
+    # How sure the tags are; nullable, so rows written before them stay valid.
+    Column("pain_probability", Float),
+    Column("category_score", Float),
 )
 
 pain_point_categories = Table(
@@ -164,7 +167,7 @@ topics = Table(
 @event.listens_for(metadata, "after_create")
 def _add_new_columns(target: MetaData, conn: Connection, **_: Any) -> None:
     """create_all never alters a table: add the nullable columns a warehouse made before them lacks."""
-    for table in (topics, emerging_issues):
+    for table in (pain_points, topics, emerging_issues):
         present = set(conn.execute(text(f"SELECT * FROM {table.name} WHERE 1 = 0")).keys())
         for column in table.columns:
             if column.name not in present:
@@ -392,7 +395,8 @@ def pain_point_rows(docs: Sequence[Document], run_id: str, model_version: str) -
                 "topic_label": sentence.topic_label, "severity": sentence.severity,
                 "severity_score": sentence.severity_score, "response_needed": sentence.response_needed,
                 "keywords": ";".join(dict.fromkeys(sentence.keywords)), "model_version": model_version,
-                "run_id": run_id,
+                "run_id": run_id, "pain_probability": sentence.pain_probability,
+                "category_score": sentence.category_score,
             })
     return rows
 

@@ -52,6 +52,9 @@ def test_sentence_rows_keep_offsets_and_mask_personal_data(export, tmp_path):
     assert {"id", "sentence", "sentiment", "p_negative", "has_pain", "categories"} <= set(frame.columns)
     mixed = frame[frame["id"] == "1"].sort_values("sentence_index")
     assert len(mixed) >= 2 and mixed["has_pain"].max() == 1
+    pains = frame[frame["has_pain"] == 1]
+    assert (pains["pain_probability"] >= 0.5).all() and pains["category_score"].notna().all()
+    assert frame[frame["has_pain"] == 0]["category_score"].isna().all()
     assert not frame["sentence"].str.contains("010-1234-5678").any()
     asking = frame[frame["response_needed"] == 1]["sentence"]
     assert asking.str.contains("환불해주세요").any() and not asking.str.contains("너무 좋아요").any()

@@ -23,6 +23,7 @@ from models.evaluate_tagging import (
     binary_scores,
     bootstrap_intervals,
     category_scores,
+    confidence_cuts,
     disagreements,
     draw_sample,
     draw_shopping_sample,
@@ -126,6 +127,26 @@ def test_scores():
     assert per_key["quality"] == {"support": 2, "predicted": 2, "precision": 0.5, "recall": 0.5, "f1": 0.5}
     assert per_key["staff"]["f1"] == 1.0 and per_key["other"]["recall"] == 0.0
     assert macro_f1(per_key, min_support=2) == (0.5, ["quality"])
+
+
+def test_confidence_cuts_show_what_filtering_on_the_confidence_columns_keeps():
+    def row(i, pain, categories=()):
+        return LabelledSentence("app_reviews_playstore", str(i), 0, "x", pain, tuple(categories),
+                                "usage" if pain else "", "test")
+
+    rows = [row(0, True, ["staff"]), row(1, True, ["quality"]), row(2, False), row(3, True, ["quality"])]
+    preds = [Prediction(True, 0.9, ["staff"], "usage", pain_probability=0.95, category_score=0.6),
+             Prediction(True, 0.6, ["other"], "usage", pain_probability=0.6, category_score=0.0),
+             Prediction(True, 0.8, ["quality"], "usage", pain_probability=0.75, category_score=0.35),
+             Prediction(False, 0.2, ["quality"], "usage", pain_probability=0.3, category_score=0.45)]
+    cuts = confidence_cuts(rows, preds)
+    assert cuts["pain_probability"] == [{"cut": 0.5, "kept": 1.0, "precision": 0.6667},
+                                        {"cut": 0.7, "kept": 0.6667, "precision": 0.5},
+                                        {"cut": 0.9, "kept": 0.3333, "precision": 1.0}]
+    by_cut = {c["cut"]: c for c in cuts["category_score"]}
+    assert by_cut[0.0] == {"cut": 0.0, "kept": 1.0, "primary_right": 0.6667}  # "other" for quality is wrong
+    assert by_cut[0.4] == {"cut": 0.4, "kept": 0.6667, "primary_right": 1.0}
+    assert by_cut[0.5] == {"cut": 0.5, "kept": 0.3333, "primary_right": 1.0}
 
 
 def test_bootstrap_intervals_bracket_the_figures():

@@ -63,6 +63,12 @@ def test_negative_sentiment_alone_is_enough(analyzer, detector):
     assert detector.is_pain(scored(analyzer, "오늘 주문했어요", p_negative=0.8, p_positive=0.1))
 
 
+def test_the_rule_gives_no_probability(analyzer, detector):
+    sentences = [scored(analyzer, "오늘 주문했어요", p_negative=0.8, p_positive=0.1),
+                 scored(analyzer, "ㅋㅋ", p_negative=0.8, p_positive=0.1)]
+    assert detector.judge(sentences) == [(True, None), (False, None)]
+
+
 def test_cues_can_be_turned_off(analyzer):
     sentence = scored(analyzer, "앱이 안 열려요", p_negative=0.05, p_positive=0.3)
     no_cues = SentimentConfig(cue_max_positive=None)
@@ -263,6 +269,8 @@ def test_praise_then_a_complaint_is_judged_by_the_complaint(pipeline) -> None:
     assert all(s.contrast_tail for s in sentences)
     assert (detector.head.probabilities(sentences[:3]) < detector.min_probability).all()
     assert detector.detect(sentences) == [True, True, True, False]
+    judged = detector.judge(sentences)  # the tail's probability, which decided
+    assert all(p is not None and (p >= detector.min_probability) == pain for pain, p in judged)
 
 
 @pytest.mark.slow
@@ -271,12 +279,16 @@ def test_a_review_rating_tips_only_a_hesitant_sentence(pipeline) -> None:
     praise keep their verdict whatever the stars. Through the component, which reads each item's stars."""
     detector = pipeline.get("pain")
     texts = ["방이 생각보다 좁네요", "수건에서 곰팡이 냄새가 나요", "이 집 떡볶이 진짜 맛있어요"]
-    verdicts = {}
+    verdicts, probabilities = {}, {}
     for stars in (1.0, None, 5.0):
         docs = detector(_documents(pipeline, texts, stars))
         verdicts[stars] = [doc.sentences[0].is_pain for doc in docs]
+        probabilities[stars] = [doc.sentences[0].pain_probability for doc in docs]
     assert verdicts[1.0] == verdicts[None] == [True, True, False]
     assert verdicts[5.0] == [False, True, False]
+    for stars, judged in verdicts.items():  # a pain point exactly when its probability reaches the threshold
+        assert [p >= detector.min_probability for p in probabilities[stars]] == judged
+    assert probabilities[1.0][0] > probabilities[None][0] > probabilities[5.0][0]
 
 
 @pytest.mark.slow

@@ -3,7 +3,7 @@
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import Column, MetaData, Table, insert, select, text
 
 from pipeline.document import SurveyResponse
 from pipeline.pii import PiiMasker
@@ -13,6 +13,7 @@ from pipeline.warehouse import (
     SchemaError,
     connect,
     ensure_schema,
+    pain_points,
     replace_window,
     schema_version,
     window_writes,
@@ -113,3 +114,35 @@ def test_bi_views_compute_nps_and_its_impact_per_category(warehouse_url):
         assert dict(pain.all()) == {"delivery": 2, "staff": 1}
         share = conn.execute(text("SELECT texts, texts_with_pain FROM v_negative_share_daily")).one()
         assert tuple(share) == (6, 3)
+
+
+CONFIDENCE_COLUMNS = ("pain_probability", "category_score")
+
+
+def test_pain_points_say_how_sure_their_tags_are(warehouse_url):
+    engine = connect(warehouse_url)
+    ensure_schema(engine)
+    sure, untagged = pain_doc("r1", date(2026, 9, 1)), pain_doc("r2", date(2026, 9, 1))
+    sure.sentences[0].pain_probability = 0.83
+    sure.sentences[0].category_scores = {"delivery": 0.71, "waiting": 0.4, "staff": 0.02}
+    write(engine, Window(date(2026, 9, 1), date(2026, 9, 1)), [sure, untagged])
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT source_id, pain_probability, category_score FROM pain_points "
+                                 "JOIN feedback USING (feedback_id) ORDER BY source_id")).all()
+    assert [tuple(r) for r in rows] == [("r1", pytest.approx(0.83), pytest.approx(0.71)), ("r2", None, None)]
+    engine.dispose()
+
+
+def test_a_pain_points_table_made_before_the_confidence_columns_gains_them(warehouse_url):
+    engine = connect(warehouse_url)
+    old = MetaData()
+    Table("pain_points", old, *(Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+                                for c in pain_points.columns if c.name not in CONFIDENCE_COLUMNS))
+    old.create_all(engine)
+    ensure_schema(engine)
+    ensure_schema(engine)
+    with engine.connect() as conn:
+        columns = conn.execute(text("SELECT * FROM pain_points WHERE 1 = 0")).keys()
+    assert set(CONFIDENCE_COLUMNS) <= set(columns)
+    write(engine, Window(date(2026, 9, 1), date(2026, 9, 1)), [pain_doc("r1", date(2026, 9, 1))])
+    engine.dispose()
