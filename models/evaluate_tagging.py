@@ -558,19 +558,20 @@ def confidence_cuts(rows: Sequence[LabelledSentence], preds: Sequence[Prediction
     how often their primary category is one of the gold ones (tagger)."""
     found = [(r.has_pain, p.pain_probability) for r, p in zip(rows, preds, strict=True)
              if p.is_pain and p.pain_probability is not None]
-    pain = []
-    for cut in PAIN_PROBABILITY_CUTS:
-        kept = [gold for gold, probability in found if probability >= cut]
-        pain.append({"cut": cut, "kept": _ratio(len(kept), len(found)),
-                     "precision": _ratio(sum(kept), len(kept))})
     tagged = [(p.categories[0] in r.categories, p.category_score) for r, p in zip(rows, preds, strict=True)
               if r.has_pain and p.category_score is not None]
-    category = []
-    for cut in CATEGORY_SCORE_CUTS:
-        right = [ok for ok, score in tagged if score >= cut]
-        category.append({"cut": cut, "kept": _ratio(len(right), len(tagged)),
-                         "primary_right": _ratio(sum(right), len(right))})
-    return {"pain_probability": pain, "category_score": category}
+    return {"pain_probability": _kept_above(found, PAIN_PROBABILITY_CUTS, "precision"),
+            "category_score": _kept_above(tagged, CATEGORY_SCORE_CUTS, "primary_right")}
+
+
+def _kept_above(scored: Sequence[tuple[bool, float]], cuts: Sequence[float], name: str) -> list[dict]:
+    """Per cut, the share of (right, score) pairs scoring at least the cut and the share right among them."""
+    out = []
+    for cut in cuts:
+        right = [ok for ok, score in scored if score >= cut]
+        out.append({"cut": cut, "kept": _ratio(len(right), len(scored)),
+                    name: _ratio(sum(right), len(right))})
+    return out
 
 
 # --- ABSA sets ---------------------------------------------------------------------------------------
