@@ -1,10 +1,10 @@
 """Close the loop: route new pain points to the team that owns them, the same day.
 
 Routing rules in YAML (`configs/alerts.yaml`) match pain points by category, touchpoint, channel,
-severity, response_needed, and whether their day's category, touchpoint or topic is an emerging
-issue (a spike) or rising (growing for weeks: `pipeline.emerging`), and send one message per rule
-and run to a channel: a Slack-compatible webhook or e-mail. Each message carries the category's
-action plan from the taxonomy and the evidence.
+severity, response_needed, how sure the complaint head is (`min_pain_probability`), and whether their
+day's category, touchpoint or topic is an emerging issue (a spike) or rising (growing for weeks:
+`pipeline.emerging`), and send one message per rule and run to a channel: a Slack-compatible webhook or
+e-mail. Each message carries the category's action plan from the taxonomy and the evidence.
 The `alerts` table remembers every (rule, pain point) delivered, so nothing is sent twice; a failed
 delivery is retried with backoff, recorded, and tried again on the next run.
 """
@@ -70,6 +70,9 @@ class Match(_Strict):
     response_needed: bool | None = None
     emerging: bool | None = None
     rising: bool | None = None
+    # Only pain points the complaint head is this sure of (`pain_points.pain_probability`; one without
+    # a probability never passes).
+    min_pain_probability: float | None = Field(None, ge=0, le=1)
 
     def matches(self, row: dict[str, Any]) -> bool:
         categories = row["categories"].split(";")
@@ -81,6 +84,8 @@ class Match(_Strict):
             and (self.response_needed is None or bool(row["response_needed"]) == self.response_needed)
             and (self.emerging is None or row["emerging"] == self.emerging)
             and (self.rising is None or row["rising"] == self.rising)
+            and (self.min_pain_probability is None
+                 or (row["pain_probability"] or 0.0) >= self.min_pain_probability)
         )
 
 

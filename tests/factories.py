@@ -13,7 +13,8 @@ SEOUL = ZoneInfo("Asia/Seoul")
 def pain_doc(source_id: str, day: date, text: str = "배송이 늦어요. 좋아요", *, source: str = "reviews",
              kind: str = "review", categories: tuple[str, ...] = ("delivery", "waiting"),
              severity: int = 4, response_needed: bool = False, nps: int | None = None,
-             pain: bool = True, touchpoint: str = "delivery") -> Document:
+             pain: bool = True, touchpoint: str = "delivery",
+             pain_probability: float | None = None) -> Document:
     """A text whose first sentence (up to the first '. ') is a pain point and whose rest is praise."""
     first, _, rest = text.partition(". ")
     first = first + "." if rest else first
@@ -27,7 +28,7 @@ def pain_doc(source_id: str, day: date, text: str = "배송이 늦어요. 좋아
                               is_pain=pain, sentiment="negative" if pain else "positive",
                               categories=list(categories), touchpoint=touchpoint, topic_id=-1,
                               topic_label="미분류", severity=severity, severity_score=severity / 5 - 0.1,
-                              response_needed=response_needed)]
+                              response_needed=response_needed, pain_probability=pain_probability)]
     if rest:
         start = len(first) + 1
         doc.sentences.append(Sentence(1, start, len(text), rest, p_negative=0.01, sentiment="positive"))

@@ -63,8 +63,10 @@ def warehouse(tmp_path):
     engine = connect(f"duckdb:///{tmp_path / 'sori.duckdb'}")
     ensure_schema(engine)
     docs = [
-        pain_doc("r1", DAY, "택배가 일주일째 안와요. 좋아요", categories=("delivery",), severity=5),
-        pain_doc("r2", DAY, "박스가 찌그러져서 왔어요", categories=("packaging", "delivery"), severity=4),
+        pain_doc("r1", DAY, "택배가 일주일째 안와요. 좋아요", categories=("delivery",), severity=5,
+                 pain_probability=0.97),
+        pain_doc("r2", DAY, "박스가 찌그러져서 왔어요", categories=("packaging", "delivery"), severity=4,
+                 pain_probability=0.62),
         pain_doc("r3", DAY, "앱이 튕겨요", categories=("reliability",), severity=5, response_needed=True),
         pain_doc("r4", DAY, "배송이 조금 늦었어요", categories=("delivery",), severity=2),
     ]
@@ -111,6 +113,15 @@ def test_pain_points_of_a_rising_key_are_routed_by_the_rising_condition(warehous
 
     spikes = alert_config(receiver, monkeypatch, categories=[], min_severity=1, emerging=True)
     assert send_alerts(warehouse, spikes, taxonomy, WINDOW, ["reviews"], "run-2") == {"delivery-severe": 0}
+
+
+def test_a_rule_can_ask_for_pain_points_the_head_is_sure_of(warehouse, receiver, monkeypatch):
+    taxonomy = load_config(DEFAULT_CONFIG).load_taxonomy()
+    config = alert_config(receiver, monkeypatch, min_pain_probability=0.9)
+    assert send_alerts(warehouse, config, taxonomy, WINDOW, ["reviews"], "run-1") == {"delivery-severe": 1}
+    assert "택배가 일주일째 안와요." in receiver.posts[0]["text"]
+    unjudged = alert_config(receiver, monkeypatch, categories=["reliability"], min_pain_probability=0.1)
+    assert send_alerts(warehouse, unjudged, taxonomy, WINDOW, ["reviews"], "run-2") == {"delivery-severe": 0}
 
 
 @pytest.mark.parametrize("receiver", [2], indirect=True)
