@@ -101,7 +101,7 @@ def top_pain_points(engine: Engine, window: Window, sources: list[str], limit: i
         rows = conn.execute(
             select(pain_points.c.record_date, pain_points.c.source, pain_points.c.primary_category,
                    pain_points.c.touchpoint, pain_points.c.severity, pain_points.c.response_needed,
-                   pain_points.c.topic_label, pain_points.c.evidence)
+                   pain_points.c.topic_label, pain_points.c.evidence, pain_points.c.pain_probability)
             .where(pain_points.c.record_date >= window.start, pain_points.c.record_date <= window.end,
                    pain_points.c.source.in_(sources))
             .order_by(pain_points.c.severity_score.desc(), pain_points.c.sentiment_score.desc(),
@@ -140,11 +140,15 @@ def render_markdown(summary: RunSummary, changes: list[dict], top: list[dict], e
                    f"{r['trend_expected']:.1f} | {r['trend_p_value']:.1e} |" for r in rising]
     lines += rising_rows or ["| – | – | – | – | – | – |"]
     lines += ["", "## Most severe pain points", "", "| date | source | category | touchpoint | severity | "
-              "response needed | topic | evidence |", "|---|---|---|---|---|---|---|---|"]
+              "response needed | topic | P(pain) | evidence |", "|---|---|---|---|---|---|---|---|---|"]
     lines += [f"| {r['record_date']} | {r['source']} | {r['primary_category']} | {r['touchpoint']} | "
               f"{r['severity']} | {'yes' if r['response_needed'] else ''} | {r['topic_label']} | "
-              f"{_cell(r['evidence'])} |" for r in top]
+              f"{_probability(r['pain_probability'])} | {_cell(r['evidence'])} |" for r in top]
     return "\n".join(lines) + "\n"
+
+
+def _probability(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
 
 
 def _key(row: dict) -> str:

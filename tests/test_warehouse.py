@@ -7,9 +7,11 @@ from sqlalchemy import Column, MetaData, Table, insert, select, text
 
 from pipeline.document import SurveyResponse
 from pipeline.pii import PiiMasker
+from pipeline.report import RunSummary, render_markdown, top_pain_points
 from pipeline.sources import QuarantineRecord, SourceBatch
 from pipeline.warehouse import (
     SCHEMA_VERSION,
+    RunCounts,
     SchemaError,
     connect,
     ensure_schema,
@@ -130,6 +132,11 @@ def test_pain_points_say_how_sure_their_tags_are(warehouse_url):
         rows = conn.execute(text("SELECT source_id, pain_probability, category_score FROM pain_points "
                                  "JOIN feedback USING (feedback_id) ORDER BY source_id")).all()
     assert [tuple(r) for r in rows] == [("r1", pytest.approx(0.83), pytest.approx(0.71)), ("r2", None, None)]
+    day = Window(date(2026, 9, 1), date(2026, 9, 1))
+    top = top_pain_points(engine, day, ["reviews"])
+    markdown = render_markdown(RunSummary("run", day, RunCounts(), 1.0), [], top, [], [])
+    severe = markdown.split("## Most severe pain points")[1]
+    assert "| P(pain) |" in severe and "| 0.83 |" in severe and "| – |" in severe
     engine.dispose()
 
 
