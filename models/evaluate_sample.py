@@ -12,7 +12,8 @@ conversation (all its customer turns).
 * pain: whether sori found a pain point in the item, against whether the generator put a complaint in;
 * categories, over the items with a complaint: per key, the item's categories (all its pain points)
   against the generator's; macro-F1 over the keys with at least 10 such items, `other` left out (the
-  generator never writes a complaint without a category).
+  generator never writes a complaint without a category);
+* how sure: the items whose surest pain point reaches each `pain_probability` cut, and their precision.
 
 It needs no `../shared` data, so a model, taxonomy or threshold change can be measured on the
 product's own domain anywhere. The generator writes templates with noise, not real reviews: these
@@ -32,7 +33,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from models.evaluate_tagging import MIN_SUPPORT, binary_scores, category_scores, macro_f1
+from models.evaluate_tagging import (
+    MIN_SUPPORT,
+    PAIN_PROBABILITY_CUTS,
+    binary_scores,
+    category_scores,
+    kept_above,
+    macro_f1,
+)
 from pipeline.tagging import OTHER
 
 if TYPE_CHECKING:
@@ -58,14 +66,16 @@ def ground_truth() -> dict[tuple[str, str], tuple[str, ...]]:
     return {(source, item_id): truth.pains for source, item_id, _, truth in items}
 
 
-def predicted(config: SoriConfig, limit: int | None) -> dict[tuple[str, str], set[str]]:
+def predicted(config: SoriConfig, limit: int | None) -> tuple[dict[tuple[str, str], set[str]],
+                                                                dict[tuple[str, str], float]]:
     """(source, id) → the categories of the item's pain points (empty: none), the first `limit` ids of
-    each source when given."""
+    each source when given; and → the highest pain_probability of its pain points, where it has one."""
     from pipeline.nlp import Pipeline
     from pipeline.sources import open_source
 
     batch_stages, _ = Pipeline.from_config(config, persist_topics=False).split()
     out: dict[tuple[str, str], set[str]] = {}
+    surest: dict[tuple[str, str], float] = {}
     for source in config.sources:
         batch = open_source(source, config.tz).read(None)
         ids = sorted({item.source_id for item in batch.items})[: limit or None]
@@ -73,13 +83,18 @@ def predicted(config: SoriConfig, limit: int | None) -> dict[tuple[str, str], se
         items = [item for item in batch.items if item.source_id in kept]
         out.update({(source.name, item_id): set() for item_id in ids})
         for doc in batch_stages(items, batch.conversations):
-            out[source.name, doc.item.source_id].update(k for s in doc.pain_sentences for k in s.categories)
-    return out
+            key = (source.name, doc.item.source_id)
+            out[key].update(k for s in doc.pain_sentences for k in s.categories)
+            for s in doc.pain_sentences:
+                if s.pain_probability is not None:
+                    surest[key] = max(surest.get(key, 0.0), s.pain_probability)
+    return out, surest
 
 
 def score(truth: dict[tuple[str, str], tuple[str, ...]], found: dict[tuple[str, str], set[str]],
-          category_keys: Sequence[str]) -> dict[str, Any]:
-    """Pain per source and overall; categories over the items the generator put a complaint in."""
+          category_keys: Sequence[str], surest: dict[tuple[str, str], float] | None = None) -> dict[str, Any]:
+    """Pain per source and overall; categories over the items the generator put a complaint in; with
+    `surest` (an item's highest pain_probability), the precision of the items at each cut."""
     missing = [key for key in found if key not in truth]
     if missing:
         raise ValueError(f"{len(missing)} items are not in the generator's sample (e.g. {missing[0]}): "
@@ -96,7 +111,9 @@ def score(truth: dict[tuple[str, str], tuple[str, ...]], found: dict[tuple[str, 
     macro, macro_keys = macro_f1(per_key, MIN_SUPPORT)
     return {"items": len(keys), "pain": pain, "categories": per_key, "category_macro_f1": macro,
             "macro_f1_keys": macro_keys,
-            "left_other": sum(found[k] == {OTHER} for k in complaints)}
+            "left_other": sum(found[k] == {OTHER} for k in complaints),
+            "confidence": kept_above([(bool(truth[k]), p) for k, p in sorted((surest or {}).items())
+                                      if found[k]], PAIN_PROBABILITY_CUTS, "precision")}
 
 
 def report(result: dict[str, Any]) -> str:
@@ -105,6 +122,9 @@ def report(result: dict[str, Any]) -> str:
     for source, s in result["pain"].items():
         lines.append(f"{source:10s} {s['n']:5d} {s['accuracy']:9.3f} {s['precision']:9.3f} "
                      f"{s['recall']:7.3f}")
+    lines.append("how sure: items whose surest pain point has pain_probability ≥ "
+                 + ", ".join(f"{c['cut']}: {c['kept']:.0%} kept, precision {c['precision']:.3f}"
+                             for c in result["confidence"]))
     lines += ["", f"categories over items with a complaint: macro-F1 {result['category_macro_f1']:.3f} "
                   f"({len(result['macro_f1_keys'])} keys with ≥ {MIN_SUPPORT} items); "
                   f"{result['left_other']} complaints tagged only `other`",
@@ -120,7 +140,8 @@ def run(config_path: str | None = None, limit: int | None = None) -> dict[str, A
 
     started = time.time()
     config = load_config(config_path)
-    result = score(ground_truth(), predicted(config, limit), list(config.load_taxonomy().categories))
+    found, surest = predicted(config, limit)
+    result = score(ground_truth(), found, list(config.load_taxonomy().categories), surest)
     result["seconds"] = round(time.time() - started, 1)
     return result
 

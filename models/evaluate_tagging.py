@@ -560,11 +560,11 @@ def confidence_cuts(rows: Sequence[LabelledSentence], preds: Sequence[Prediction
              if p.is_pain and p.pain_probability is not None]
     tagged = [(p.categories[0] in r.categories, p.category_score) for r, p in zip(rows, preds, strict=True)
               if r.has_pain and p.category_score is not None]
-    return {"pain_probability": _kept_above(found, PAIN_PROBABILITY_CUTS, "precision"),
-            "category_score": _kept_above(tagged, CATEGORY_SCORE_CUTS, "primary_right")}
+    return {"pain_probability": kept_above(found, PAIN_PROBABILITY_CUTS, "precision"),
+            "category_score": kept_above(tagged, CATEGORY_SCORE_CUTS, "primary_right")}
 
 
-def _kept_above(scored: Sequence[tuple[bool, float]], cuts: Sequence[float], name: str) -> list[dict]:
+def kept_above(scored: Sequence[tuple[bool, float]], cuts: Sequence[float], name: str) -> list[dict]:
     """Per cut, the share of (right, score) pairs scoring at least the cut and the share right among them."""
     out = []
     for cut in cuts:

@@ -12,7 +12,7 @@ KEYS = ["delivery", "quality", "other"]
 def test_items_are_scored_against_what_the_generator_put_in() -> None:
     truth = {("reviews", "1"): ("delivery",), ("reviews", "2"): (), ("chats", "c1"): ("quality", "delivery")}
     found = {("reviews", "1"): {"delivery"}, ("reviews", "2"): {"other"}, ("chats", "c1"): {"other"}}
-    result = score(truth, found, KEYS)
+    result = score(truth, found, KEYS, surest={("reviews", "1"): 0.95, ("reviews", "2"): 0.6})
     assert result["pain"]["reviews"]["accuracy"] == 0.5  # a false alarm on the complaint-free review
     assert result["pain"]["chats"]["recall"] == 1.0
     assert result["pain"]["all"]["n"] == 3
@@ -20,7 +20,10 @@ def test_items_are_scored_against_what_the_generator_put_in() -> None:
                                                "f1": 0.6667}
     assert "other" not in result["categories"]  # the generator never writes an uncategorised complaint
     assert result["left_other"] == 1
-    assert "delivery" in report(result)
+    at = {c["cut"]: c for c in result["confidence"]}  # items with a probability: the false alarm is unsure
+    assert at[0.5] == {"cut": 0.5, "kept": 1.0, "precision": 0.5}
+    assert at[0.9] == {"cut": 0.9, "kept": 0.5, "precision": 1.0}
+    assert "delivery" in report(result) and "how sure" in report(result)
 
 
 def test_items_the_generator_never_wrote_are_an_error() -> None:
