@@ -76,6 +76,7 @@ class Match(_Strict):
 
     def matches(self, row: dict[str, Any]) -> bool:
         categories = row["categories"].split(";")
+        probability = row["pain_probability"]
         return (
             (not self.categories or any(c in self.categories for c in categories))
             and (not self.touchpoints or row["touchpoint"] in self.touchpoints)
@@ -85,7 +86,7 @@ class Match(_Strict):
             and (self.emerging is None or row["emerging"] == self.emerging)
             and (self.rising is None or row["rising"] == self.rising)
             and (self.min_pain_probability is None
-                 or (row["pain_probability"] or 0.0) >= self.min_pain_probability)
+                 or (probability is not None and probability >= self.min_pain_probability))
         )
 
 
