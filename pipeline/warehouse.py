@@ -303,6 +303,27 @@ VIEWS = {
                     - (t.detractors - m.detractors)) / (t.n - m.n)
                     - 100.0 * (t.promoters - t.detractors) / t.n END AS DOUBLE PRECISION) AS nps_impact
         FROM mentioning m JOIN totals t ON t.month = m.month""",
+    "v_rating_impact_by_category": """
+        WITH reviews AS (
+            SELECT feedback_id, source, CAST(date_trunc('month', record_date) AS DATE) AS month, rating
+            FROM feedback WHERE kind = 'review' AND rating IS NOT NULL),
+        mentions AS (
+            SELECT DISTINCT p.feedback_id, c.category
+            FROM pain_point_categories c JOIN pain_points p ON p.pain_point_id = c.pain_point_id),
+        totals AS (
+            SELECT month, source, COUNT(*) AS n, SUM(rating) AS stars FROM reviews GROUP BY month, source),
+        mentioning AS (
+            SELECT r.month, r.source, m.category, COUNT(*) AS n, SUM(r.rating) AS stars
+            FROM reviews r JOIN mentions m ON m.feedback_id = r.feedback_id
+            GROUP BY r.month, r.source, m.category)
+        SELECT m.month, m.source, m.category, m.n AS reviews_mentioning, t.n AS reviews,
+               CAST(t.stars / t.n AS DOUBLE PRECISION) AS avg_rating,
+               CAST(m.stars / m.n AS DOUBLE PRECISION) AS avg_rating_mentioning,
+               CAST(CASE WHEN t.n > m.n THEN (t.stars - m.stars) / (t.n - m.n) END AS DOUBLE PRECISION)
+                    AS avg_rating_without_category,
+               CAST(CASE WHEN t.n > m.n THEN (t.stars - m.stars) / (t.n - m.n) - t.stars / t.n END
+                    AS DOUBLE PRECISION) AS rating_impact
+        FROM mentioning m JOIN totals t ON t.month = m.month AND t.source = m.source""",
     "v_negative_share_daily": """
         SELECT record_date AS day, source, channel, COUNT(*) AS texts,
                SUM(CASE WHEN sentiment = 'negative' THEN 1 ELSE 0 END) AS negative_texts,

@@ -118,6 +118,30 @@ def test_bi_views_compute_nps_and_its_impact_per_category(warehouse_url):
         assert tuple(share) == (6, 3)
 
 
+def test_rating_impact_says_how_many_stars_each_category_costs_a_source(warehouse_url):
+    engine = connect(warehouse_url)
+    ensure_schema(engine)
+    day = date(2026, 10, 7)
+    reviews = {"a": (5, None), "b": (4, None), "c": (1, "delivery"), "d": (2, "delivery"), "e": (3, "staff")}
+    docs = [pain_doc(rid, day, "후기", rating=stars, pain=category is not None,
+                     categories=(category or "other",)) for rid, (stars, category) in reviews.items()]
+    docs.append(pain_doc("unrated", day, "후기", rating=None, categories=("delivery",)))
+    docs.append(pain_doc("elsewhere", day, "후기", source="store", rating=5, categories=("delivery",)))
+    batches = [SourceBatch(name, records_read=n) for name, n in (("reviews", 6), ("store", 1))]
+    replace_window(engine, Window(day, day), window_writes(batches, docs, "run", "m", PiiMasker(), False))
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT source, category, reviews_mentioning, reviews, avg_rating, "
+                                 "avg_rating_mentioning, avg_rating_without_category, rating_impact "
+                                 "FROM v_rating_impact_by_category")).all()
+    impact = {(r[0], r[1]): tuple(r[2:]) for r in rows}
+    # Reviews' five rated reviews average 3.0; without the two delivery reviews (1★, 2★) 4.0.
+    assert impact[("reviews", "delivery")] == pytest.approx((2, 5, 3.0, 1.5, 4.0, 1.0))
+    assert impact[("reviews", "staff")] == pytest.approx((1, 5, 3.0, 3.0, 3.0, 0.0))
+    # The only rated review of a source: nothing is left to compare it with.
+    assert impact[("store", "delivery")] == (1, 1, 5.0, 5.0, None, None)
+    engine.dispose()
+
+
 CONFIDENCE_COLUMNS = ("pain_probability", "category_score")
 
 
