@@ -7,7 +7,7 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from prefect.cache_policies import NO_CACHE
 
 from pipeline.config import load_config
-from pipeline.emerging import flagged, rising_keys
+from pipeline.emerging import flagged
 from pipeline.html_report import write_report
 from pipeline.report import RunSummary, category_touchpoint_changes, render_markdown, top_pain_points
 from pipeline.topics import TopicModel
@@ -16,13 +16,12 @@ from pipeline.warehouse import connect
 
 @task(name="publish-artifacts", cache_policy=NO_CACHE)
 def publish_artifacts(config_path: str | None, summary: RunSummary, sources: list[str],
-                      topic_model: TopicModel | None) -> None:
+                      topic_model: TopicModel | None, rising: list[dict]) -> None:
     config = load_config(config_path)
     engine = connect(config.warehouse.sqlalchemy_url())
     changes = category_touchpoint_changes(engine, summary.window, sources)
     top = top_pain_points(engine, summary.window, sources)
     emerging = flagged(engine, summary.window)
-    rising = rising_keys(engine, summary.window)
     period = f"{summary.window.start} … {summary.window.end}"
     create_table_artifact(
         key="sori-pain-by-category-touchpoint",
@@ -49,6 +48,6 @@ def publish_artifacts(config_path: str | None, summary: RunSummary, sources: lis
     create_markdown_artifact(key="sori-run-summary",
                              markdown=render_markdown(summary, changes, top, emerging, rising),
                              description=f"What sori found in {period}")
-    report = write_report(engine, summary, config.warehouse.path.parent / "reports", topic_model)
+    report = write_report(engine, summary, config.warehouse.path.parent / "reports", topic_model, rising)
     create_link_artifact(key="sori-html-report", link=report.resolve().as_uri(),
                          link_text=report.name, description=f"Trends and topic map, {period}")

@@ -194,13 +194,14 @@ def mine_window(start: date | None = None, end: date | None = None, sources: lis
     by_category, by_touchpoint = pain_counts(engine, window, [b.source for b in batches])
     summary = RunSummary(run_id, window, counts, seconds, by_category, by_touchpoint)
     logger.info("%s", summary.render())
+    rising = rising_keys(engine, window)
     publish_artifacts(config_path, summary, [b.source for b in batches],
-                      cached_pipeline(config_path).topic_model)
+                      cached_pipeline(config_path).topic_model, rising)
     if config.alerts:
         route_alerts(config_path, window.start, window.end, [b.source for b in batches], run_id)
     if flags:
         logger.warning("%d emerging issues flagged: see the emerging_issues table", flags)
-    if rising := rising_keys(engine, window):
+    if rising:
         logger.warning("rising over the %d days to %s: %s", config.emerging.trend_days, rising[0]["day"],
                        ", ".join(f"{r['dimension']} {r['label']} ({r['trend_count']} pain points, "
                                  f"{r['trend_expected']:.0f} expected)" for r in rising))

@@ -13,7 +13,7 @@ import plotly.express as px
 from plotly.offline import get_plotlyjs
 from sqlalchemy import Engine, func, select
 
-from pipeline.emerging import flagged, rising_keys
+from pipeline.emerging import flagged
 from pipeline.report import RunSummary
 from pipeline.topics import TopicModel
 from pipeline.warehouse import pain_point_categories, pain_points
@@ -36,8 +36,9 @@ def _daily(engine: Engine, window: Window, column, join_categories: bool) -> pd.
     return frame.sort_values(["day", "key"])
 
 
-def write_report(engine: Engine, summary: RunSummary, directory: Path,
-                 topic_model: TopicModel | None) -> Path:
+def write_report(engine: Engine, summary: RunSummary, directory: Path, topic_model: TopicModel | None,
+                 rising: list[dict]) -> Path:
+    """`rising`: the run's `rising_keys`, computed once by the flow for its log, summary and this page."""
     trend = Window(summary.window.end - timedelta(days=TREND_DAYS - 1), summary.window.end)
     by_category = _daily(engine, trend, pain_point_categories.c.category, join_categories=True)
     by_topic = _daily(engine, trend, pain_points.c.topic_label, join_categories=False)
@@ -69,9 +70,9 @@ def write_report(engine: Engine, summary: RunSummary, directory: Path,
     path = directory / f"sori-{summary.window.start}-{summary.window.end}-{summary.run_id[:8]}.html"
     parts = [fig.to_html(full_html=False, include_plotlyjs="directory" if i == 0 else False)
              for i, fig in enumerate(figures)]
-    rising = pd.DataFrame(rising_keys(engine, summary.window))
     no_rise = "<p>No category, touchpoint or topic is rising.</p>"
-    rising_table = rising.to_html(index=False, float_format="{:.3g}".format) if len(rising) else no_rise
+    rising_table = (pd.DataFrame(rising).to_html(index=False, float_format="{:.3g}".format) if rising
+                    else no_rise)
     body = "\n".join([
         f"<h1>sori run {summary.window.start} … {summary.window.end}</h1>",
         f"<pre>{html.escape(summary.render())}</pre>",

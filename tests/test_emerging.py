@@ -211,7 +211,7 @@ def test_a_key_rising_in_the_warehouse_is_reported(ramp_warehouse):
 def test_the_html_report_marks_emerging_issues_and_lists_rising_keys(ramp_warehouse, tmp_path):
     engine, last_day = ramp_warehouse
     summary = RunSummary("run-1234", last_day, RunCounts(), 1.0)
-    report = write_report(engine, summary, tmp_path / "reports", None)
+    report = write_report(engine, summary, tmp_path / "reports", None, rising_keys(engine, last_day))
     page = report.read_text(encoding="utf-8")
     rising_section = page.split("<h2>Rising")[1]
     assert "<td>reliability</td>" in rising_section and f"<td>{sum(RAMP)}</td>" in rising_section
