@@ -9,7 +9,13 @@ from prefect.cache_policies import NO_CACHE
 from pipeline.config import load_config
 from pipeline.emerging import flagged
 from pipeline.html_report import write_report
-from pipeline.report import RunSummary, category_touchpoint_changes, render_markdown, top_pain_points
+from pipeline.report import (
+    RunSummary,
+    category_touchpoint_changes,
+    pain_costs,
+    render_markdown,
+    top_pain_points,
+)
 from pipeline.topics import TopicModel
 from pipeline.warehouse import connect
 
@@ -22,6 +28,7 @@ def publish_artifacts(config_path: str | None, summary: RunSummary, sources: lis
     changes = category_touchpoint_changes(engine, summary.window, sources)
     top = top_pain_points(engine, summary.window, sources)
     emerging = flagged(engine, summary.window)
+    costs = pain_costs(engine, summary.window, sources)
     period = f"{summary.window.start} … {summary.window.end}"
     create_table_artifact(
         key="sori-pain-by-category-touchpoint",
@@ -46,8 +53,9 @@ def publish_artifacts(config_path: str | None, summary: RunSummary, sources: lis
         description=f"Reconciliation for {period}: read = loaded + quarantined",
     )
     create_markdown_artifact(key="sori-run-summary",
-                             markdown=render_markdown(summary, changes, top, emerging, rising),
+                             markdown=render_markdown(summary, changes, top, emerging, rising, costs),
                              description=f"What sori found in {period}")
-    report = write_report(engine, summary, config.warehouse.path.parent / "reports", topic_model, rising)
+    report = write_report(engine, summary, config.warehouse.path.parent / "reports", topic_model, rising,
+                          costs)
     create_link_artifact(key="sori-html-report", link=report.resolve().as_uri(),
                          link_text=report.name, description=f"Trends and topic map, {period}")

@@ -37,8 +37,9 @@ def _daily(engine: Engine, window: Window, column, join_categories: bool) -> pd.
 
 
 def write_report(engine: Engine, summary: RunSummary, directory: Path, topic_model: TopicModel | None,
-                 rising: list[dict]) -> Path:
-    """`rising`: the run's `rising_keys`, computed once by the flow for its log, summary and this page."""
+                 rising: list[dict], costs: list[dict]) -> Path:
+    """`rising` and `costs`: the run's `rising_keys` and `pain_costs`, computed once by the flow for its
+    log, summary and this page."""
     trend = Window(summary.window.end - timedelta(days=TREND_DAYS - 1), summary.window.end)
     by_category = _daily(engine, trend, pain_point_categories.c.category, join_categories=True)
     by_topic = _daily(engine, trend, pain_points.c.topic_label, join_categories=False)
@@ -73,12 +74,17 @@ def write_report(engine: Engine, summary: RunSummary, directory: Path, topic_mod
     no_rise = "<p>No category, touchpoint or topic is rising.</p>"
     rising_table = (pd.DataFrame(rising).to_html(index=False, float_format="{:.3g}".format) if rising
                     else no_rise)
+    costs_table = (pd.DataFrame(costs).to_html(index=False, float_format="{:.2f}".format) if costs
+                   else "<p>No category lowers the stars or the NPS this month.</p>")
     body = "\n".join([
         f"<h1>sori run {summary.window.start} … {summary.window.end}</h1>",
         f"<pre>{html.escape(summary.render())}</pre>",
         *[f"<p>{html.escape(note)}</p>" for note in notes],
         "<h2>Rising: more pain lately than in the weeks before</h2>",
         rising_table,
+        f"<h2>What pain costs, {summary.window.end:%Y-%m} so far: stars and NPS without the texts that "
+        "name it</h2>",
+        costs_table,
         *parts,
     ])
     path.write_text(f"<!doctype html><html lang='ko'><head><meta charset='utf-8'><title>sori "

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, bindparam, func, select, text
 
 from pipeline.warehouse import RunCounts, pain_point_categories, pain_points
 from pipeline.window import Window
@@ -111,8 +111,38 @@ def top_pain_points(engine: Engine, window: Window, sources: list[str], limit: i
     return [dict(row) for row in rows]
 
 
+COSTS_PER_MEASURE = 5
+
+_RATING_COSTS = text("""
+    SELECT 'stars' AS measure, source, category, reviews_mentioning AS mentioning, reviews AS total,
+           avg_rating AS score, avg_rating_without_category AS score_without, rating_impact AS impact
+    FROM v_rating_impact_by_category
+    WHERE month = :month AND source IN :sources AND rating_impact > 0
+    ORDER BY rating_impact DESC, source, category LIMIT :limit""").bindparams(
+    bindparam("sources", expanding=True))
+_NPS_COSTS = text("""
+    SELECT 'NPS' AS measure, 'surveys' AS source, category, responses_mentioning AS mentioning,
+           responses AS total, nps AS score, nps_without_category AS score_without, nps_impact AS impact
+    FROM v_nps_impact_by_category
+    WHERE month = :month AND nps_impact > 0
+    ORDER BY nps_impact DESC, category LIMIT :limit""")
+
+
+def pain_costs(engine: Engine, window: Window, sources: list[str],
+               limit: int = COSTS_PER_MEASURE) -> list[dict]:
+    """What each category costs in the window's last month so far, read from the impact views: the
+    average stars a review source would have, and the NPS all surveys would have, without the texts
+    that name it; the costliest first, per measure. "How badly" in the terms the business reports."""
+    month = window.end.replace(day=1)
+    with engine.connect() as conn:
+        params = {"month": month, "limit": limit}
+        stars = conn.execute(_RATING_COSTS, {**params, "sources": sources}).mappings().all()
+        nps = conn.execute(_NPS_COSTS, params).mappings().all()
+    return [{"month": month, **row} for row in (*stars, *nps)]
+
+
 def render_markdown(summary: RunSummary, changes: list[dict], top: list[dict], emerging: list[dict],
-                    rising: list[dict]) -> str:
+                    rising: list[dict], costs: list[dict]) -> str:
     """The run's story for the Prefect UI: reconciliation, where it hurts, what to read first."""
     c = summary.counts
     lines = [
@@ -139,6 +169,13 @@ def render_markdown(summary: RunSummary, changes: list[dict], top: list[dict], e
     rising_rows = [f"| {r['day']} | {r['dimension']} | {_key(r)} | {r['trend_count']} | "
                    f"{r['trend_expected']:.1f} | {r['trend_p_value']:.1e} |" for r in rising]
     lines += rising_rows or ["| – | – | – | – | – | – |"]
+    month = f"{summary.window.end:%Y-%m}"
+    lines += ["", f"## What pain costs, {month} so far", "",
+              "| measure | source | category | texts naming it | of | score | without them | cost |",
+              "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['measure']} | {r['source']} | {r['category']} | {r['mentioning']} | {r['total']} | "
+              f"{r['score']:.2f} | {r['score_without']:.2f} | {r['impact']:.2f} |" for r in costs] or [
+        "| – | – | – | – | – | – | – | – |"]
     lines += ["", "## Most severe pain points", "", "| date | source | category | touchpoint | severity | "
               "response needed | topic | P(pain) | evidence |", "|---|---|---|---|---|---|---|---|---|"]
     lines += [f"| {r['record_date']} | {r['source']} | {r['primary_category']} | {r['touchpoint']} | "

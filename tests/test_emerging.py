@@ -200,7 +200,8 @@ def test_a_key_rising_in_the_warehouse_is_reported(ramp_warehouse):
     assert rows["category", "packaging"]["flag"] and not rows["category", "packaging"]["rising"]
 
     summary = RunSummary("run", last_day, RunCounts(), 1.0)
-    markdown = render_markdown(summary, [], [], flagged(engine, last_day), rising_keys(engine, last_day))
+    markdown = render_markdown(summary, [], [], flagged(engine, last_day), rising_keys(engine, last_day),
+                               [])
     rising_section = markdown.split("## Rising")[1].split("## Most severe")[0]
     assert f"| {last_day.end} | category | reliability | {sum(RAMP)} |" in rising_section
     emerging_section = markdown.split("## Emerging issues")[1].split("## Rising")[0]
@@ -211,7 +212,7 @@ def test_a_key_rising_in_the_warehouse_is_reported(ramp_warehouse):
 def test_the_html_report_marks_emerging_issues_and_lists_rising_keys(ramp_warehouse, tmp_path):
     engine, last_day = ramp_warehouse
     summary = RunSummary("run-1234", last_day, RunCounts(), 1.0)
-    report = write_report(engine, summary, tmp_path / "reports", None, rising_keys(engine, last_day))
+    report = write_report(engine, summary, tmp_path / "reports", None, rising_keys(engine, last_day), [])
     page = report.read_text(encoding="utf-8")
     rising_section = page.split("<h2>Rising")[1]
     assert "<td>reliability</td>" in rising_section and f"<td>{sum(RAMP)}</td>" in rising_section

@@ -6,8 +6,9 @@ import pytest
 from sqlalchemy import Column, MetaData, Table, insert, select, text
 
 from pipeline.document import SurveyResponse
+from pipeline.html_report import write_report
 from pipeline.pii import PiiMasker
-from pipeline.report import RunSummary, render_markdown, top_pain_points
+from pipeline.report import RunSummary, pain_costs, render_markdown, top_pain_points
 from pipeline.sources import QuarantineRecord, SourceBatch
 from pipeline.warehouse import (
     SCHEMA_VERSION,
@@ -111,6 +112,8 @@ def test_bi_views_compute_nps_and_its_impact_per_category(warehouse_url):
         # Without the two delivery detractors: 3 promoters, 1 passive, 1 detractor of 5 → +40.
         assert impact["delivery"] == pytest.approx(40.0)
         assert impact["staff"] == pytest.approx(100.0 * (3 - 2) / 6)
+        costs = pain_costs(engine, Window(day, day), ["nps"])
+        assert [(c["measure"], c["category"]) for c in costs] == [("NPS", "delivery"), ("NPS", "staff")]
         pain = conn.execute(text("SELECT category, SUM(pain_points) FROM v_pain_points_daily "
                                  "GROUP BY category"))
         assert dict(pain.all()) == {"delivery": 2, "staff": 1}
@@ -118,7 +121,7 @@ def test_bi_views_compute_nps_and_its_impact_per_category(warehouse_url):
         assert tuple(share) == (6, 3)
 
 
-def test_rating_impact_says_how_many_stars_each_category_costs_a_source(warehouse_url):
+def test_rating_impact_says_how_many_stars_each_category_costs_a_source(warehouse_url, tmp_path):
     engine = connect(warehouse_url)
     ensure_schema(engine)
     day = date(2026, 10, 7)
@@ -139,6 +142,16 @@ def test_rating_impact_says_how_many_stars_each_category_costs_a_source(warehous
     assert impact[("reviews", "staff")] == pytest.approx((1, 5, 3.0, 3.0, 3.0, 0.0))
     # The only rated review of a source: nothing is left to compare it with.
     assert impact[("store", "delivery")] == (1, 1, 5.0, 5.0, None, None)
+
+    costs = pain_costs(engine, Window(day, day), ["reviews", "store"])
+    assert [(c["measure"], c["source"], c["category"], c["impact"]) for c in costs] == [
+        ("stars", "reviews", "delivery", pytest.approx(1.0))]  # staff costs nothing, store cannot tell
+    summary = RunSummary("run-1234", Window(day, day), RunCounts(), 1.0)
+    markdown = render_markdown(summary, [], [], [], [], costs)
+    costs_section = markdown.split("## What pain costs")[1]
+    assert "| stars | reviews | delivery | 2 | 5 | 3.00 | 4.00 | 1.00 |" in costs_section
+    page = write_report(engine, summary, tmp_path, None, [], costs).read_text(encoding="utf-8")
+    assert "<td>delivery</td>" in page.split("<h2>What pain costs")[1]
     engine.dispose()
 
 
@@ -158,7 +171,7 @@ def test_pain_points_say_how_sure_their_tags_are(warehouse_url):
     assert [tuple(r) for r in rows] == [("r1", pytest.approx(0.83), pytest.approx(0.71)), ("r2", None, None)]
     day = Window(date(2026, 9, 1), date(2026, 9, 1))
     top = top_pain_points(engine, day, ["reviews"])
-    markdown = render_markdown(RunSummary("run", day, RunCounts(), 1.0), [], top, [], [])
+    markdown = render_markdown(RunSummary("run", day, RunCounts(), 1.0), [], top, [], [], [])
     severe = markdown.split("## Most severe pain points")[1]
     assert "| P(pain) |" in severe and "| 0.83 |" in severe and "| – |" in severe
     engine.dispose()
