@@ -55,6 +55,17 @@ def table(url: str, name: str) -> list[dict]:
     return rows
 
 
+def published_markdown(key: str) -> str:
+    """The latest markdown artifact under `key`, read back from the Prefect server."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        (artifact,) = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+                                            limit=1)
+    return artifact.data
+
+
 def test_flow_mines_a_sample_window_into_the_warehouse(prefect_harness, tmp_path):
     from flows.nightly import mine_window
 
@@ -87,6 +98,11 @@ def test_flow_mines_a_sample_window_into_the_warehouse(prefect_harness, tmp_path
     runs = table(url, "runs")
     assert [r["status"] for r in runs] in (["ok"], ["warning"])
     assert runs[0]["records_read"] == counts.records_read
+    story = published_markdown("sori-run-summary")
+    costs = story.split("## What pain costs, 2026-10 so far")[1].split("## Most severe")[0]
+    assert "| stars | reviews |" in costs and "| NPS | surveys |" in costs
+    (report,) = (tmp_path / "reports").glob("sori-*.html")
+    assert "<h2>What pain costs" in report.read_text(encoding="utf-8")
 
     before = sorted((r["pain_point_id"], r["categories"], r["touchpoint"], r["severity"]) for r in pain)
     mine_window(start=SAMPLE_WINDOW[0], end=SAMPLE_WINDOW[1], config_path=str(config_path))
