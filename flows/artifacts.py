@@ -7,37 +7,27 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from prefect.cache_policies import NO_CACHE
 
 from pipeline.config import load_config
-from pipeline.emerging import flagged
 from pipeline.html_report import write_report
-from pipeline.report import (
-    RunSummary,
-    category_touchpoint_changes,
-    pain_costs,
-    render_markdown,
-    top_pain_points,
-)
+from pipeline.report import Findings, RunSummary, render_markdown
 from pipeline.topics import TopicModel
 from pipeline.warehouse import connect
 
 
 @task(name="publish-artifacts", cache_policy=NO_CACHE)
-def publish_artifacts(config_path: str | None, summary: RunSummary, sources: list[str],
-                      topic_model: TopicModel | None, rising: list[dict]) -> None:
+def publish_artifacts(config_path: str | None, summary: RunSummary, findings: Findings,
+                      topic_model: TopicModel | None) -> None:
     config = load_config(config_path)
     engine = connect(config.warehouse.sqlalchemy_url())
-    changes = category_touchpoint_changes(engine, summary.window, sources)
-    top = top_pain_points(engine, summary.window, sources)
-    emerging = flagged(engine, summary.window)
-    costs = pain_costs(engine, summary.window, sources)
     period = f"{summary.window.start} … {summary.window.end}"
     create_table_artifact(
         key="sori-pain-by-category-touchpoint",
-        table=changes,
+        table=findings.changes,
         description=f"Pain points per category × touchpoint, {period}, against the previous period",
     )
     create_table_artifact(
         key="sori-emerging-issues",
-        table=[{**row, "day": str(row["day"])} for row in emerging] or [{"day": "", "dimension": "none"}],
+        table=([{**row, "day": str(row["day"])} for row in findings.emerging]
+               or [{"day": "", "dimension": "none"}]),
         description=f"Emerging issues flagged in {period} (count far above its trailing baseline)",
     )
     create_table_artifact(
@@ -52,10 +42,9 @@ def publish_artifacts(config_path: str | None, summary: RunSummary, sources: lis
         }],
         description=f"Reconciliation for {period}: read = loaded + quarantined",
     )
-    create_markdown_artifact(key="sori-run-summary",
-                             markdown=render_markdown(summary, changes, top, emerging, rising, costs),
+    create_markdown_artifact(key="sori-run-summary", markdown=render_markdown(summary, findings),
                              description=f"What sori found in {period}")
-    report = write_report(engine, summary, config.warehouse.path.parent / "reports", topic_model, rising,
-                          costs)
+    report = write_report(engine, summary, config.warehouse.path.parent / "reports", topic_model, findings)
     create_link_artifact(key="sori-html-report", link=report.resolve().as_uri(),
-                         link_text=report.name, description=f"Trends and topic map, {period}")
+                         link_text=report.name,
+                         description=f"The run's story, trends and topic map, {period}")

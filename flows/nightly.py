@@ -22,11 +22,11 @@ from flows.artifacts import publish_artifacts
 from pipeline.alerts import load_alert_config, send_alerts
 from pipeline.config import SoriConfig, load_config
 from pipeline.document import Conversation, Document, FeedbackItem
-from pipeline.emerging import rising_keys, write_emerging
+from pipeline.emerging import write_emerging
 from pipeline.nlp import Pipeline, documents
 from pipeline.pii import PiiMasker
 from pipeline.readers import SourceReadError
-from pipeline.report import RunSummary, pain_counts
+from pipeline.report import RunSummary, pain_counts, read_findings
 from pipeline.sources import SourceBatch, open_source
 from pipeline.topics import META_FILE as TOPIC_META_FILE
 from pipeline.warehouse import (
@@ -194,14 +194,13 @@ def mine_window(start: date | None = None, end: date | None = None, sources: lis
     by_category, by_touchpoint = pain_counts(engine, window, [b.source for b in batches])
     summary = RunSummary(run_id, window, counts, seconds, by_category, by_touchpoint)
     logger.info("%s", summary.render())
-    rising = rising_keys(engine, window)
-    publish_artifacts(config_path, summary, [b.source for b in batches],
-                      cached_pipeline(config_path).topic_model, rising)
+    findings = read_findings(engine, window, [b.source for b in batches])
+    publish_artifacts(config_path, summary, findings, cached_pipeline(config_path).topic_model)
     if config.alerts:
         route_alerts(config_path, window.start, window.end, [b.source for b in batches], run_id)
     if flags:
         logger.warning("%d emerging issues flagged: see the emerging_issues table", flags)
-    if rising:
+    if rising := findings.rising:
         logger.warning("rising over the %d days to %s: %s", config.emerging.trend_days, rising[0]["day"],
                        ", ".join(f"{r['dimension']} {r['label']} ({r['trend_count']} pain points, "
                                  f"{r['trend_expected']:.0f} expected)" for r in rising))

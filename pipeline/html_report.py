@@ -1,6 +1,8 @@
-"""A static HTML report per run, written next to the warehouse: trends by category and topic over the
-last 90 days, with the categories' emerging issues marked and the keys rising at the window's end, and
-the topic map. It opens offline (plotly.js is written once beside the reports)."""
+"""A static HTML report per run, written next to the warehouse, for readers without the Prefect UI: the
+run's story (the same tables as its summary artifact: increases, emerging issues, rising keys, what pain
+costs, the most severe pain points), trends by category and topic over the last 90 days with the
+categories' emerging issues marked, and the topic map. It opens offline (plotly.js is written once
+beside the reports)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from plotly.offline import get_plotlyjs
 from sqlalchemy import Engine, func, select
 
 from pipeline.emerging import flagged
-from pipeline.report import RunSummary
+from pipeline.report import Findings, RunSummary, Section, story
 from pipeline.topics import TopicModel
 from pipeline.warehouse import pain_point_categories, pain_points
 from pipeline.window import Window
@@ -37,9 +39,7 @@ def _daily(engine: Engine, window: Window, column, join_categories: bool) -> pd.
 
 
 def write_report(engine: Engine, summary: RunSummary, directory: Path, topic_model: TopicModel | None,
-                 rising: list[dict], costs: list[dict]) -> Path:
-    """`rising` and `costs`: the run's `rising_keys` and `pain_costs`, computed once by the flow for its
-    log, summary and this page."""
+                 findings: Findings) -> Path:
     trend = Window(summary.window.end - timedelta(days=TREND_DAYS - 1), summary.window.end)
     by_category = _daily(engine, trend, pain_point_categories.c.category, join_categories=True)
     by_topic = _daily(engine, trend, pain_points.c.topic_label, join_categories=False)
@@ -71,22 +71,22 @@ def write_report(engine: Engine, summary: RunSummary, directory: Path, topic_mod
     path = directory / f"sori-{summary.window.start}-{summary.window.end}-{summary.run_id[:8]}.html"
     parts = [fig.to_html(full_html=False, include_plotlyjs="directory" if i == 0 else False)
              for i, fig in enumerate(figures)]
-    no_rise = "<p>No category, touchpoint or topic is rising.</p>"
-    rising_table = (pd.DataFrame(rising).to_html(index=False, float_format="{:.3g}".format) if rising
-                    else no_rise)
-    costs_table = (pd.DataFrame(costs).to_html(index=False, float_format="{:.2f}".format) if costs
-                   else "<p>No category lowers the stars or the NPS this month.</p>")
     body = "\n".join([
         f"<h1>sori run {summary.window.start} … {summary.window.end}</h1>",
         f"<pre>{html.escape(summary.render())}</pre>",
         *[f"<p>{html.escape(note)}</p>" for note in notes],
-        "<h2>Rising: more pain lately than in the weeks before</h2>",
-        rising_table,
-        f"<h2>What pain costs, {summary.window.end:%Y-%m} so far: stars and NPS without the texts that "
-        "name it</h2>",
-        costs_table,
+        *[_section_html(section) for section in story(summary, findings)],
         *parts,
     ])
     path.write_text(f"<!doctype html><html lang='ko'><head><meta charset='utf-8'><title>sori "
                     f"{summary.window.start}</title></head><body>{body}</body></html>", encoding="utf-8")
     return path
+
+
+def _section_html(section: Section) -> str:
+    def row(cells: list[str], tag: str) -> str:
+        return "<tr>" + "".join(f"<{tag}>{html.escape(cell)}</{tag}>" for cell in cells) + "</tr>"
+
+    rows = [row(cells, "td") for cells in section.rows] or [row(["–"] * len(section.header), "td")]
+    return (f"<h2>{html.escape(section.title)}</h2>\n<table border='1'>{row(section.header, 'th')}"
+            f"{''.join(rows)}</table>")

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import Connection, Engine, bindparam, func, select, text
 
+from pipeline.emerging import flagged, rising_keys
 from pipeline.warehouse import RunCounts, pain_point_categories, pain_points
 from pipeline.window import Window
 
@@ -141,9 +142,65 @@ def pain_costs(engine: Engine, window: Window, sources: list[str],
     return [{"month": month, **row} for row in (*stars, *nps)]
 
 
-def render_markdown(summary: RunSummary, changes: list[dict], top: list[dict], emerging: list[dict],
-                    rising: list[dict], costs: list[dict]) -> str:
-    """The run's story for the Prefect UI: reconciliation, where it hurts, what to read first."""
+@dataclass
+class Findings:
+    """What a run found, read from the warehouse once for every place that tells it: the log, the
+    Prefect artifacts and the HTML report."""
+    changes: list[dict]
+    top: list[dict]
+    emerging: list[dict]
+    rising: list[dict]
+    costs: list[dict]
+
+
+def read_findings(engine: Engine, window: Window, sources: list[str]) -> Findings:
+    return Findings(changes=category_touchpoint_changes(engine, window, sources),
+                    top=top_pain_points(engine, window, sources),
+                    emerging=flagged(engine, window),
+                    rising=rising_keys(engine, window),
+                    costs=pain_costs(engine, window, sources))
+
+
+@dataclass
+class Section:
+    """One table of the run's story, in cells already formatted, so markdown and HTML say the same."""
+    title: str
+    header: list[str]
+    rows: list[list[str]]
+
+
+def story(summary: RunSummary, findings: Findings) -> list[Section]:
+    """Where it hurts more than before, what spiked, what keeps growing, what it costs, what to read
+    first."""
+    increases = sorted((r for r in findings.changes if r["change"] > 0), key=lambda r: -r["change"])[:10]
+    return [
+        Section("Biggest increases against the previous period",
+                ["category", "touchpoint", "pain points", "previous", "change"],
+                [[r["category"], r["touchpoint"], str(r["pain_points"]), str(r["previous_period"]),
+                  f"+{r['change']}"] for r in increases]),
+        Section("Emerging issues", ["day", "dimension", "key", "count", "expected", "score"],
+                [[str(r["day"]), r["dimension"], _key(r), str(r["count"]), f"{r['expected']:.1f}",
+                  f"{r['score']:.1f}"] for r in findings.emerging]),
+        Section("Rising: more pain lately than in the weeks before",
+                ["day", "dimension", "key", "recent pain", "expected", "p"],
+                [[str(r["day"]), r["dimension"], _key(r), str(r["trend_count"]), f"{r['trend_expected']:.1f}",
+                  f"{r['trend_p_value']:.1e}"] for r in findings.rising]),
+        Section(f"What pain costs, {summary.window.end:%Y-%m} so far",
+                ["measure", "source", "category", "texts naming it", "of", "score", "without them", "cost"],
+                [[r["measure"], r["source"], r["category"], str(r["mentioning"]), str(r["total"]),
+                  f"{r['score']:.2f}", f"{r['score_without']:.2f}", f"{r['impact']:.2f}"]
+                 for r in findings.costs]),
+        Section("Most severe pain points",
+                ["date", "source", "category", "touchpoint", "severity", "response needed", "topic",
+                 "P(pain)", "evidence"],
+                [[str(r["record_date"]), r["source"], r["primary_category"], r["touchpoint"],
+                  str(r["severity"]), "yes" if r["response_needed"] else "", r["topic_label"],
+                  _probability(r["pain_probability"]), r["evidence"]] for r in findings.top]),
+    ]
+
+
+def render_markdown(summary: RunSummary, findings: Findings) -> str:
+    """The run's story for the Prefect UI: reconciliation, then the story's tables."""
     c = summary.counts
     lines = [
         f"# sori run {summary.window.start} … {summary.window.end}",
@@ -151,37 +208,15 @@ def render_markdown(summary: RunSummary, changes: list[dict], top: list[dict], e
         f"**Reconciliation:** read {c.records_read} = loaded {c.records_loaded} + quarantined "
         f"{c.records_quarantined}. Mined texts {c.feedback_rows}, sentences {c.sentences}, "
         f"pain points {c.pain_points}, in {summary.seconds:.1f}s.",
-        "",
-        "## Biggest increases against the previous period",
-        "",
-        "| category | touchpoint | pain points | previous | change |",
-        "|---|---|---|---|---|",
     ]
-    increases = sorted((r for r in changes if r["change"] > 0), key=lambda r: -r["change"])[:10]
-    lines += [f"| {r['category']} | {r['touchpoint']} | {r['pain_points']} | {r['previous_period']} | "
-              f"+{r['change']} |" for r in increases] or ["| – | – | – | – | – |"]
-    lines += ["", "## Emerging issues", "", "| day | dimension | key | count | expected | score |",
-              "|---|---|---|---|---|---|"]
-    lines += [f"| {r['day']} | {r['dimension']} | {_key(r)} | {r['count']} | {r['expected']:.1f} | "
-              f"{r['score']:.1f} |" for r in emerging] or ["| – | – | – | – | – | – |"]
-    lines += ["", "## Rising: more pain lately than in the weeks before", "",
-              "| day | dimension | key | recent pain | expected | p |", "|---|---|---|---|---|---|"]
-    rising_rows = [f"| {r['day']} | {r['dimension']} | {_key(r)} | {r['trend_count']} | "
-                   f"{r['trend_expected']:.1f} | {r['trend_p_value']:.1e} |" for r in rising]
-    lines += rising_rows or ["| – | – | – | – | – | – |"]
-    month = f"{summary.window.end:%Y-%m}"
-    lines += ["", f"## What pain costs, {month} so far", "",
-              "| measure | source | category | texts naming it | of | score | without them | cost |",
-              "|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['measure']} | {r['source']} | {r['category']} | {r['mentioning']} | {r['total']} | "
-              f"{r['score']:.2f} | {r['score_without']:.2f} | {r['impact']:.2f} |" for r in costs] or [
-        "| – | – | – | – | – | – | – | – |"]
-    lines += ["", "## Most severe pain points", "", "| date | source | category | touchpoint | severity | "
-              "response needed | topic | P(pain) | evidence |", "|---|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['record_date']} | {r['source']} | {r['primary_category']} | {r['touchpoint']} | "
-              f"{r['severity']} | {'yes' if r['response_needed'] else ''} | {r['topic_label']} | "
-              f"{_probability(r['pain_probability'])} | {_cell(r['evidence'])} |" for r in top]
+    for section in story(summary, findings):
+        lines += ["", f"## {section.title}", "", _row(section.header), "|" + "---|" * len(section.header)]
+        lines += [_row(cells) for cells in section.rows] or [_row(["–"] * len(section.header))]
     return "\n".join(lines) + "\n"
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(_cell(cell) for cell in cells) + " |"
 
 
 def _probability(value: float | None) -> str:
@@ -190,7 +225,7 @@ def _probability(value: float | None) -> str:
 
 def _key(row: dict) -> str:
     """A topic as its id and label (from `pipeline.emerging`), a category or touchpoint as its key."""
-    return _cell(row["key"] if row["label"] == row["key"] else f"{row['key']} {row['label']}")
+    return row["key"] if row["label"] == row["key"] else f"{row['key']} {row['label']}"
 
 
 def _cell(text: str) -> str:

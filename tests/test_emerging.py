@@ -21,7 +21,7 @@ from pipeline.emerging import (
 )
 from pipeline.html_report import write_report
 from pipeline.pii import PiiMasker
-from pipeline.report import RunSummary, render_markdown
+from pipeline.report import RunSummary, read_findings, render_markdown
 from pipeline.sources import SourceBatch
 from pipeline.warehouse import RunCounts, connect, ensure_schema, replace_window, window_writes
 from pipeline.window import Window
@@ -200,9 +200,8 @@ def test_a_key_rising_in_the_warehouse_is_reported(ramp_warehouse):
     assert rows["category", "packaging"]["flag"] and not rows["category", "packaging"]["rising"]
 
     summary = RunSummary("run", last_day, RunCounts(), 1.0)
-    markdown = render_markdown(summary, [], [], flagged(engine, last_day), rising_keys(engine, last_day),
-                               [])
-    rising_section = markdown.split("## Rising")[1].split("## Most severe")[0]
+    markdown = render_markdown(summary, read_findings(engine, last_day, ["reviews"]))
+    rising_section = markdown.split("## Rising")[1].split("\n## ")[0]
     assert f"| {last_day.end} | category | reliability | {sum(RAMP)} |" in rising_section
     emerging_section = markdown.split("## Emerging issues")[1].split("## Rising")[0]
     assert f"| {last_day.end} | category | packaging | 15 |" in emerging_section
@@ -212,12 +211,16 @@ def test_a_key_rising_in_the_warehouse_is_reported(ramp_warehouse):
 def test_the_html_report_marks_emerging_issues_and_lists_rising_keys(ramp_warehouse, tmp_path):
     engine, last_day = ramp_warehouse
     summary = RunSummary("run-1234", last_day, RunCounts(), 1.0)
-    report = write_report(engine, summary, tmp_path / "reports", None, rising_keys(engine, last_day), [])
+    findings = read_findings(engine, last_day, ["reviews"])
+    report = write_report(engine, summary, tmp_path / "reports", None, findings)
     page = report.read_text(encoding="utf-8")
-    rising_section = page.split("<h2>Rising")[1]
+    rising_section = page.split("<h2>Rising")[1].split("<h2>")[0]
     assert "<td>reliability</td>" in rising_section and f"<td>{sum(RAMP)}</td>" in rising_section
     assert "<td>packaging</td>" not in rising_section
     assert '"name":"emerging issue"' in page and '"text":["packaging"]' in page
+    # the run's story, as in the summary artifact: the spike and the evidence to read first
+    assert "<td>packaging</td>" in page.split("<h2>Emerging issues")[1].split("<h2>")[0]
+    assert "<td>배송이 늦어요.</td>" in page.split("<h2>Most severe pain points")[1]
 
 
 def test_a_warehouse_made_before_the_window_columns_gains_them(tmp_path):

@@ -8,7 +8,7 @@ from sqlalchemy import Column, MetaData, Table, insert, select, text
 from pipeline.document import SurveyResponse
 from pipeline.html_report import write_report
 from pipeline.pii import PiiMasker
-from pipeline.report import RunSummary, pain_costs, render_markdown, top_pain_points
+from pipeline.report import Findings, RunSummary, pain_costs, render_markdown, top_pain_points
 from pipeline.sources import QuarantineRecord, SourceBatch
 from pipeline.warehouse import (
     SCHEMA_VERSION,
@@ -147,10 +147,11 @@ def test_rating_impact_says_how_many_stars_each_category_costs_a_source(warehous
     assert [(c["measure"], c["source"], c["category"], c["impact"]) for c in costs] == [
         ("stars", "reviews", "delivery", pytest.approx(1.0))]  # staff costs nothing, store cannot tell
     summary = RunSummary("run-1234", Window(day, day), RunCounts(), 1.0)
-    markdown = render_markdown(summary, [], [], [], [], costs)
+    findings = Findings(changes=[], top=[], emerging=[], rising=[], costs=costs)
+    markdown = render_markdown(summary, findings)
     costs_section = markdown.split("## What pain costs")[1]
     assert "| stars | reviews | delivery | 2 | 5 | 3.00 | 4.00 | 1.00 |" in costs_section
-    page = write_report(engine, summary, tmp_path, None, [], costs).read_text(encoding="utf-8")
+    page = write_report(engine, summary, tmp_path, None, findings).read_text(encoding="utf-8")
     assert "<td>delivery</td>" in page.split("<h2>What pain costs")[1]
     engine.dispose()
 
@@ -171,7 +172,8 @@ def test_pain_points_say_how_sure_their_tags_are(warehouse_url):
     assert [tuple(r) for r in rows] == [("r1", pytest.approx(0.83), pytest.approx(0.71)), ("r2", None, None)]
     day = Window(date(2026, 9, 1), date(2026, 9, 1))
     top = top_pain_points(engine, day, ["reviews"])
-    markdown = render_markdown(RunSummary("run", day, RunCounts(), 1.0), [], top, [], [], [])
+    markdown = render_markdown(RunSummary("run", day, RunCounts(), 1.0),
+                               Findings(changes=[], top=top, emerging=[], rising=[], costs=[]))
     severe = markdown.split("## Most severe pain points")[1]
     assert "| P(pain) |" in severe and "| 0.83 |" in severe and "| – |" in severe
     engine.dispose()
