@@ -22,7 +22,8 @@ def publish_artifacts(config_path: str | None, summary: RunSummary, findings: Fi
     create_table_artifact(
         key="sori-pain-by-category-touchpoint",
         table=findings.changes,
-        description=f"Pain points per category × touchpoint, {period}, against the previous period",
+        description=f"Pain points per category × touchpoint, {period}, against the previous period"
+                    + ("" if findings.previous_mined else " (never mined: nothing to compare with)"),
     )
     create_table_artifact(
         key="sori-emerging-issues",

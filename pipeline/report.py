@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import Connection, Engine, bindparam, func, select, text
 
 from pipeline.emerging import flagged, rising_keys
-from pipeline.warehouse import RunCounts, pain_point_categories, pain_points
+from pipeline.warehouse import RunCounts, feedback, pain_point_categories, pain_points
 from pipeline.window import Window
 
 
@@ -80,6 +80,17 @@ def _category_touchpoint_counts(conn: Connection, window: Window, sources: list[
     return {(category, touchpoint): count for category, touchpoint, count in rows}
 
 
+def was_mined(engine: Engine, window: Window, sources: list[str]) -> bool:
+    """Whether the warehouse holds any text of these sources in the window: a period never mined has
+    no pain points to compare with, which is not the same as a period without pain."""
+    with engine.connect() as conn:
+        return conn.execute(
+            select(func.count()).select_from(feedback)
+            .where(feedback.c.record_date >= window.start, feedback.c.record_date <= window.end,
+                   feedback.c.source.in_(sources))
+        ).scalar() > 0
+
+
 def category_touchpoint_changes(engine: Engine, window: Window, sources: list[str]) -> list[dict]:
     """Pain points per category × touchpoint in the window against the previous period, worst first."""
     with engine.connect() as conn:
@@ -147,6 +158,7 @@ class Findings:
     """What a run found, read from the warehouse once for every place that tells it: the log, the
     Prefect artifacts and the HTML report."""
     changes: list[dict]
+    previous_mined: bool
     top: list[dict]
     emerging: list[dict]
     rising: list[dict]
@@ -155,6 +167,7 @@ class Findings:
 
 def read_findings(engine: Engine, window: Window, sources: list[str]) -> Findings:
     return Findings(changes=category_touchpoint_changes(engine, window, sources),
+                    previous_mined=was_mined(engine, previous_window(window), sources),
                     top=top_pain_points(engine, window, sources),
                     emerging=flagged(engine, window),
                     rising=rising_keys(engine, window),
@@ -173,11 +186,14 @@ def story(summary: RunSummary, findings: Findings) -> list[Section]:
     """Where it hurts more than before, what spiked, what keeps growing, what it costs, what to read
     first."""
     increases = sorted((r for r in findings.changes if r["change"] > 0), key=lambda r: -r["change"])[:10]
+    previous = previous_window(summary.window)
     return [
-        Section("Biggest increases against the previous period",
+        Section("Biggest increases against the previous period" if findings.previous_mined else
+                f"Biggest increases: none to tell, nothing was mined in the previous period "
+                f"({previous.start} … {previous.end})",
                 ["category", "touchpoint", "pain points", "previous", "change"],
                 [[r["category"], r["touchpoint"], str(r["pain_points"]), str(r["previous_period"]),
-                  f"+{r['change']}"] for r in increases]),
+                  f"+{r['change']}"] for r in increases if findings.previous_mined]),
         Section("Emerging issues", ["day", "dimension", "key", "count", "expected", "score"],
                 [[str(r["day"]), r["dimension"], _key(r), str(r["count"]), f"{r['expected']:.1f}",
                   f"{r['score']:.1f}"] for r in findings.emerging]),

@@ -8,7 +8,7 @@ from sqlalchemy import Column, MetaData, Table, insert, select, text
 from pipeline.document import SurveyResponse
 from pipeline.html_report import write_report
 from pipeline.pii import PiiMasker
-from pipeline.report import Findings, RunSummary, pain_costs, render_markdown, top_pain_points
+from pipeline.report import Findings, RunSummary, pain_costs, read_findings, render_markdown, top_pain_points
 from pipeline.sources import QuarantineRecord, SourceBatch
 from pipeline.warehouse import (
     SCHEMA_VERSION,
@@ -147,12 +147,30 @@ def test_rating_impact_says_how_many_stars_each_category_costs_a_source(warehous
     assert [(c["measure"], c["source"], c["category"], c["impact"]) for c in costs] == [
         ("stars", "reviews", "delivery", pytest.approx(1.0))]  # staff costs nothing, store cannot tell
     summary = RunSummary("run-1234", Window(day, day), RunCounts(), 1.0)
-    findings = Findings(changes=[], top=[], emerging=[], rising=[], costs=costs)
+    findings = Findings(changes=[], previous_mined=True, top=[], emerging=[], rising=[], costs=costs)
     markdown = render_markdown(summary, findings)
     costs_section = markdown.split("## What pain costs")[1]
     assert "| stars | reviews | delivery | 2 | 5 | 3.00 | 4.00 | 1.00 |" in costs_section
     page = write_report(engine, summary, tmp_path, None, findings).read_text(encoding="utf-8")
     assert "<td>delivery</td>" in page.split("<h2>What pain costs")[1]
+    engine.dispose()
+
+
+def test_increases_are_told_only_against_a_period_that_was_mined(warehouse_url):
+    engine = connect(warehouse_url)
+    ensure_schema(engine)
+    week = Window(date(2026, 10, 8), date(2026, 10, 14))
+    write(engine, week, [pain_doc(f"now-{i}", week.end) for i in range(3)])
+    summary = RunSummary("run", week, RunCounts(), 1.0)
+    first = render_markdown(summary, read_findings(engine, week, ["reviews"]))
+    increases = first.split("## Biggest increases")[1].split("\n## ")[0]
+    assert "nothing was mined in the previous period (2026-10-01 … 2026-10-07)" in increases
+    assert "| delivery |" not in increases
+    before = Window(date(2026, 10, 1), date(2026, 10, 7))
+    write(engine, before, [pain_doc("before-0", before.start, pain=False)])  # mined, without pain
+    then = render_markdown(summary, read_findings(engine, week, ["reviews"]))
+    increases = then.split("## Biggest increases against the previous period")[1].split("\n## ")[0]
+    assert "| delivery | delivery | 3 | 0 | +3 |" in increases
     engine.dispose()
 
 
@@ -173,7 +191,8 @@ def test_pain_points_say_how_sure_their_tags_are(warehouse_url):
     day = Window(date(2026, 9, 1), date(2026, 9, 1))
     top = top_pain_points(engine, day, ["reviews"])
     markdown = render_markdown(RunSummary("run", day, RunCounts(), 1.0),
-                               Findings(changes=[], top=top, emerging=[], rising=[], costs=[]))
+                               Findings(changes=[], previous_mined=True, top=top, emerging=[], rising=[],
+                                        costs=[]))
     severe = markdown.split("## Most severe pain points")[1]
     assert "| P(pain) |" in severe and "| 0.83 |" in severe and "| – |" in severe
     engine.dispose()
