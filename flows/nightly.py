@@ -191,13 +191,14 @@ def mine_window(start: date | None = None, end: date | None = None, sources: lis
     seconds = time.perf_counter() - started
     status = "failed" if failures else ("warning" if counts.records_quarantined else "ok")
     finish_run(engine, run_id, status, counts, seconds, "; ".join(failures), model_version)
-    by_category, by_touchpoint = pain_counts(engine, window, [b.source for b in batches])
+    mined_sources = [b.source for b in batches]
+    by_category, by_touchpoint = pain_counts(engine, window, mined_sources)
     summary = RunSummary(run_id, window, counts, seconds, by_category, by_touchpoint)
     logger.info("%s", summary.render())
-    findings = read_findings(engine, window, [b.source for b in batches])
+    findings = read_findings(engine, window, mined_sources)
     publish_artifacts(config_path, summary, findings, cached_pipeline(config_path).topic_model)
     if config.alerts:
-        route_alerts(config_path, window.start, window.end, [b.source for b in batches], run_id)
+        route_alerts(config_path, window.start, window.end, mined_sources, run_id)
     if flags:
         logger.warning("%d emerging issues flagged: see the emerging_issues table", flags)
     if rising := findings.rising:

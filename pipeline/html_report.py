@@ -87,6 +87,6 @@ def _section_html(section: Section) -> str:
     def row(cells: list[str], tag: str) -> str:
         return "<tr>" + "".join(f"<{tag}>{html.escape(cell)}</{tag}>" for cell in cells) + "</tr>"
 
-    rows = [row(cells, "td") for cells in section.rows] or [row(["–"] * len(section.header), "td")]
+    rows = [row(cells, "td") for cells in section.shown_rows]
     return (f"<h2>{html.escape(section.title)}</h2>\n<table border='1'>{row(section.header, 'th')}"
             f"{''.join(rows)}</table>")

@@ -150,7 +150,7 @@ def pain_costs(engine: Engine, window: Window, sources: list[str],
         params = {"month": month, "limit": limit}
         stars = conn.execute(_RATING_COSTS, {**params, "sources": sources}).mappings().all()
         nps = conn.execute(_NPS_COSTS, params).mappings().all()
-    return [{"month": month, **row} for row in (*stars, *nps)]
+    return [dict(row) for row in (*stars, *nps)]
 
 
 @dataclass
@@ -181,11 +181,17 @@ class Section:
     header: list[str]
     rows: list[list[str]]
 
+    @property
+    def shown_rows(self) -> list[list[str]]:
+        """The rows, or one row of dashes: an empty table still shows that there was nothing."""
+        return self.rows or [["–"] * len(self.header)]
+
 
 def story(summary: RunSummary, findings: Findings) -> list[Section]:
     """Where it hurts more than before, what spiked, what keeps growing, what it costs, what to read
     first."""
-    increases = sorted((r for r in findings.changes if r["change"] > 0), key=lambda r: -r["change"])[:10]
+    increases = (sorted((r for r in findings.changes if r["change"] > 0), key=lambda r: -r["change"])[:10]
+                 if findings.previous_mined else [])
     previous = previous_window(summary.window)
     return [
         Section("Biggest increases against the previous period" if findings.previous_mined else
@@ -193,7 +199,7 @@ def story(summary: RunSummary, findings: Findings) -> list[Section]:
                 f"({previous.start} … {previous.end})",
                 ["category", "touchpoint", "pain points", "previous", "change"],
                 [[r["category"], r["touchpoint"], str(r["pain_points"]), str(r["previous_period"]),
-                  f"+{r['change']}"] for r in increases if findings.previous_mined]),
+                  f"+{r['change']}"] for r in increases]),
         Section("Emerging issues", ["day", "dimension", "key", "count", "expected", "score"],
                 [[str(r["day"]), r["dimension"], _key(r), str(r["count"]), f"{r['expected']:.1f}",
                   f"{r['score']:.1f}"] for r in findings.emerging]),
@@ -227,7 +233,7 @@ def render_markdown(summary: RunSummary, findings: Findings) -> str:
     ]
     for section in story(summary, findings):
         lines += ["", f"## {section.title}", "", _row(section.header), "|" + "---|" * len(section.header)]
-        lines += [_row(cells) for cells in section.rows] or [_row(["–"] * len(section.header))]
+        lines += [_row(cells) for cells in section.shown_rows]
     return "\n".join(lines) + "\n"
 
 
