@@ -1,8 +1,8 @@
 """A static HTML report per run, written next to the warehouse, for readers without the Prefect UI: the
 run's story (the same tables as its summary artifact: increases, emerging issues, rising keys, what pain
-costs, the most severe pain points), trends by category and topic over the last 90 days with the
-categories' emerging issues marked, and the topic map. It opens offline (plotly.js is written once
-beside the reports)."""
+costs, products with more pain than the rest, the most severe pain points), trends by category and
+topic over the last 90 days with the categories' emerging issues marked, and the topic map. It opens
+offline (plotly.js is written once beside the reports)."""
 
 from __future__ import annotations
 

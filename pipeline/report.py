@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import Connection, Engine, bindparam, func, select, text
 
 from pipeline.emerging import flagged, rising_keys
+from pipeline.products import MAX_Q_VALUE, product_hotspots
 from pipeline.warehouse import RunCounts, feedback, pain_point_categories, pain_points
 from pipeline.window import Window
 
@@ -163,6 +164,7 @@ class Findings:
     emerging: list[dict]
     rising: list[dict]
     costs: list[dict]
+    products: list[dict]
 
 
 def read_findings(engine: Engine, window: Window, sources: list[str]) -> Findings:
@@ -171,7 +173,8 @@ def read_findings(engine: Engine, window: Window, sources: list[str]) -> Finding
                     top=top_pain_points(engine, window, sources),
                     emerging=flagged(engine, window),
                     rising=rising_keys(engine, window),
-                    costs=pain_costs(engine, window, sources))
+                    costs=pain_costs(engine, window, sources),
+                    products=product_hotspots(engine, window, sources))
 
 
 @dataclass
@@ -188,8 +191,8 @@ class Section:
 
 
 def story(summary: RunSummary, findings: Findings) -> list[Section]:
-    """Where it hurts more than before, what spiked, what keeps growing, what it costs, what to read
-    first."""
+    """Where it hurts more than before, what spiked, what keeps growing, what it costs, which products
+    hurt most, what to read first."""
     increases = (sorted((r for r in findings.changes if r["change"] > 0), key=lambda r: -r["change"])[:10]
                  if findings.previous_mined else [])
     previous = previous_window(summary.window)
@@ -212,12 +215,20 @@ def story(summary: RunSummary, findings: Findings) -> list[Section]:
                 [[r["measure"], r["source"], r["category"], str(r["mentioning"]), str(r["total"]),
                   f"{r['score']:.2f}", f"{r['score_without']:.2f}", f"{r['impact']:.2f}"]
                  for r in findings.costs]),
+        Section(f"Products with more pain than the rest of their source, {summary.window.end:%Y-%m} so far "
+                f"(q ≤ {MAX_Q_VALUE})",
+                ["source", "product", "texts", "with pain", "share", "rest of source", "excess",
+                 "avg rating", "top category", "q"],
+                [[r["source"], r["product"], str(r["texts"]), str(r["texts_with_pain"]),
+                  f"{r['texts_with_pain'] / r['texts']:.0%}", f"{r['rest_share']:.0%}", f"+{r['excess']:.1f}",
+                  _two_decimals(r["avg_rating"]), r["top_category"] or "–", f"{r['q_value']:.1e}"]
+                 for r in findings.products]),
         Section("Most severe pain points",
                 ["date", "source", "category", "touchpoint", "severity", "response needed", "topic",
                  "P(pain)", "evidence"],
                 [[str(r["record_date"]), r["source"], r["primary_category"], r["touchpoint"],
                   str(r["severity"]), "yes" if r["response_needed"] else "", r["topic_label"],
-                  _probability(r["pain_probability"]), r["evidence"]] for r in findings.top]),
+                  _two_decimals(r["pain_probability"]), r["evidence"]] for r in findings.top]),
     ]
 
 
@@ -241,7 +252,8 @@ def _row(cells: list[str]) -> str:
     return "| " + " | ".join(_cell(cell) for cell in cells) + " |"
 
 
-def _probability(value: float | None) -> str:
+def _two_decimals(value: float | None) -> str:
+    """A probability or an average rating; a dash where there is none."""
     return "–" if value is None else f"{value:.2f}"
 
 

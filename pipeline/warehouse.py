@@ -259,14 +259,16 @@ _DETRACTOR = "CASE WHEN nps <= 6 THEN 1 ELSE 0 END"
 # Views BI reads. Portable SQL: the same text runs on DuckDB and PostgreSQL.
 VIEWS = {
     "v_pain_points_daily": """
-        SELECT p.record_date AS day, c.category, p.touchpoint, p.channel, p.source, p.topic_id,
+        SELECT p.record_date AS day, c.category, p.touchpoint, p.channel, p.source, f.product, p.topic_id,
                p.topic_label, COUNT(*) AS pain_points,
                SUM(CASE WHEN c.rank = 1 THEN 1 ELSE 0 END) AS as_primary_category,
                CAST(AVG(p.severity_score) AS DOUBLE PRECISION) AS avg_severity_score,
                SUM(CASE WHEN p.severity >= 4 THEN 1 ELSE 0 END) AS severe_pain_points,
                SUM(CASE WHEN p.response_needed THEN 1 ELSE 0 END) AS responses_needed
         FROM pain_points p JOIN pain_point_categories c ON c.pain_point_id = p.pain_point_id
-        GROUP BY p.record_date, c.category, p.touchpoint, p.channel, p.source, p.topic_id, p.topic_label""",
+        JOIN feedback f ON f.feedback_id = p.feedback_id
+        GROUP BY p.record_date, c.category, p.touchpoint, p.channel, p.source, f.product, p.topic_id,
+                 p.topic_label""",
     "v_nps_daily": f"""
         SELECT record_date AS day, channel, source, COUNT(*) AS responses,
                SUM({_PROMOTER}) AS promoters,
@@ -324,6 +326,39 @@ VIEWS = {
                CAST(CASE WHEN t.n > m.n THEN (t.stars - m.stars) / (t.n - m.n) - t.stars / t.n END
                     AS DOUBLE PRECISION) AS rating_impact
         FROM mentioning m JOIN totals t ON t.month = m.month AND t.source = m.source""",
+    "v_product_pain_monthly": """
+        WITH texts AS (
+            SELECT feedback_id, source, product, CAST(date_trunc('month', record_date) AS DATE) AS month,
+                   rating, pain_points
+            FROM feedback WHERE product IS NOT NULL),
+        by_category AS (
+            SELECT t.month, t.source, t.product, p.primary_category AS category, COUNT(*) AS n,
+                   SUM(CASE WHEN p.severity >= 4 THEN 1 ELSE 0 END) AS severe,
+                   SUM(CASE WHEN p.response_needed THEN 1 ELSE 0 END) AS responses_needed
+            FROM texts t JOIN pain_points p ON p.feedback_id = t.feedback_id
+            GROUP BY t.month, t.source, t.product, p.primary_category),
+        pain AS (
+            SELECT month, source, product, SUM(n) AS pain_points, SUM(severe) AS severe,
+                   SUM(responses_needed) AS responses_needed
+            FROM by_category GROUP BY month, source, product),
+        ranked AS (
+            SELECT month, source, product, category,
+                   ROW_NUMBER() OVER (PARTITION BY month, source, product ORDER BY n DESC, category) AS place
+            FROM by_category),
+        totals AS (
+            SELECT month, source, product, COUNT(*) AS texts, COUNT(rating) AS rated_texts,
+                   CAST(AVG(rating) AS DOUBLE PRECISION) AS avg_rating,
+                   SUM(CASE WHEN pain_points > 0 THEN 1 ELSE 0 END) AS texts_with_pain
+            FROM texts GROUP BY month, source, product)
+        SELECT t.month, t.source, t.product, t.texts, t.rated_texts, t.avg_rating, t.texts_with_pain,
+               CAST(1.0 * t.texts_with_pain / t.texts AS DOUBLE PRECISION) AS pain_share,
+               CAST(COALESCE(p.pain_points, 0) AS BIGINT) AS pain_points,
+               CAST(COALESCE(p.severe, 0) AS BIGINT) AS severe_pain_points,
+               CAST(COALESCE(p.responses_needed, 0) AS BIGINT) AS responses_needed, r.category AS top_category
+        FROM totals t
+        LEFT JOIN pain p ON p.month = t.month AND p.source = t.source AND p.product = t.product
+        LEFT JOIN ranked r ON r.month = t.month AND r.source = t.source AND r.product = t.product
+                           AND r.place = 1""",
     "v_negative_share_daily": """
         SELECT record_date AS day, source, channel, COUNT(*) AS texts,
                SUM(CASE WHEN sentiment = 'negative' THEN 1 ELSE 0 END) AS negative_texts,

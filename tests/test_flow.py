@@ -99,10 +99,12 @@ def test_flow_mines_a_sample_window_into_the_warehouse(prefect_harness, tmp_path
     assert [r["status"] for r in runs] in (["ok"], ["warning"])
     assert runs[0]["records_read"] == counts.records_read
     story = published_markdown("sori-run-summary")
-    costs = story.split("## What pain costs, 2026-10 so far")[1].split("## Most severe")[0]
+    costs = story.split("## What pain costs, 2026-10 so far")[1].split("\n## ")[0]
     assert "| stars | reviews |" in costs and "| NPS | surveys |" in costs
+    assert "## Products with more pain than the rest of their source, 2026-10 so far" in story
     (report,) = (tmp_path / "reports").glob("sori-*.html")
-    assert "<h2>What pain costs" in report.read_text(encoding="utf-8")
+    page = report.read_text(encoding="utf-8")
+    assert "<h2>What pain costs" in page and "<h2>Products with more pain" in page
 
     before = sorted((r["pain_point_id"], r["categories"], r["touchpoint"], r["severity"]) for r in pain)
     mine_window(start=SAMPLE_WINDOW[0], end=SAMPLE_WINDOW[1], config_path=str(config_path))

@@ -8,6 +8,7 @@ from sqlalchemy import Column, MetaData, Table, insert, select, text
 from pipeline.document import SurveyResponse
 from pipeline.html_report import write_report
 from pipeline.pii import PiiMasker
+from pipeline.products import product_hotspots
 from pipeline.report import Findings, RunSummary, pain_costs, read_findings, render_markdown, top_pain_points
 from pipeline.sources import QuarantineRecord, SourceBatch
 from pipeline.warehouse import (
@@ -147,12 +148,51 @@ def test_rating_impact_says_how_many_stars_each_category_costs_a_source(warehous
     assert [(c["measure"], c["source"], c["category"], c["impact"]) for c in costs] == [
         ("stars", "reviews", "delivery", pytest.approx(1.0))]  # staff costs nothing, store cannot tell
     summary = RunSummary("run-1234", Window(day, day), RunCounts(), 1.0)
-    findings = Findings(changes=[], previous_mined=True, top=[], emerging=[], rising=[], costs=costs)
+    findings = Findings(changes=[], previous_mined=True, top=[], emerging=[], rising=[], costs=costs,
+                        products=[])
     markdown = render_markdown(summary, findings)
     costs_section = markdown.split("## What pain costs")[1]
     assert "| stars | reviews | delivery | 2 | 5 | 3.00 | 4.00 | 1.00 |" in costs_section
     page = write_report(engine, summary, tmp_path, None, findings).read_text(encoding="utf-8")
     assert "<td>delivery</td>" in page.split("<h2>What pain costs")[1]
+    engine.dispose()
+
+
+def test_the_product_that_hurts_more_than_the_rest_of_its_source_is_named(warehouse_url, tmp_path):
+    engine = connect(warehouse_url)
+    ensure_schema(engine)
+    day = date(2026, 10, 7)
+    docs = []
+    # Ten products with two texts in ten that complain; one with eight; texts without a product.
+    shares = {**{f"product-{i}": 2 for i in range(10)}, "cracked-case": 8}
+    for product, with_pain in shares.items():
+        category = "reliability" if product == "cracked-case" else "delivery"
+        docs += [pain_doc(f"{product}-{n}", day, "후기", product=product, pain=n < with_pain,
+                          rating=2 if n < with_pain else 4, categories=(category,)) for n in range(10)]
+    docs += [pain_doc(f"no-product-{n}", day, "후기") for n in range(5)]
+    write(engine, Window(day, day), docs)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT product, texts, rated_texts, avg_rating, texts_with_pain, "
+                                 "pain_share, pain_points, severe_pain_points, top_category "
+                                 "FROM v_product_pain_monthly "
+                                 "WHERE month = DATE '2026-10-01'")).all()
+        by_product = conn.execute(text("SELECT product, SUM(pain_points) FROM v_pain_points_daily "
+                                       "WHERE category = 'reliability' GROUP BY product")).all()
+    view = {r[0]: tuple(r[1:]) for r in rows}
+    assert set(view) == set(shares)  # texts without a product are not a product
+    assert view["cracked-case"] == (10, 10, pytest.approx(2.4), 8, pytest.approx(0.8), 8, 8, "reliability")
+    assert view["product-0"] == (10, 10, pytest.approx(3.6), 2, pytest.approx(0.2), 2, 2, "delivery")
+    assert dict(by_product) == {"cracked-case": 8}
+
+    hotspots = product_hotspots(engine, Window(day, day), ["reviews"])
+    assert [(h["product"], h["texts_with_pain"]) for h in hotspots] == [("cracked-case", 8)]
+    assert hotspots[0]["rest_share"] == pytest.approx(0.2) and hotspots[0]["excess"] == pytest.approx(6.0)
+    summary = RunSummary("run", Window(day, day), RunCounts(), 1.0)
+    findings = read_findings(engine, Window(day, day), ["reviews"])
+    section = render_markdown(summary, findings).split("## Products with more pain")[1].split("\n## ")[0]
+    assert "| reviews | cracked-case | 10 | 8 | 80% | 20% | +6.0 | 2.40 | reliability |" in section
+    page = write_report(engine, summary, tmp_path, None, findings).read_text(encoding="utf-8")
+    assert "<td>cracked-case</td>" in page.split("<h2>Products with more pain")[1]
     engine.dispose()
 
 
@@ -192,7 +232,7 @@ def test_pain_points_say_how_sure_their_tags_are(warehouse_url):
     top = top_pain_points(engine, day, ["reviews"])
     markdown = render_markdown(RunSummary("run", day, RunCounts(), 1.0),
                                Findings(changes=[], previous_mined=True, top=top, emerging=[], rising=[],
-                                        costs=[]))
+                                        costs=[], products=[]))
     severe = markdown.split("## Most severe pain points")[1]
     assert "| P(pain) |" in severe and "| 0.83 |" in severe and "| – |" in severe
     engine.dispose()

@@ -1,0 +1,67 @@
+"""Products that hurt more than the rest of their source: where a merchandiser or a store manager
+should look first.
+
+A product's share of texts with pain in a month is tested against the share of the other products of
+the same source that month (one-sided binomial tail: how improbable this many texts with pain would
+be at the others' rate). A shop reviews dozens of products, so a month tests dozens of them and a
+p ≤ 0.05 cut would name two or three by chance every month: the p-values of a source are turned into
+Benjamini–Hochberg q-values, and a product is named when its q-value is at most `MAX_Q_VALUE`. Those
+named are ordered by their excess, the texts with pain beyond what the others' rate expects, so a
+popular product slightly worse than the rest can come before a rare one much worse.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+from scipy.stats import binom, false_discovery_control
+from sqlalchemy import Engine, bindparam, text
+
+from pipeline.window import Window
+
+MAX_Q_VALUE = 0.05
+SHOWN = 5
+
+_PRODUCT_MONTHS = text("""
+    SELECT source, product, texts, texts_with_pain, avg_rating, top_category
+    FROM v_product_pain_monthly WHERE month = :month AND source IN :sources
+    ORDER BY source, product""").bindparams(bindparam("sources", expanding=True))
+
+
+def worse_than_the_rest(products: list[dict]) -> list[dict]:
+    """The products of one source and month (texts, texts_with_pain) with the others' share, the
+    expected and excess texts with pain at that share, p and q; those without others to compare with
+    (the source's only product) are left out."""
+    total_texts = sum(int(p["texts"]) for p in products)
+    total_pain = sum(int(p["texts_with_pain"]) for p in products)
+    tested = []
+    for product in products:
+        texts, pain = int(product["texts"]), int(product["texts_with_pain"])
+        rest_texts = total_texts - texts
+        if not rest_texts:
+            continue
+        # Others without any pain: half a text's worth, or any pain at all would be "impossible".
+        rest_share = max(total_pain - pain, 0.5) / rest_texts
+        expected = texts * rest_share
+        tested.append({**product, "texts": texts, "texts_with_pain": pain, "rest_share": rest_share,
+                       "expected": expected, "excess": pain - expected,
+                       "p_value": float(binom.sf(pain - 1, texts, rest_share))})
+    if tested:
+        q_values = false_discovery_control(np.array([row["p_value"] for row in tested]), method="bh")
+        for row, q_value in zip(tested, q_values, strict=True):
+            row["q_value"] = float(q_value)
+    return tested
+
+
+def product_hotspots(engine: Engine, window: Window, sources: list[str], limit: int = SHOWN) -> list[dict]:
+    """The products with more pain than the rest of their source in the window's last month so far,
+    the largest excess first."""
+    with engine.connect() as conn:
+        rows = conn.execute(_PRODUCT_MONTHS, {"month": window.end.replace(day=1), "sources": sources})
+        by_source: dict[str, list[dict]] = defaultdict(list)
+        for row in rows.mappings():
+            by_source[row["source"]].append(dict(row))
+    named = [row for products in by_source.values() for row in worse_than_the_rest(products)
+             if row["excess"] > 0 and row["q_value"] <= MAX_Q_VALUE]
+    return sorted(named, key=lambda row: (-row["excess"], row["source"], row["product"]))[:limit]
