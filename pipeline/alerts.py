@@ -1,8 +1,9 @@
 """Close the loop: route new pain points to the team that owns them, the same day.
 
 Routing rules in YAML (`configs/alerts.yaml`) match pain points by category, touchpoint, channel,
-severity, response_needed, how sure the complaint head is (`min_pain_probability`), and whether their
-day's category, touchpoint or topic is an emerging issue (a spike) or rising (growing for weeks:
+product (a review's product or store, so a product's owner hears of its pain), severity,
+response_needed, how sure the complaint head is (`min_pain_probability`), and whether their day's
+category, touchpoint or topic is an emerging issue (a spike) or rising (growing for weeks:
 `pipeline.emerging`), and send one message per rule and run to a channel: a Slack-compatible webhook or
 e-mail. Each message carries the category's action plan from the taxonomy and the evidence.
 The `alerts` table remembers every (rule, pain point) delivered, so nothing is sent twice; a failed
@@ -28,7 +29,7 @@ from sqlalchemy import Engine, select
 from pipeline.config import Taxonomy
 from pipeline.emerging import marked
 from pipeline.secrets import resolve_secret
-from pipeline.warehouse import alerts, insert_rows, pain_points
+from pipeline.warehouse import alerts, feedback, insert_rows, pain_points
 from pipeline.window import Window
 
 log = logging.getLogger("sori.alerts")
@@ -66,6 +67,7 @@ class Match(_Strict):
     categories: list[str] = Field(default_factory=list)
     touchpoints: list[str] = Field(default_factory=list)
     channels: list[str] = Field(default_factory=list)
+    products: list[str] = Field(default_factory=list)
     min_severity: int = Field(1, ge=1, le=5)
     response_needed: bool | None = None
     emerging: bool | None = None
@@ -81,6 +83,7 @@ class Match(_Strict):
             (not self.categories or any(c in self.categories for c in categories))
             and (not self.touchpoints or row["touchpoint"] in self.touchpoints)
             and (not self.channels or row["channel"] in self.channels)
+            and (not self.products or row["product"] in self.products)
             and row["severity"] >= self.min_severity
             and (self.response_needed is None or bool(row["response_needed"]) == self.response_needed)
             and (self.emerging is None or row["emerging"] == self.emerging)
@@ -117,14 +120,15 @@ def load_alert_config(path: Path) -> AlertConfig:
 
 
 def pain_rows(engine: Engine, window: Window, sources: Sequence[str]) -> list[dict[str, Any]]:
-    """The window's pain points, each marked `emerging` when its day's category, touchpoint or topic
-    is flagged in emerging_issues, and `rising` when one of them is rising."""
+    """The window's pain points with their text's product, each marked `emerging` when its day's
+    category, touchpoint or topic is flagged in emerging_issues, and `rising` when one of them is rising."""
     flags, rising = marked(engine, window, "flag"), marked(engine, window, "rising")
     with engine.connect() as conn:
         rows = conn.execute(
-            select(pain_points).where(pain_points.c.record_date >= window.start,
-                                      pain_points.c.record_date <= window.end,
-                                      pain_points.c.source.in_(list(sources)))
+            select(pain_points, feedback.c.product)
+            .join(feedback, feedback.c.feedback_id == pain_points.c.feedback_id)
+            .where(pain_points.c.record_date >= window.start, pain_points.c.record_date <= window.end,
+                   pain_points.c.source.in_(list(sources)))
             .order_by(pain_points.c.severity_score.desc(), pain_points.c.pain_point_id)
         ).mappings().all()
     result = []
@@ -159,7 +163,8 @@ def compose(rule: Rule, rows: Sequence[dict[str, Any]], taxonomy: Taxonomy) -> t
     for row in rows[:MAX_EVIDENCE_LINES]:
         flag = ((" · 급증" if row["emerging"] else "") + (" · 증가 추세" if row["rising"] else "")
                 + (" · 답변 필요" if row["response_needed"] else ""))
-        lines.append(f"- [{row['record_date']} {row['channel']} 심각도 {row['severity']}{flag}] "
+        product = f" {row['product']}" if row["product"] else ""
+        lines.append(f"- [{row['record_date']} {row['channel']}{product} 심각도 {row['severity']}{flag}] "
                      f"{row['evidence']}")
     if len(rows) > MAX_EVIDENCE_LINES:
         lines.append(f"… and {len(rows) - MAX_EVIDENCE_LINES} more in the warehouse (pain_points).")
@@ -209,12 +214,24 @@ def deliver_with_retries(config: AlertConfig, channel: WebhookChannel | EmailCha
     return config.retries + 1, error
 
 
+def warn_of_unseen_products(engine: Engine, rule: Rule) -> None:
+    """A product name spelled unlike the source's (a typo, another store's naming) matches nothing,
+    silently: say so."""
+    with engine.connect() as conn:
+        seen = set(conn.execute(select(feedback.c.product).distinct()
+                                .where(feedback.c.product.in_(rule.when.products))).scalars())
+    if unseen := [product for product in rule.when.products if product not in seen]:
+        log.warning("alert rule %s names products no mined text has: %s", rule.name, ", ".join(unseen))
+
+
 def send_alerts(engine: Engine, config: AlertConfig, taxonomy: Taxonomy, window: Window,
                 sources: Sequence[str], run_id: str) -> dict[str, int]:
     """Send each rule's new pain points of the window; returns pain points delivered per rule."""
     rows = pain_rows(engine, window, sources)
     delivered = {}
     for rule in config.rules:
+        if rule.when.products:
+            warn_of_unseen_products(engine, rule)
         sent = already_sent(engine, rule.name)
         new = [row for row in rows if rule.when.matches(row) and row["pain_point_id"] not in sent]
         if not new:

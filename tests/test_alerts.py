@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 from datetime import date
@@ -67,7 +68,8 @@ def warehouse(tmp_path):
                  pain_probability=0.97),
         pain_doc("r2", DAY, "박스가 찌그러져서 왔어요", categories=("packaging", "delivery"), severity=4,
                  pain_probability=0.62),
-        pain_doc("r3", DAY, "앱이 튕겨요", categories=("reliability",), severity=5, response_needed=True),
+        pain_doc("r3", DAY, "앱이 튕겨요", categories=("reliability",), severity=5, response_needed=True,
+                 product="소리마켓 앱"),
         pain_doc("r4", DAY, "배송이 조금 늦었어요", categories=("delivery",), severity=2),
     ]
     writes = window_writes([SourceBatch("reviews")], docs, "run-1", "m", PiiMasker(), False)
@@ -122,6 +124,21 @@ def test_a_rule_can_ask_for_pain_points_the_head_is_sure_of(warehouse, receiver,
     assert "택배가 일주일째 안와요." in receiver.posts[0]["text"]
     unjudged = alert_config(receiver, monkeypatch, categories=["reliability"], min_pain_probability=0.1)
     assert send_alerts(warehouse, unjudged, taxonomy, WINDOW, ["reviews"], "run-2") == {"delivery-severe": 0}
+
+
+def test_a_product_owner_hears_of_the_pain_about_their_product(warehouse, receiver, monkeypatch):
+    taxonomy = load_config(DEFAULT_CONFIG).load_taxonomy()
+    config = alert_config(receiver, monkeypatch, categories=[], min_severity=1, products=["소리마켓 앱"])
+    assert send_alerts(warehouse, config, taxonomy, WINDOW, ["reviews"], "run-1") == {"delivery-severe": 1}
+    assert "소리마켓 앱 심각도 5 · 답변 필요] 앱이 튕겨요" in receiver.posts[0]["text"]
+
+
+def test_a_rule_naming_a_product_no_text_has_is_reported(warehouse, receiver, monkeypatch, caplog):
+    taxonomy = load_config(DEFAULT_CONFIG).load_taxonomy()
+    config = alert_config(receiver, monkeypatch, categories=[], products=["소리마켓앱", "소리마켓 앱"])
+    with caplog.at_level(logging.WARNING, logger="sori.alerts"):
+        send_alerts(warehouse, config, taxonomy, WINDOW, ["reviews"], "run-1")
+    assert "names products no mined text has: 소리마켓앱" in caplog.text
 
 
 @pytest.mark.parametrize("receiver", [2], indirect=True)
