@@ -148,6 +148,10 @@ class RunnerConfig(StrictModel):
     batch_size: int = Field(512, ge=1)
 
 
+# Columns only one kind of source reads: mapped on another, they would be ignored without a word.
+COLUMN_KINDS = {"rating": "review", "nps": "survey", "speaker": "chat"}
+
+
 class SourceColumns(StrictModel):
     """Maps sori's field names to the user's export columns, so nobody renames a file for sori."""
 
@@ -155,7 +159,7 @@ class SourceColumns(StrictModel):
     created_at: str
     text: str | None = None
     rating: str | None = None
-    product: str | None = None
+    product: str | None = None  # product or store the text is about (a chat: the conversation's first)
     nps: str | None = None
     speaker: str | None = None
     updated_at: str | None = None  # last-modified time, for incremental pulls
@@ -246,6 +250,10 @@ class SourceConfig(StrictModel):
             raise ValueError(f"{self.kind} source {self.name!r} needs columns.text")
         if self.kind == "chat" and not self.columns.speaker:
             raise ValueError(f"chat source {self.name!r} needs columns.speaker")
+        for column, kind in COLUMN_KINDS.items():
+            if getattr(self.columns, column) and self.kind != kind:
+                raise ValueError(f"{self.kind} source {self.name!r}: columns.{column} is read from {kind} "
+                                 "sources only")
         if self.score_reason is not None and (self.score_reason not in self.answers or not self.columns.nps):
             raise ValueError(f"source {self.name!r}: score_reason {self.score_reason!r} must be one of "
                              f"`answers` ({', '.join(self.answers) or 'none'}) of a source with columns.nps")

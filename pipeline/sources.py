@@ -201,6 +201,11 @@ class Source:
                  batch: SourceBatch) -> tuple[list[FeedbackItem], str | None]:
         raise NotImplementedError
 
+    def product(self, record: RawRecord) -> str | None:
+        """The product or store the record is about, when the source maps one."""
+        column = self.config.columns.product
+        return _text(record.fields.get(column)).strip() or None if column else None
+
 
 _WORD = re.compile(r"[^\W_]")
 
@@ -241,8 +246,8 @@ class ReviewSource(Source):
         rating = _number(record.fields.get(columns.rating)) if columns.rating else None
         if columns.rating and (rating is None or not 1 <= rating <= 5):
             return [], f"rating {record.fields.get(columns.rating)!r} is not in 1–5"
-        product = _text(record.fields.get(columns.product)).strip() or None if columns.product else None
-        return [self.item(record, source_id, created_at, day, text, rating=rating, product=product)], None
+        return [self.item(record, source_id, created_at, day, text, rating=rating,
+                          product=self.product(record))], None
 
 
 class SurveySource(Source):
@@ -259,9 +264,10 @@ class SurveySource(Source):
         nps = _number(record.fields.get(nps_column)) if nps_column else None
         if nps_column and (nps is None or not 0 <= nps <= 10 or nps != int(nps)):
             return [], f"NPS score {record.fields.get(nps_column)!r} is not a whole number in 0–10"
+        product = self.product(record)
         items = [
             self.item(record, source_id, created_at, day, text, part=column, question=question,
-                      nps=None if nps is None else int(nps))
+                      nps=None if nps is None else int(nps), product=product)
             for column, question in self.config.answers.items()
             if not text_problem(text := _text(record.fields.get(column)))
         ]
@@ -309,6 +315,7 @@ class ChatSource(Source):
                     [(at, speaker, text) for at, speaker, text, _ in conversation_turns],
                 )
             )
+            product = next(filter(None, (self.product(record) for *_, record in conversation_turns)), None)
             for position, (created_at, speaker, text, record) in enumerate(conversation_turns):
                 if speaker != "customer":
                     continue
@@ -317,7 +324,7 @@ class ChatSource(Source):
                     continue
                 batch.items.append(
                     self.item(record, conversation_id, created_at, day, text, part=f"turn{position}",
-                              conversation_id=conversation_id)
+                              conversation_id=conversation_id, product=product)
                 )
 
 

@@ -64,6 +64,15 @@ def test_score_reason_names_an_answer_of_a_scored_survey(columns, reason):
                                                    "score_reason": "reason"}]})
 
 
+@pytest.mark.parametrize("kind, column", [("survey", "rating"), ("chat", "nps"), ("review", "speaker")])
+def test_a_column_this_kind_of_source_never_reads_is_refused_not_ignored(kind, column):
+    needed = {"speaker": "d"} if kind == "chat" else {}
+    source = {"name": "s", "kind": kind, "path": "x.csv", "answers": {"why": "이유는?"},
+              "columns": {"id": "a", "created_at": "b", "text": "c", **needed, column: "e"}}
+    with pytest.raises(ValidationError, match=f"columns.{column} is read from"):
+        SoriConfig.model_validate({"sources": [source]})
+
+
 def test_a_password_in_the_yaml_url_is_refused():
     with pytest.raises(ValidationError, match="SORI_WAREHOUSE_URL"):
         SoriConfig.model_validate({"warehouse": {"url": "postgresql+psycopg://sori:hunter2@db/voc"}})

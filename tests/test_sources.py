@@ -80,7 +80,7 @@ def test_survey_answers_are_mined_separately_and_keep_their_question(tmp_path):
     path = tmp_path / "s.jsonl"
     lines = [
         json.dumps({"rid": "a", "at": "2026-10-02T09:00:00+09:00", "nps": 3, "why": "배송이 느려요",
-                    "fix": "포장 개선"}, ensure_ascii=False),
+                    "fix": "포장 개선", "store": "강남점"}, ensure_ascii=False),
         "{broken json",
         json.dumps({"rid": "b", "at": "2026-10-02", "nps": 10, "why": "", "fix": None}),
         json.dumps({"rid": "c", "at": "2026-10-02", "nps": 11, "why": "최고"}, ensure_ascii=False),
@@ -88,12 +88,12 @@ def test_survey_answers_are_mined_separately_and_keep_their_question(tmp_path):
     path.write_text("\n".join(lines), encoding="utf-8")
     source = open_source(SourceConfig.model_validate({
         "name": "surveys", "kind": "survey", "path": str(path),
-        "columns": {"id": "rid", "created_at": "at", "nps": "nps"},
+        "columns": {"id": "rid", "created_at": "at", "nps": "nps", "product": "store"},
         "answers": {"why": "이유는?", "fix": "개선점은?"},
     }), SEOUL)
     batch = source.read(OCTOBER)
-    assert [(i.source_id, i.part, i.question, i.nps) for i in batch.items] == [
-        ("a", "why", "이유는?", 3), ("a", "fix", "개선점은?", 3)]
+    assert [(i.source_id, i.part, i.question, i.nps, i.product) for i in batch.items] == [
+        ("a", "why", "이유는?", 3, "강남점"), ("a", "fix", "개선점은?", 3, "강남점")]
     assert {q.reason.split(":")[0] for q in batch.quarantine} == {
         "invalid JSON", "NPS score 11 is not a whole number in 0–10"}
     assert batch.items[0].feedback_id != batch.items[1].feedback_id
@@ -104,23 +104,24 @@ def test_survey_answers_are_mined_separately_and_keep_their_question(tmp_path):
 def test_chat_turns_become_customer_items_and_conversation_facts(tmp_path):
     path = tmp_path / "c.csv"
     path.write_text(
-        "cid,at,who,msg\n"
-        "C1,2026-10-03T10:00:00+09:00,bot,무엇을 도와드릴까요?\n"
-        "C1,2026-10-03T10:01:00+09:00,customer,환불 문의요\n"
-        "C1,2026-10-03T10:02:00+09:00,bot,이해하지 못했어요\n"
-        "C1,2026-10-03T10:03:00+09:00,customer,상담원 연결해주세요\n"
-        "C1,2026-10-03T10:48:00+09:00,agent,기다려주셔서 감사합니다\n"
-        "C2,2026-10-04T11:00:00+09:00,customer,로그인이 안돼요\n"
-        "C2,2026-10-04T11:05:00+09:00,robot,???\n",
+        "cid,at,who,msg,shop\n"
+        "C1,2026-10-03T10:00:00+09:00,bot,무엇을 도와드릴까요?,\n"
+        "C1,2026-10-03T10:01:00+09:00,customer,환불 문의요,성수점\n"
+        "C1,2026-10-03T10:02:00+09:00,bot,이해하지 못했어요,\n"
+        "C1,2026-10-03T10:03:00+09:00,customer,상담원 연결해주세요,\n"
+        "C1,2026-10-03T10:48:00+09:00,agent,기다려주셔서 감사합니다,\n"
+        "C2,2026-10-04T11:00:00+09:00,customer,로그인이 안돼요,\n"
+        "C2,2026-10-04T11:05:00+09:00,robot,???,\n",
         encoding="utf-8",
     )
     source = open_source(SourceConfig.model_validate({
         "name": "chats", "kind": "chat", "path": str(path),
-        "columns": {"id": "cid", "created_at": "at", "speaker": "who", "text": "msg"},
+        "columns": {"id": "cid", "created_at": "at", "speaker": "who", "text": "msg", "product": "shop"},
     }), SEOUL)
     batch = source.read(OCTOBER)
-    assert [(i.conversation_id, i.part) for i in batch.items] == [("C1", "turn1"), ("C1", "turn3"),
-                                                                  ("C2", "turn0")]
+    # The store named on one turn is the whole conversation's.
+    assert [(i.conversation_id, i.part, i.product) for i in batch.items] == [
+        ("C1", "turn1", "성수점"), ("C1", "turn3", "성수점"), ("C2", "turn0", None)]
     c1 = next(c for c in batch.conversations if c.conversation_id == "C1")
     assert c1.bot_turns_before_human == 2 and c1.reached_human and c1.asked_for_human
     assert c1.minutes_to_first_human == 47.0
