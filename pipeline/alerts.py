@@ -1,9 +1,9 @@
 """Close the loop: route new pain points to the team that owns them, the same day.
 
 Routing rules in YAML (`configs/alerts.yaml`) match pain points by category, touchpoint, channel,
-product (a review's product or store, so a product's owner hears of its pain), severity,
+product (the product or store a text is about, so its owner hears of its pain), severity,
 response_needed, how sure the complaint head is (`min_pain_probability`), and whether their day's
-category, touchpoint or topic is an emerging issue (a spike) or rising (growing for weeks:
+category, touchpoint, topic or product is an emerging issue (a spike) or rising (growing for weeks:
 `pipeline.emerging`), and send one message per rule and run to a channel: a Slack-compatible webhook or
 e-mail. Each message carries the category's action plan from the taxonomy and the evidence.
 The `alerts` table remembers every (rule, pain point) delivered, so nothing is sent twice; a failed
@@ -121,7 +121,8 @@ def load_alert_config(path: Path) -> AlertConfig:
 
 def pain_rows(engine: Engine, window: Window, sources: Sequence[str]) -> list[dict[str, Any]]:
     """The window's pain points with their text's product, each marked `emerging` when its day's
-    category, touchpoint or topic is flagged in emerging_issues, and `rising` when one of them is rising."""
+    category, touchpoint, topic or product is flagged in emerging_issues, and `rising` when one of them
+    is rising."""
     flags, rising = marked(engine, window, "flag"), marked(engine, window, "rising")
     with engine.connect() as conn:
         rows = conn.execute(
@@ -135,7 +136,8 @@ def pain_rows(engine: Engine, window: Window, sources: Sequence[str]) -> list[di
     for row in rows:
         day = row["record_date"]
         keys = [("category", c) for c in row["categories"].split(";")]
-        keys += [("touchpoint", row["touchpoint"]), ("topic", str(row["topic_id"]))]
+        keys += [("touchpoint", row["touchpoint"]), ("topic", str(row["topic_id"])),
+                 ("product", row["product"])]
         result.append({**row, "emerging": any((day, *key) in flags for key in keys),
                        "rising": any((day, *key) in rising for key in keys)})
     return result

@@ -1,4 +1,4 @@
-"""Emerging issues: which categories, touchpoints and topics have more pain than usual.
+"""Emerging issues: which categories, touchpoints, topics and products have more pain than usual.
 
 Each day's count is compared with its own trailing baseline (28 mined days by default) with a test
 made for counts: the tail probability of a Poisson distribution with the baseline mean, or of a
@@ -31,8 +31,8 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
-from scipy.stats import nbinom, poisson
-from sqlalchemy import Engine, delete, func, select
+from scipy.stats import binom, nbinom, poisson
+from sqlalchemy import Engine, delete, distinct, func, select, tuple_
 
 from pipeline.config import EmergingConfig
 from pipeline.warehouse import emerging_issues, feedback, insert_rows, pain_point_categories, pain_points
@@ -132,22 +132,36 @@ def judge_key(series: Mapping[date, int], mined: Collection[date], days: Sequenc
 
 
 def judge_trend(series: Mapping[date, int], mined: Collection[date], day: date, settings: EmergingConfig,
-                spike_days: Collection[date] = ()) -> dict:
+                spike_days: Collection[date] = (), sparse: bool = False) -> dict:
     """Whether the key is rising: its last `trend_days` days, less the days the spike test flagged
     (those are reported already), against the baseline before them. None figures when too few of
-    those days were mined to say."""
+    those days were mined to say.
+
+    A `sparse` key's baseline (a product with one complaint in four weeks) pins its rate down too
+    loosely to be taken as known: five complaints in two weeks would pass at p 6e-5, and among dozens of
+    products some do so by chance every month. Its p-value is the larger of that and the exact test of
+    equal daily rates (the share of both periods' pain that falls in the recent days, binomial given the
+    total). Dense keys keep the first test alone: the exact one would miss most gentle ramps."""
     recent = [d for d in recent_days(day, settings.trend_days, mined) if d not in spike_days]
     earlier = baseline_days(day, mined, settings, skip=settings.trend_days - 1)
     if len(recent) < max(settings.trend_days // 2, 1) or not earlier:
         return {"trend_count": None, "trend_expected": None, "trend_p_value": None, "rising": False}
     count = sum(series.get(d, 0) for d in recent)
-    expected, p_value = tail_probability(count, [series.get(d, 0) for d in earlier], len(recent))
+    history = [series.get(d, 0) for d in earlier]
+    expected, p_value = tail_probability(count, history, len(recent))
+    if sparse:
+        share = len(recent) / (len(recent) + len(earlier))
+        p_value = max(p_value, float(binom.sf(count - 1, count + sum(history), share)))
     return {
         "trend_count": count, "trend_expected": round(expected, 3), "trend_p_value": p_value,
         "rising": bool(count >= settings.min_count and count >= settings.trend_min_ratio * expected
                        and p_value <= settings.max_trend_p_value
                        and len(earlier) >= settings.min_baseline_days),
     }
+
+
+# Dozens of keys with a few texts a month each: their trend baselines are too thin to take as known.
+SPARSE_DIMENSIONS = frozenset({"product"})
 
 
 def _daily_counts(engine: Engine, start: date, end: date) -> dict[tuple[str, str], dict[date, int]]:
@@ -160,6 +174,12 @@ def _daily_counts(engine: Engine, start: date, end: date) -> dict[tuple[str, str
         .where(*in_range).group_by(pain_points.c.record_date, pain_points.c.touchpoint),
         "topic": select(pain_points.c.record_date, pain_points.c.topic_id, func.count())
         .where(*in_range).group_by(pain_points.c.record_date, pain_points.c.topic_id),
+        # Records, not pain points: one long review listing five faults is one customer, not a spike.
+        "product": select(feedback.c.record_date, feedback.c.product,
+                          func.count(distinct(tuple_(feedback.c.source, feedback.c.source_id))))
+        .where(feedback.c.record_date >= start, feedback.c.record_date <= end, feedback.c.pain_points > 0,
+               feedback.c.product.is_not(None))
+        .group_by(feedback.c.record_date, feedback.c.product),
     }
     counts: dict[tuple[str, str], dict[date, int]] = defaultdict(dict)
     with engine.connect() as conn:
@@ -193,7 +213,8 @@ def detect(engine: Engine, window: Window, settings: EmergingConfig | None = Non
         for day in days:
             if day >= window.start and (day_judged := judged[day]) is not None:
                 rows.append({"day": day, "dimension": dimension, "key": key, "count": series[day],
-                             **day_judged, **judge_trend(series, mined, day, settings, spike_days)})
+                             **day_judged, **judge_trend(series, mined, day, settings, spike_days,
+                                                         sparse=dimension in SPARSE_DIMENSIONS)})
     return sorted(rows, key=lambda row: row["day"])
 
 

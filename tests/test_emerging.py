@@ -237,3 +237,34 @@ def test_a_warehouse_made_before_the_window_columns_gains_them(tmp_path):
         row = conn.execute(text("SELECT count, window_count, window_p_value, continues, trend_count, rising "
                                 "FROM emerging_issues")).one()
     assert tuple(row) == (3, None, None, None, None, None)
+
+
+def test_a_sparse_key_needs_more_than_a_thin_baseline_to_be_rising():
+    # One complaint in four weeks, then six in two: improbable if the baseline's rate were known.
+    series, mined = _series([0] * 27 + [1] + [0, 1, 0, 0, 1, 0, 1, 0, 1, 1, 0, 0, 1, 0])
+    last = max(series)
+    settings = EmergingConfig()
+    assert judge_trend(series, mined, last, settings)["rising"]
+    thin = judge_trend(series, mined, last, settings, sparse=True)
+    assert not thin["rising"] and thin["trend_p_value"] > settings.max_trend_p_value
+    busier, mined = _series([0] * 27 + [1] + [1, 1, 0, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1])
+    assert judge_trend(busier, mined, max(busier), settings, sparse=True)["rising"]
+
+
+def test_a_product_counts_the_records_that_complain_not_their_pain_points(warehouse_url):
+    engine = connect(warehouse_url)
+    ensure_schema(engine)
+    days = [START + timedelta(days=i) for i in range(30)]
+    docs = [pain_doc(f"quiet-{day}", day, "후기", product="성수점", pain=False) for day in days]
+    chat = [pain_doc("C1", days[-1], f"{n}번째 불만이에요", source="chats", kind="chat", product="성수점")
+            for n in range(6)]
+    for position, turn in enumerate(chat):
+        turn.item.part = f"turn{position}"
+    docs += chat + [pain_doc(f"burnt-{n}", days[-1], product="해담농원") for n in range(5)]
+    batches = [SourceBatch("reviews"), SourceBatch("chats")]
+    replace_window(engine, Window(days[0], days[-1]), window_writes(batches, docs, "run", "m", PiiMasker(),
+                                                                     False))
+    rows = {(r["dimension"], r["key"]): r for r in detect(engine, Window(days[-1], days[-1]))}
+    assert rows["product", "성수점"]["count"] == 1 and not rows["product", "성수점"]["flag"]
+    assert rows["product", "해담농원"]["count"] == 5 and rows["product", "해담농원"]["flag"]
+    engine.dispose()
