@@ -203,7 +203,7 @@ def mine_window(start: date | None = None, end: date | None = None, sources: lis
         logger.warning("%d emerging issues flagged: see the emerging_issues table", flags)
     if rising := findings.rising:
         logger.warning("rising over the %d days to %s: %s", config.emerging.trend_days, rising[0]["day"],
-                       ", ".join(f"{r['dimension']} {r['label']} ({r['trend_count']} pain points, "
+                       ", ".join(f"{r['dimension']} {r['label']} ({r['trend_count']} recently, "
                                  f"{r['trend_expected']:.0f} expected)" for r in rising))
     if products := findings.products:
         logger.warning("more pain than the rest of their source in %s: %s", f"{window.end:%Y-%m}",
