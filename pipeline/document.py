@@ -72,6 +72,7 @@ class SurveyResponse:
     record_date: date
     nps: int | None
     answers: int
+    product: str | None = None
 
 
 @dataclass

@@ -272,7 +272,7 @@ class SurveySource(Source):
             if not text_problem(text := _text(record.fields.get(column)))
         ]
         batch.responses.append(SurveyResponse(self.config.name, source_id, created_at, day,
-                                             None if nps is None else int(nps), len(items)))
+                                             None if nps is None else int(nps), len(items), product))
         return items, None
 
 

@@ -146,6 +146,8 @@ survey_responses = Table(
     Column("nps", Integer),
     Column("answers", Integer, nullable=False),
     Column("run_id", String(40), nullable=False),
+    # The product or store the response is about; nullable, so warehouses made before it gain it.
+    Column("product", String(256)),
 )
 
 topics = Table(
@@ -167,7 +169,7 @@ topics = Table(
 @event.listens_for(metadata, "after_create")
 def _add_new_columns(target: MetaData, conn: Connection, **_: Any) -> None:
     """create_all never alters a table: add the nullable columns a warehouse made before them lacks."""
-    for table in (pain_points, topics, emerging_issues):
+    for table in (pain_points, topics, emerging_issues, survey_responses):
         present = set(conn.execute(text(f"SELECT * FROM {table.name} WHERE 1 = 0")).keys())
         for column in table.columns:
             if column.name not in present:
@@ -270,13 +272,13 @@ VIEWS = {
         GROUP BY p.record_date, c.category, p.touchpoint, p.channel, p.source, f.product, p.topic_id,
                  p.topic_label""",
     "v_nps_daily": f"""
-        SELECT record_date AS day, channel, source, COUNT(*) AS responses,
+        SELECT record_date AS day, channel, source, product, COUNT(*) AS responses,
                SUM({_PROMOTER}) AS promoters,
                SUM(CASE WHEN nps BETWEEN 7 AND 8 THEN 1 ELSE 0 END) AS passives,
                SUM({_DETRACTOR}) AS detractors,
                CAST(100.0 * (SUM({_PROMOTER}) - SUM({_DETRACTOR})) / COUNT(*) AS DOUBLE PRECISION) AS nps
         FROM survey_responses WHERE nps IS NOT NULL
-        GROUP BY record_date, channel, source""",
+        GROUP BY record_date, channel, source, product""",
     "v_nps_impact_by_category": f"""
         WITH responses AS (
             SELECT source, response_id, CAST(date_trunc('month', record_date) AS DATE) AS month,

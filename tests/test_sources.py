@@ -97,7 +97,8 @@ def test_survey_answers_are_mined_separately_and_keep_their_question(tmp_path):
     assert {q.reason.split(":")[0] for q in batch.quarantine} == {
         "invalid JSON", "NPS score 11 is not a whole number in 0–10"}
     assert batch.items[0].feedback_id != batch.items[1].feedback_id
-    assert [(r.response_id, r.nps, r.answers) for r in batch.responses] == [("a", 3, 2), ("b", 10, 0)]
+    assert [(r.response_id, r.nps, r.answers, r.product) for r in batch.responses] == [
+        ("a", 3, 2, "강남점"), ("b", 10, 0, None)]
     assert batch.records_read == 4
 
 

@@ -20,6 +20,7 @@ from pipeline.warehouse import (
     pain_points,
     replace_window,
     schema_version,
+    survey_responses,
     window_writes,
 )
 from pipeline.window import Window
@@ -100,15 +101,20 @@ def test_bi_views_compute_nps_and_its_impact_per_category(warehouse_url):
               "f": (5, "staff")}
     docs = [pain_doc(rid, day, "답변", source="nps", kind="survey", nps=nps, pain=category is not None,
                      categories=(category or "other",)) for rid, (nps, category) in scores.items()]
-    responses = [SurveyResponse("nps", rid, d.item.created_at, day, nps, 1)
+    stores = {"a": "강남점", "b": "강남점", "d": "강남점"}
+    responses = [SurveyResponse("nps", rid, d.item.created_at, day, nps, 1, stores.get(rid))
                  for d, (rid, (nps, _)) in zip(docs, scores.items(), strict=True)]
     responses.append(SurveyResponse("nps", "g", docs[0].item.created_at, day, 10, 0))
     batch = SourceBatch("nps", responses=responses, records_read=7)
     replace_window(engine, Window(day, day), window_writes([batch], docs, "run", "m", PiiMasker(), False,
                                                            {"nps": "survey"}))
     with engine.connect() as conn:
-        daily = conn.execute(text("SELECT responses, promoters, passives, detractors, nps FROM v_nps_daily"))
-        assert [tuple(r) for r in daily] == [(7, 3, 1, 3, 0.0)]
+        daily = conn.execute(text("SELECT SUM(responses), SUM(promoters), SUM(passives), SUM(detractors) "
+                                  "FROM v_nps_daily"))
+        assert [tuple(r) for r in daily] == [(7, 3, 1, 3)]
+        by_store = conn.execute(text("SELECT product, responses, nps FROM v_nps_daily ORDER BY product"))
+        # 강남점: a 10, a 9 and a 3 → 2 promoters, 1 detractor of 3; the rest: 8, 0, 5, 10.
+        assert [tuple(r) for r in by_store] == [("강남점", 3, pytest.approx(100 / 3)), (None, 4, -25.0)]
         impact = dict(conn.execute(text("SELECT category, nps_impact FROM v_nps_impact_by_category")).all())
         # Without the two delivery detractors: 3 promoters, 1 passive, 1 detractor of 5 → +40.
         assert impact["delivery"] == pytest.approx(40.0)
@@ -238,16 +244,18 @@ def test_pain_points_say_how_sure_their_tags_are(warehouse_url):
     engine.dispose()
 
 
-def test_a_pain_points_table_made_before_the_confidence_columns_gains_them(warehouse_url):
+@pytest.mark.parametrize("table, added", [(pain_points, CONFIDENCE_COLUMNS),
+                                          (survey_responses, ("product",))])
+def test_a_table_made_before_its_nullable_columns_gains_them(warehouse_url, table, added):
     engine = connect(warehouse_url)
     old = MetaData()
-    Table("pain_points", old, *(Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
-                                for c in pain_points.columns if c.name not in CONFIDENCE_COLUMNS))
+    Table(table.name, old, *(Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+                             for c in table.columns if c.name not in added))
     old.create_all(engine)
     ensure_schema(engine)
     ensure_schema(engine)
     with engine.connect() as conn:
-        columns = conn.execute(text("SELECT * FROM pain_points WHERE 1 = 0")).keys()
-    assert set(CONFIDENCE_COLUMNS) <= set(columns)
+        columns = conn.execute(text(f"SELECT * FROM {table.name} WHERE 1 = 0")).keys()
+    assert set(added) <= set(columns)
     write(engine, Window(date(2026, 9, 1), date(2026, 9, 1)), [pain_doc("r1", date(2026, 9, 1))])
     engine.dispose()
