@@ -23,11 +23,12 @@ from typing import Annotated, Any, Literal
 
 import httpx
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import Engine, select
 
 from pipeline.config import Taxonomy
 from pipeline.emerging import marked
+from pipeline.normalize import normalize_name
 from pipeline.secrets import resolve_secret
 from pipeline.warehouse import alerts, feedback, insert_rows, pain_points
 from pipeline.window import Window
@@ -75,6 +76,12 @@ class Match(_Strict):
     # Only pain points the complaint head is this sure of (`pain_points.pain_probability`; one without
     # a probability never passes).
     min_pain_probability: float | None = Field(None, ge=0, le=1)
+
+    @field_validator("products")
+    @classmethod
+    def _as_sources_write_them(cls, products: list[str]) -> list[str]:
+        """Normalised as sources normalise the names they read, so a decomposed name still matches."""
+        return [normalize_name(product) for product in products]
 
     def matches(self, row: dict[str, Any]) -> bool:
         categories = row["categories"].split(";")

@@ -41,3 +41,9 @@ def normalize_text(text: str) -> str:
     text = _SPACES.sub(" ", text)
     text = _NEWLINES.sub("\n", text)
     return text.strip()
+
+
+def normalize_name(name: str) -> str:
+    """A product or store name as one key: an export from a Mac writes Hangul decomposed (NFD), a
+    web form full-width letters or doubled spaces, and each would otherwise be a product of its own."""
+    return " ".join(_CONTROL.sub("", nfkc_keeping_jamo(name)).split())

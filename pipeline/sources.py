@@ -22,6 +22,7 @@ import pandas as pd
 from pipeline.config import SourceConfig
 from pipeline.conversations import summarise_conversation
 from pipeline.document import Conversation, FeedbackItem, SurveyResponse
+from pipeline.normalize import normalize_name
 from pipeline.readers import RawRecord, RecordReader, SourceReadError, open_reader
 from pipeline.window import Window
 
@@ -204,7 +205,7 @@ class Source:
     def product(self, record: RawRecord) -> str | None:
         """The product or store the record is about, when the source maps one."""
         column = self.config.columns.product
-        return _text(record.fields.get(column)).strip() or None if column else None
+        return normalize_name(_text(record.fields.get(column))) or None if column else None
 
 
 _WORD = re.compile(r"[^\W_]")

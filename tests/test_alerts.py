@@ -6,6 +6,7 @@ import json
 import logging
 import socket
 import threading
+import unicodedata
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -140,7 +141,8 @@ def test_a_rule_can_ask_for_pain_points_the_head_is_sure_of(warehouse, receiver,
 
 def test_a_product_owner_hears_of_the_pain_about_their_product(warehouse, receiver, monkeypatch):
     taxonomy = load_config(DEFAULT_CONFIG).load_taxonomy()
-    config = alert_config(receiver, monkeypatch, categories=[], min_severity=1, products=["소리마켓 앱"])
+    written_on_a_mac = unicodedata.normalize("NFD", "소리마켓  앱")
+    config = alert_config(receiver, monkeypatch, categories=[], min_severity=1, products=[written_on_a_mac])
     assert send_alerts(warehouse, config, taxonomy, WINDOW, ["reviews"], "run-1") == {"delivery-severe": 1}
     assert "소리마켓 앱 심각도 5 · 답변 필요] 앱이 튕겨요" in receiver.posts[0]["text"]
 

@@ -1,4 +1,6 @@
-from pipeline.normalize import normalize_text
+import unicodedata
+
+from pipeline.normalize import normalize_name, normalize_text
 
 
 def test_nfkc_folds_full_width_digits_and_letters():
@@ -18,3 +20,9 @@ def test_whitespace_markup_and_control_characters():
 
 def test_negations_and_meaning_survive():
     assert normalize_text("안 와요 못 받았어요") == "안 와요 못 받았어요"
+
+
+def test_a_product_name_is_one_key_however_the_export_wrote_it():
+    names = [unicodedata.normalize("NFD", "수제 포기김치 2kg"), "수제  포기김치\u200b 2kg ",
+             "수제\u3000포기김치 ２ｋｇ"]
+    assert {normalize_name(name) for name in names} == {"수제 포기김치 2kg"}
