@@ -1,13 +1,15 @@
 """Products that hurt more than the rest of their source: where a merchandiser or a store manager
 should look first.
 
-A product's share of texts with pain in a month is tested against the share of the other products of
-the same source that month (one-sided binomial tail: how improbable this many texts with pain would
-be at the others' rate). A shop reviews dozens of products, so a month tests dozens of them and a
-p ≤ 0.05 cut would name two or three by chance every month: the p-values of a source are turned into
-Benjamini–Hochberg q-values, and a product is named when its q-value is at most `MAX_Q_VALUE`. Those
-named are ordered by their excess, the texts with pain beyond what the others' rate expects, so a
-popular product slightly worse than the rest can come before a rare one much worse.
+A product's share of records with pain in a month (reviews, survey responses, conversations: a chat's
+turns or a response's answers are one customer, not several trials) is tested against the share of
+the other products of the same source that month (one-sided binomial tail: how improbable this many
+records with pain would be at the others' rate). A shop reviews dozens of products, so a month tests
+dozens of them and a p ≤ 0.05 cut would name two or three by chance every month: the p-values of a
+source are turned into Benjamini–Hochberg q-values, and a product is named when its q-value is at
+most `MAX_Q_VALUE`. Those named are ordered by their excess, the records with pain beyond what the
+others' rate expects, so a popular product slightly worse than the rest can come before a rare one
+much worse.
 """
 
 from __future__ import annotations
@@ -24,29 +26,29 @@ MAX_Q_VALUE = 0.05
 SHOWN = 5
 
 _PRODUCT_MONTHS = text("""
-    SELECT source, product, texts, texts_with_pain, avg_rating, top_category
+    SELECT source, product, records, records_with_pain, avg_rating, top_category
     FROM v_product_pain_monthly WHERE month = :month AND source IN :sources
     ORDER BY source, product""").bindparams(bindparam("sources", expanding=True))
 
 
 def worse_than_the_rest(products: list[dict]) -> list[dict]:
-    """The products of one source and month (texts, texts_with_pain) with the others' share, the
-    expected and excess texts with pain at that share, p and q; those without others to compare with
+    """The products of one source and month (records, records_with_pain) with the others' share, the
+    expected and excess records with pain at that share, p and q; those without others to compare with
     (the source's only product) are left out."""
-    total_texts = sum(int(p["texts"]) for p in products)
-    total_pain = sum(int(p["texts_with_pain"]) for p in products)
+    total_records = sum(int(p["records"]) for p in products)
+    total_pain = sum(int(p["records_with_pain"]) for p in products)
     tested = []
     for product in products:
-        texts, pain = int(product["texts"]), int(product["texts_with_pain"])
-        rest_texts = total_texts - texts
-        if not rest_texts:
+        records, pain = int(product["records"]), int(product["records_with_pain"])
+        rest_records = total_records - records
+        if not rest_records:
             continue
-        # Others without any pain: half a text's worth, or any pain at all would be "impossible".
-        rest_share = max(total_pain - pain, 0.5) / rest_texts
-        expected = texts * rest_share
-        tested.append({**product, "texts": texts, "texts_with_pain": pain, "rest_share": rest_share,
+        # Others without any pain: half a record's worth, or any pain at all would be "impossible".
+        rest_share = max(total_pain - pain, 0.5) / rest_records
+        expected = records * rest_share
+        tested.append({**product, "records": records, "records_with_pain": pain, "rest_share": rest_share,
                        "expected": expected, "excess": pain - expected,
-                       "p_value": float(binom.sf(pain - 1, texts, rest_share))})
+                       "p_value": float(binom.sf(pain - 1, records, rest_share))})
     if tested:
         q_values = false_discovery_control(np.array([row["p_value"] for row in tested]), method="bh")
         for row, q_value in zip(tested, q_values, strict=True):

@@ -217,10 +217,11 @@ def story(summary: RunSummary, findings: Findings) -> list[Section]:
                  for r in findings.costs]),
         Section(f"Products with more pain than the rest of their source, {summary.window.end:%Y-%m} so far "
                 f"(q ≤ {MAX_Q_VALUE})",
-                ["source", "product", "texts", "with pain", "share", "rest of source", "excess",
+                ["source", "product", "records", "with pain", "share", "rest of source", "excess",
                  "avg rating", "top category", "q"],
-                [[r["source"], r["product"], str(r["texts"]), str(r["texts_with_pain"]),
-                  f"{r['texts_with_pain'] / r['texts']:.0%}", f"{r['rest_share']:.0%}", f"+{r['excess']:.1f}",
+                [[r["source"], r["product"], str(r["records"]), str(r["records_with_pain"]),
+                  f"{r['records_with_pain'] / r['records']:.0%}", f"{r['rest_share']:.0%}",
+                  f"+{r['excess']:.1f}",
                   _two_decimals(r["avg_rating"]), r["top_category"] or "–", f"{r['q_value']:.1e}"]
                  for r in findings.products]),
         Section("Most severe pain points",

@@ -330,9 +330,13 @@ VIEWS = {
         FROM mentioning m JOIN totals t ON t.month = m.month AND t.source = m.source""",
     "v_product_pain_monthly": """
         WITH texts AS (
-            SELECT feedback_id, source, product, CAST(date_trunc('month', record_date) AS DATE) AS month,
-                   rating, pain_points
+            SELECT feedback_id, source, source_id, product,
+                   CAST(date_trunc('month', record_date) AS DATE) AS month, rating, pain_points
             FROM feedback WHERE product IS NOT NULL),
+        records AS (
+            SELECT month, source, source_id, product, AVG(rating) AS rating,
+                   MAX(CASE WHEN pain_points > 0 THEN 1 ELSE 0 END) AS with_pain
+            FROM texts GROUP BY month, source, source_id, product),
         by_category AS (
             SELECT t.month, t.source, t.product, p.primary_category AS category, COUNT(*) AS n,
                    SUM(CASE WHEN p.severity >= 4 THEN 1 ELSE 0 END) AS severe,
@@ -348,12 +352,12 @@ VIEWS = {
                    ROW_NUMBER() OVER (PARTITION BY month, source, product ORDER BY n DESC, category) AS place
             FROM by_category),
         totals AS (
-            SELECT month, source, product, COUNT(*) AS texts, COUNT(rating) AS rated_texts,
+            SELECT month, source, product, COUNT(*) AS records, COUNT(rating) AS rated_records,
                    CAST(AVG(rating) AS DOUBLE PRECISION) AS avg_rating,
-                   SUM(CASE WHEN pain_points > 0 THEN 1 ELSE 0 END) AS texts_with_pain
-            FROM texts GROUP BY month, source, product)
-        SELECT t.month, t.source, t.product, t.texts, t.rated_texts, t.avg_rating, t.texts_with_pain,
-               CAST(1.0 * t.texts_with_pain / t.texts AS DOUBLE PRECISION) AS pain_share,
+                   CAST(SUM(with_pain) AS BIGINT) AS records_with_pain
+            FROM records GROUP BY month, source, product)
+        SELECT t.month, t.source, t.product, t.records, t.rated_records, t.avg_rating, t.records_with_pain,
+               CAST(1.0 * t.records_with_pain / t.records AS DOUBLE PRECISION) AS pain_share,
                CAST(COALESCE(p.pain_points, 0) AS BIGINT) AS pain_points,
                CAST(COALESCE(p.severe, 0) AS BIGINT) AS severe_pain_points,
                CAST(COALESCE(p.responses_needed, 0) AS BIGINT) AS responses_needed, r.category AS top_category

@@ -256,11 +256,9 @@ def test_a_product_counts_the_records_that_complain_not_their_pain_points(wareho
     ensure_schema(engine)
     days = [START + timedelta(days=i) for i in range(30)]
     docs = [pain_doc(f"quiet-{day}", day, "후기", product="성수점", pain=False) for day in days]
-    chat = [pain_doc("C1", days[-1], f"{n}번째 불만이에요", source="chats", kind="chat", product="성수점")
-            for n in range(6)]
-    for position, turn in enumerate(chat):
-        turn.item.part = f"turn{position}"
-    docs += chat + [pain_doc(f"burnt-{n}", days[-1], product="해담농원") for n in range(5)]
+    docs += [pain_doc("C1", days[-1], f"{n}번째 불만이에요", source="chats", kind="chat", product="성수점",
+                      part=f"turn{n}") for n in range(6)]
+    docs += [pain_doc(f"burnt-{n}", days[-1], product="해담농원") for n in range(5)]
     batches = [SourceBatch("reviews"), SourceBatch("chats")]
     replace_window(engine, Window(days[0], days[-1]), window_writes(batches, docs, "run", "m", PiiMasker(),
                                                                      False))

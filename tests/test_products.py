@@ -6,8 +6,8 @@ from pipeline.products import MAX_Q_VALUE, worse_than_the_rest
 
 
 def products(**with_pain: tuple[int, int]) -> list[dict]:
-    return [{"product": name, "texts": texts, "texts_with_pain": pain}
-            for name, (texts, pain) in with_pain.items()]
+    return [{"product": name, "records": records, "records_with_pain": pain}
+            for name, (records, pain) in with_pain.items()]
 
 
 def named(rows: list[dict]) -> list[str]:

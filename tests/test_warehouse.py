@@ -176,22 +176,27 @@ def test_the_product_that_hurts_more_than_the_rest_of_its_source_is_named(wareho
         docs += [pain_doc(f"{product}-{n}", day, "후기", product=product, pain=n < with_pain,
                           rating=2 if n < with_pain else 4, categories=(category,)) for n in range(10)]
     docs += [pain_doc(f"no-product-{n}", day, "후기") for n in range(5)]
-    write(engine, Window(day, day), docs)
+    docs += [pain_doc("C1", day, "환불이 안 돼요", source="chats", kind="chat", product="성수점",
+                      part=f"turn{n}") for n in range(3)]
+    batches = [SourceBatch("reviews"), SourceBatch("chats")]
+    replace_window(engine, Window(day, day), window_writes(batches, docs, "run", "m", PiiMasker(), False))
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT product, texts, rated_texts, avg_rating, texts_with_pain, "
+        rows = conn.execute(text("SELECT product, records, rated_records, avg_rating, records_with_pain, "
                                  "pain_share, pain_points, severe_pain_points, top_category "
                                  "FROM v_product_pain_monthly "
                                  "WHERE month = DATE '2026-10-01'")).all()
         by_product = conn.execute(text("SELECT product, SUM(pain_points) FROM v_pain_points_daily "
                                        "WHERE category = 'reliability' GROUP BY product")).all()
     view = {r[0]: tuple(r[1:]) for r in rows}
-    assert set(view) == set(shares)  # texts without a product are not a product
+    assert set(view) == {*shares, "성수점"}  # texts without a product are not a product
+    # A conversation's three complaining turns: one customer, three pain points.
+    assert view["성수점"] == (1, 0, None, 1, 1.0, 3, 3, "delivery")
     assert view["cracked-case"] == (10, 10, pytest.approx(2.4), 8, pytest.approx(0.8), 8, 8, "reliability")
     assert view["product-0"] == (10, 10, pytest.approx(3.6), 2, pytest.approx(0.2), 2, 2, "delivery")
     assert dict(by_product) == {"cracked-case": 8}
 
     hotspots = product_hotspots(engine, Window(day, day), ["reviews"])
-    assert [(h["product"], h["texts_with_pain"]) for h in hotspots] == [("cracked-case", 8)]
+    assert [(h["product"], h["records_with_pain"]) for h in hotspots] == [("cracked-case", 8)]
     assert hotspots[0]["rest_share"] == pytest.approx(0.2) and hotspots[0]["excess"] == pytest.approx(6.0)
     summary = RunSummary("run", Window(day, day), RunCounts(), 1.0)
     findings = read_findings(engine, Window(day, day), ["reviews"])
