@@ -15,6 +15,9 @@ from typing import Any
 
 import numpy as np
 
+# Record ids and product names are keys in the warehouse (VARCHAR(256)); longer ones are quarantined.
+MAX_KEY_LENGTH = 256
+
 
 def stable_id(*parts: object) -> str:
     """A short deterministic id: the same parts give the same id on every run and machine."""

@@ -21,7 +21,7 @@ import pandas as pd
 
 from pipeline.config import SourceConfig
 from pipeline.conversations import summarise_conversation
-from pipeline.document import Conversation, FeedbackItem, SurveyResponse
+from pipeline.document import MAX_KEY_LENGTH, Conversation, FeedbackItem, SurveyResponse
 from pipeline.normalize import normalize_name
 from pipeline.readers import RawRecord, RecordReader, SourceReadError, open_reader
 from pipeline.window import Window
@@ -174,6 +174,10 @@ class Source:
         record_id = fields.get(self.config.columns.id)
         if record_id is None or not str(record_id).strip():
             return None, "missing id"
+        if len(str(record_id).strip()) > MAX_KEY_LENGTH:
+            return None, f"id longer than {MAX_KEY_LENGTH} characters"
+        if len(self.product(record) or "") > MAX_KEY_LENGTH:
+            return None, f"product name longer than {MAX_KEY_LENGTH} characters"
         raw_time = fields.get(self.config.columns.created_at)
         created_at = parse_timestamp(raw_time, self.tz)
         if created_at is None:

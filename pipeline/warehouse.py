@@ -39,7 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from pipeline.document import Conversation, Document, SurveyResponse, stable_id
+from pipeline.document import MAX_KEY_LENGTH, Conversation, Document, SurveyResponse, stable_id
 from pipeline.pii import PiiMasker
 from pipeline.sources import QuarantineRecord, SourceBatch
 from pipeline.window import Window
@@ -61,11 +61,11 @@ feedback = Table(
     Column("source", String(64), nullable=False, index=True),
     Column("kind", String(16), nullable=False),
     Column("channel", String(64), nullable=False),
-    Column("source_id", String(256), nullable=False),
+    Column("source_id", String(MAX_KEY_LENGTH), nullable=False),
     Column("part", String(64), nullable=False),
-    Column("conversation_id", String(256)),
+    Column("conversation_id", String(MAX_KEY_LENGTH)),
     Column("question", Text),
-    Column("product", String(256)),
+    Column("product", String(MAX_KEY_LENGTH)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("record_date", Date, nullable=False, index=True),
     Column("rating", Float),
@@ -124,7 +124,7 @@ pain_point_categories = Table(
 conversations = Table(
     "conversations", metadata,
     Column("source", String(64), primary_key=True),
-    Column("conversation_id", String(256), primary_key=True),
+    Column("conversation_id", String(MAX_KEY_LENGTH), primary_key=True),
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("record_date", Date, nullable=False, index=True),
     Column("turns", Integer, nullable=False),
@@ -139,7 +139,7 @@ conversations = Table(
 survey_responses = Table(
     "survey_responses", metadata,
     Column("source", String(64), primary_key=True),
-    Column("response_id", String(256), primary_key=True),
+    Column("response_id", String(MAX_KEY_LENGTH), primary_key=True),
     Column("channel", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("record_date", Date, nullable=False, index=True),
@@ -147,7 +147,7 @@ survey_responses = Table(
     Column("answers", Integer, nullable=False),
     Column("run_id", String(40), nullable=False),
     # The product or store the response is about; nullable, so warehouses made before it gain it.
-    Column("product", String(256)),
+    Column("product", String(MAX_KEY_LENGTH)),
 )
 
 topics = Table(
@@ -192,7 +192,7 @@ emerging_issues = Table(
     "emerging_issues", metadata,
     Column("day", Date, primary_key=True),
     Column("dimension", String(16), primary_key=True),
-    Column("key", String(256), primary_key=True),
+    Column("key", String(MAX_KEY_LENGTH), primary_key=True),
     Column("count", Integer, nullable=False),
     Column("expected", Float, nullable=False),
     Column("p_value", Float, nullable=False),

@@ -48,14 +48,17 @@ def test_bad_records_are_quarantined_with_location_and_reason(tmp_path):
         "3,어제,1,a,날짜 이상\n"
         "4,,1,a,날짜 없음\n"
         "5,2026-10-05,9,a,별점 이상\n"
-        "6,2026-10-05,3,a,   \n",
+        "6,2026-10-05,3,a,   \n"
+        f"{'7' * 257},2026-10-05,3,a,아이디가 너무 길어요\n"
+        f"8,2026-10-05,3,{'긴 이름 ' * 60},상품명이 너무 길어요\n",
         encoding="utf-8",
     )
     batch = review_source(path).read(OCTOBER)
     reasons = {q.location.rsplit(":", 1)[1]: q.reason for q in batch.quarantine}
     assert reasons == {"3": "missing id", "4": "unparseable date", "5": "missing date",
-                       "6": "rating '9' is not in 1–5", "7": "empty text"}
-    assert batch.records_read == len(batch.items) + len(batch.quarantine) == 6
+                       "6": "rating '9' is not in 1–5", "7": "empty text",
+                       "8": "id longer than 256 characters", "9": "product name longer than 256 characters"}
+    assert batch.records_read == len(batch.items) + len(batch.quarantine) == 8
 
 
 def test_cp949_and_bom_files_are_read(tmp_path):
