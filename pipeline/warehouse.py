@@ -336,7 +336,10 @@ VIEWS = {
         records AS (
             SELECT month, source, source_id, product, AVG(rating) AS rating,
                    MAX(CASE WHEN pain_points > 0 THEN 1 ELSE 0 END) AS with_pain
-            FROM texts GROUP BY month, source, source_id, product),
+            FROM texts GROUP BY month, source, source_id, product
+            UNION ALL  -- survey responses without free text: no feedback rows, still responses
+            SELECT CAST(date_trunc('month', record_date) AS DATE), source, response_id, product, NULL, 0
+            FROM survey_responses WHERE product IS NOT NULL AND answers = 0),
         by_category AS (
             SELECT t.month, t.source, t.product, p.primary_category AS category, COUNT(*) AS n,
                    SUM(CASE WHEN p.severity >= 4 THEN 1 ELSE 0 END) AS severe,

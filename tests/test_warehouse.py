@@ -178,7 +178,10 @@ def test_the_product_that_hurts_more_than_the_rest_of_its_source_is_named(wareho
     docs += [pain_doc(f"no-product-{n}", day, "후기") for n in range(5)]
     docs += [pain_doc("C1", day, "환불이 안 돼요", source="chats", kind="chat", product="성수점",
                       part=f"turn{n}") for n in range(3)]
-    batches = [SourceBatch("reviews"), SourceBatch("chats")]
+    docs.append(pain_doc("S1", day, "상담이 불친절해요", source="nps", kind="survey", product="강남점"))
+    answered = SurveyResponse("nps", "S1", docs[-1].item.created_at, day, 3, 1, "강남점")
+    silent = SurveyResponse("nps", "S2", docs[-1].item.created_at, day, 9, 0, "강남점")
+    batches = [SourceBatch("reviews"), SourceBatch("chats"), SourceBatch("nps", responses=[answered, silent])]
     replace_window(engine, Window(day, day), window_writes(batches, docs, "run", "m", PiiMasker(), False))
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT product, records, rated_records, avg_rating, records_with_pain, "
@@ -188,9 +191,11 @@ def test_the_product_that_hurts_more_than_the_rest_of_its_source_is_named(wareho
         by_product = conn.execute(text("SELECT product, SUM(pain_points) FROM v_pain_points_daily "
                                        "WHERE category = 'reliability' GROUP BY product")).all()
     view = {r[0]: tuple(r[1:]) for r in rows}
-    assert set(view) == {*shares, "성수점"}  # texts without a product are not a product
+    assert set(view) == {*shares, "성수점", "강남점"}  # texts without a product are not a product
     # A conversation's three complaining turns: one customer, three pain points.
     assert view["성수점"] == (1, 0, None, 1, 1.0, 3, 3, "delivery")
+    # A survey response without free text still counts among the store's responses.
+    assert view["강남점"] == (2, 0, None, 1, 0.5, 1, 1, "delivery")
     assert view["cracked-case"] == (10, 10, pytest.approx(2.4), 8, pytest.approx(0.8), 8, 8, "reliability")
     assert view["product-0"] == (10, 10, pytest.approx(3.6), 2, pytest.approx(0.2), 2, 2, "delivery")
     assert dict(by_product) == {"cracked-case": 8}
