@@ -206,9 +206,10 @@ def mine_window(start: date | None = None, end: date | None = None, sources: lis
                        ", ".join(f"{r['dimension']} {r['label']} ({r['trend_count']} recently, "
                                  f"{r['trend_expected']:.0f} expected)" for r in rising))
     if products := findings.products:
-        logger.warning("more pain than the rest of their source in %s: %s", f"{window.end:%Y-%m}",
-                       ", ".join(f"{r['source']} {r['product']} ({r['records_with_pain']} of {r['records']} "
-                                 f"records, {r['rest_share']:.0%} elsewhere)" for r in products))
+        logger.warning("more pain than the rest of their source: %s",
+                       ", ".join(f"{r['month']:%Y-%m} {r['source']} {r['product']} ({r['records_with_pain']} "
+                                 f"of {r['records']} records, {r['rest_share']:.0%} elsewhere)"
+                                 for r in products))
     if counts.records_quarantined:
         logger.warning("%d records quarantined: see the quarantine table", counts.records_quarantined)
     if failures:

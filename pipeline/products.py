@@ -26,7 +26,7 @@ MAX_Q_VALUE = 0.05
 SHOWN = 5
 
 _PRODUCT_MONTHS = text("""
-    SELECT source, product, records, records_with_pain, avg_rating, top_category
+    SELECT month, source, product, records, records_with_pain, avg_rating, top_category
     FROM v_product_pain_monthly WHERE month = :month AND source IN :sources
     ORDER BY source, product""").bindparams(bindparam("sources", expanding=True))
 
@@ -57,13 +57,15 @@ def worse_than_the_rest(products: list[dict]) -> list[dict]:
 
 
 def product_hotspots(engine: Engine, window: Window, sources: list[str], limit: int = SHOWN) -> list[dict]:
-    """The products with more pain than the rest of their source in the window's last month so far,
-    the largest excess first."""
+    """The products with more pain than the rest of their source in each month the window touches
+    (the last one so far), the latest month first, then the largest excess; at most `limit` a month."""
+    named = []
     with engine.connect() as conn:
-        rows = conn.execute(_PRODUCT_MONTHS, {"month": window.end.replace(day=1), "sources": sources})
-        by_source: dict[str, list[dict]] = defaultdict(list)
-        for row in rows.mappings():
-            by_source[row["source"]].append(dict(row))
-    named = [row for products in by_source.values() for row in worse_than_the_rest(products)
-             if row["excess"] > 0 and row["q_value"] <= MAX_Q_VALUE]
-    return sorted(named, key=lambda row: (-row["excess"], row["source"], row["product"]))[:limit]
+        for month in window.months():
+            by_source: dict[str, list[dict]] = defaultdict(list)
+            for row in conn.execute(_PRODUCT_MONTHS, {"month": month, "sources": sources}).mappings():
+                by_source[row["source"]].append(dict(row))
+            found = [row for products in by_source.values() for row in worse_than_the_rest(products)
+                     if row["excess"] > 0 and row["q_value"] <= MAX_Q_VALUE]
+            named += sorted(found, key=lambda row: (-row["excess"], row["source"], row["product"]))[:limit]
+    return named

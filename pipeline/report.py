@@ -143,15 +143,18 @@ _NPS_COSTS = text("""
 
 def pain_costs(engine: Engine, window: Window, sources: list[str],
                limit: int = COSTS_PER_MEASURE) -> list[dict]:
-    """What each category costs in the window's last month so far, read from the impact views: the
-    average stars a review source would have, and the NPS all surveys would have, without the texts
-    that name it; the costliest first, per measure. "How badly" in the terms the business reports."""
-    month = window.end.replace(day=1)
+    """What each category costs in each month the window touches (the last one so far), read from the
+    impact views: the average stars a review source would have, and the NPS all surveys would have,
+    without the texts that name it; the costliest first, per month and measure. "How badly" in the
+    terms the business reports."""
+    rows = []
     with engine.connect() as conn:
-        params = {"month": month, "limit": limit}
-        stars = conn.execute(_RATING_COSTS, {**params, "sources": sources}).mappings().all()
-        nps = conn.execute(_NPS_COSTS, params).mappings().all()
-    return [dict(row) for row in (*stars, *nps)]
+        for month in window.months():
+            params = {"month": month, "limit": limit}
+            stars = conn.execute(_RATING_COSTS, {**params, "sources": sources}).mappings().all()
+            nps = conn.execute(_NPS_COSTS, params).mappings().all()
+            rows += [{"month": month, **row} for row in (*stars, *nps)]
+    return rows
 
 
 @dataclass
@@ -210,19 +213,20 @@ def story(summary: RunSummary, findings: Findings) -> list[Section]:
                 ["day", "dimension", "key", "recent pain", "expected", "p"],
                 [[str(r["day"]), r["dimension"], _key(r), str(r["trend_count"]), f"{r['trend_expected']:.1f}",
                   f"{r['trend_p_value']:.1e}"] for r in findings.rising]),
-        Section(f"What pain costs, {summary.window.end:%Y-%m} so far",
-                ["measure", "source", "category", "texts naming it", "of", "score", "without them", "cost"],
-                [[r["measure"], r["source"], r["category"], str(r["mentioning"]), str(r["total"]),
-                  f"{r['score']:.2f}", f"{r['score_without']:.2f}", f"{r['impact']:.2f}"]
+        Section(f"What pain costs, {_months(summary.window)}",
+                ["month", "measure", "source", "category", "texts naming it", "of", "score", "without them",
+                 "cost"],
+                [[f"{r['month']:%Y-%m}", r["measure"], r["source"], r["category"], str(r["mentioning"]),
+                  str(r["total"]), f"{r['score']:.2f}", f"{r['score_without']:.2f}", f"{r['impact']:.2f}"]
                  for r in findings.costs]),
-        Section(f"Products with more pain than the rest of their source, {summary.window.end:%Y-%m} so far "
+        Section(f"Products with more pain than the rest of their source, {_months(summary.window)} "
                 f"(q ≤ {MAX_Q_VALUE})",
-                ["source", "product", "records", "with pain", "share", "rest of source", "excess",
+                ["month", "source", "product", "records", "with pain", "share", "rest of source", "excess",
                  "avg rating", "top category", "q"],
-                [[r["source"], r["product"], str(r["records"]), str(r["records_with_pain"]),
-                  f"{r['records_with_pain'] / r['records']:.0%}", f"{r['rest_share']:.0%}",
-                  f"+{r['excess']:.1f}",
-                  _two_decimals(r["avg_rating"]), r["top_category"] or "–", f"{r['q_value']:.1e}"]
+                [[f"{r['month']:%Y-%m}", r["source"], r["product"], str(r["records"]),
+                  str(r["records_with_pain"]), f"{r['records_with_pain'] / r['records']:.0%}",
+                  f"{r['rest_share']:.0%}", f"+{r['excess']:.1f}", _two_decimals(r["avg_rating"]),
+                  r["top_category"] or "–", f"{r['q_value']:.1e}"]
                  for r in findings.products]),
         Section("Most severe pain points",
                 ["date", "source", "category", "touchpoint", "severity", "response needed", "topic",
@@ -251,6 +255,14 @@ def render_markdown(summary: RunSummary, findings: Findings) -> str:
 
 def _row(cells: list[str]) -> str:
     return "| " + " | ".join(_cell(cell) for cell in cells) + " |"
+
+
+def _months(window: Window) -> str:
+    """The calendar months a window touches, as the monthly sections title them."""
+    months = window.months()
+    if len(months) == 1:
+        return f"{months[0]:%Y-%m} so far"
+    return f"{months[-1]:%Y-%m} … {months[0]:%Y-%m} (the last so far)"
 
 
 def _two_decimals(value: float | None) -> str:

@@ -24,6 +24,14 @@ class Window:
     def days(self) -> int:
         return (self.end - self.start).days + 1
 
+    def months(self) -> list[date]:
+        """The first day of each calendar month the window touches, the latest first."""
+        firsts, month = [], self.end.replace(day=1)
+        while month >= self.start.replace(day=1):
+            firsts.append(month)
+            month = (month - timedelta(days=1)).replace(day=1)
+        return firsts
+
     def bounds(self, tz: ZoneInfo) -> tuple[datetime, datetime]:
         """Half-open [start, end) instants in `tz`, for querying timestamp columns."""
         return (

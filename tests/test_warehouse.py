@@ -158,9 +158,28 @@ def test_rating_impact_says_how_many_stars_each_category_costs_a_source(warehous
                         products=[])
     markdown = render_markdown(summary, findings)
     costs_section = markdown.split("## What pain costs")[1]
-    assert "| stars | reviews | delivery | 2 | 5 | 3.00 | 4.00 | 1.00 |" in costs_section
+    assert "| 2026-10 | stars | reviews | delivery | 2 | 5 | 3.00 | 4.00 | 1.00 |" in costs_section
     page = write_report(engine, summary, tmp_path, None, findings).read_text(encoding="utf-8")
     assert "<td>delivery</td>" in page.split("<h2>What pain costs")[1]
+    engine.dispose()
+
+
+def test_a_backfill_over_months_tells_what_pain_cost_in_each_latest_first(warehouse_url):
+    engine = connect(warehouse_url)
+    ensure_schema(engine)
+    backfill = Window(date(2026, 8, 20), date(2026, 10, 5))
+    assert backfill.months() == [date(2026, 10, 1), date(2026, 9, 1), date(2026, 8, 1)]
+    hurt = {date(2026, 9, 14): "delivery", date(2026, 10, 3): "staff"}
+    docs = [pain_doc(f"{day}-{n}", day, "후기", rating=5 - 4 * (n == 0), pain=n == 0,
+                     categories=(category,)) for day, category in hurt.items() for n in range(3)]
+    write(engine, backfill, docs)
+    costs = pain_costs(engine, backfill, ["reviews"])
+    assert [(c["month"], c["category"]) for c in costs] == [(date(2026, 10, 1), "staff"),
+                                                             (date(2026, 9, 1), "delivery")]
+    markdown = render_markdown(RunSummary("run", backfill, RunCounts(), 1.0),
+                               read_findings(engine, backfill, ["reviews"]))
+    assert "## What pain costs, 2026-08 … 2026-10 (the last so far)" in markdown
+    assert "| 2026-09 | stars | reviews | delivery | 1 | 3 |" in markdown
     engine.dispose()
 
 
@@ -206,7 +225,7 @@ def test_the_product_that_hurts_more_than_the_rest_of_its_source_is_named(wareho
     summary = RunSummary("run", Window(day, day), RunCounts(), 1.0)
     findings = read_findings(engine, Window(day, day), ["reviews"])
     section = render_markdown(summary, findings).split("## Products with more pain")[1].split("\n## ")[0]
-    assert "| reviews | cracked-case | 10 | 8 | 80% | 20% | +6.0 | 2.40 | reliability |" in section
+    assert "| 2026-10 | reviews | cracked-case | 10 | 8 | 80% | 20% | +6.0 | 2.40 | reliability |" in section
     page = write_report(engine, summary, tmp_path, None, findings).read_text(encoding="utf-8")
     assert "<td>cracked-case</td>" in page.split("<h2>Products with more pain")[1]
     engine.dispose()
