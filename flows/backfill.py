@@ -2,24 +2,30 @@
 
 A failed chunk retries with backoff and does not stop the others; the backfill's final state names
 the chunks that failed; running the same backfill again skips the chunks that already completed,
-so it only redoes what is missing.
+so it only redoes what is missing. Each chunk publishes its own story; the backfill then publishes
+the whole window's (the same artifacts and HTML report), which is what the analyst asked about.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import time
 from datetime import date, timedelta
 from typing import Annotated
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import Field
 from sqlalchemy import select
 
-from flows.nightly import mine_window
+from flows.artifacts import publish_artifacts
+from flows.nightly import cached_pipeline, mine_window
 from pipeline.config import load_config
-from pipeline.warehouse import connect, ensure_schema, runs
+from pipeline.report import RunSummary, pain_counts, read_findings
+from pipeline.warehouse import RunCounts, connect, ensure_schema, runs
 from pipeline.window import Window
 
 CHUNK_RETRIES = 2
@@ -56,9 +62,28 @@ def completed_chunks(config_path: str | None, sources: list[str]) -> set[Window]
 # The task retries, not the child flow: a flow's retry delay is one number, a task's can back off.
 # Each attempt is a new child flow run of the same name.
 @task(name="mine-chunk", cache_policy=NO_CACHE, retries=CHUNK_RETRIES, retry_delay_seconds=CHUNK_RETRY_DELAYS)
-def mine_chunk(config_path: str | None, start: date, end: date, sources: list[str]) -> None:
+def mine_chunk(config_path: str | None, start: date, end: date, sources: list[str]) -> RunSummary:
     child = mine_window.with_options(flow_run_name=f"chunk-{start}-{end}")
-    child(start=start, end=end, sources=sources, config_path=config_path)
+    return child(start=start, end=end, sources=sources, config_path=config_path)
+
+
+def combined_counts(summaries: list[RunSummary]) -> RunCounts:
+    """The chunks' reconciliation counts added up."""
+    return RunCounts(**{f.name: sum(getattr(s.counts, f.name) for s in summaries)
+                        for f in dataclasses.fields(RunCounts)})
+
+
+def publish_window_story(config_path: str | None, window: Window, sources: list[str],
+                         summaries: list[RunSummary], seconds: float) -> RunSummary:
+    """The whole window's story, read from the warehouse after the chunks wrote it; the counts are
+    those of the chunks mined by this run."""
+    engine = connect(load_config(config_path).warehouse.sqlalchemy_url())
+    by_category, by_touchpoint = pain_counts(engine, window, sources)
+    summary = RunSummary(str(flow_run.get_id()), window, combined_counts(summaries), seconds, by_category,
+                         by_touchpoint)
+    publish_artifacts(config_path, summary, read_findings(engine, window, sources),
+                      cached_pipeline(config_path).topic_model)
+    return summary
 
 
 @flow(name="sori-backfill", task_runner=ThreadPoolTaskRunner(max_workers=MAX_CONCURRENT_CHUNKS))
@@ -82,6 +107,7 @@ def backfill(
         force: Redo chunks that already completed instead of skipping them.
         config_path: sori config YAML; empty means configs/sori.yaml or $SORI_CONFIG.
     """
+    started = time.perf_counter()
     logger = get_run_logger()
     window = Window(start, end)
     names = sources or [s.name for s in load_config(config_path).sources]
@@ -90,15 +116,21 @@ def backfill(
     logger.info("%d chunks to mine, %d already complete", len(todo), len(chunk_window(window, chunk_days))
                 - len(todo))
     failed: list[str] = []
+    summaries: list[RunSummary] = []
     for offset in range(0, len(todo), concurrency):
         wave = todo[offset : offset + concurrency]
         futures = [mine_chunk.submit(config_path, c.start, c.end, names) for c in wave]
         for chunk, future in zip(wave, futures, strict=True):
             future.wait()
             state = future.state
-            if not state.is_completed():
+            if state.is_completed():
+                summaries.append(future.result())
+            else:
                 failed.append(f"{chunk.start}…{chunk.end}")
                 logger.error("chunk %s … %s failed: %s", chunk.start, chunk.end, state.message)
+    if summaries:
+        summary = publish_window_story(config_path, window, names, summaries, time.perf_counter() - started)
+        logger.info("%s", summary.render())
     if failed:
         raise BackfillFailed(f"{len(failed)} of {len(todo)} chunks failed: {', '.join(failed)}")
     return [f"{c.start}…{c.end}" for c in todo]

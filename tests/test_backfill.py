@@ -1,6 +1,6 @@
 """Backfills through the real Prefect engine: chunks as child flow runs, a failing chunk retried without
 stopping the others and named in the final state, a re-run that only redoes what is missing, and the
-artifacts an analyst reads after each chunk."""
+artifacts an analyst reads after each chunk and for the whole window."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from pipeline.config import load_config
-from tests.test_flow import table, write_config
+from tests.test_flow import published_markdown, table, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -80,6 +80,11 @@ def test_a_failed_chunk_is_retried_named_and_redone_alone(shop_table, tmp_path, 
         assert attempts[chunks[0]] == attempts[chunks[2]] == 1
         assert artifact_keys() >= ARTIFACTS
         assert list((tmp_path / "reports").glob("sori-2026-10-20-2026-10-20-*.html"))
+        # After the chunks, the story of the whole window the analyst asked for.
+        story = published_markdown("sori-run-summary")
+        assert story.startswith("# sori run 2026-10-20 … 2026-10-22")
+        assert "read 2 = loaded 2 + quarantined 0" in story  # A1 and C1: the two chunks that completed
+        assert list((tmp_path / "reports").glob("sori-2026-10-20-2026-10-22-*.html"))
 
         with engine.begin() as conn:
             conn.execute(text(f"UPDATE \"{name}\" SET review_id = 'B2' WHERE review_id = 'BAD'"))

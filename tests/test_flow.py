@@ -59,10 +59,11 @@ def published_markdown(key: str) -> str:
     """The latest markdown artifact under `key`, read back from the Prefect server."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
 
     with get_client(sync_client=True) as client:
         (artifact,) = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
-                                            limit=1)
+                                            sort=ArtifactSort.CREATED_DESC, limit=1)
     return artifact.data
 
 
