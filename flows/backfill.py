@@ -24,6 +24,7 @@ from sqlalchemy import select
 from flows.artifacts import publish_artifacts
 from flows.nightly import cached_pipeline, mine_window
 from pipeline.config import load_config
+from pipeline.emerging import write_emerging
 from pipeline.report import RunSummary, pain_counts, read_findings
 from pipeline.warehouse import RunCounts, connect, ensure_schema, runs
 from pipeline.window import Window
@@ -76,8 +77,12 @@ def combined_counts(summaries: list[RunSummary]) -> RunCounts:
 def publish_window_story(config_path: str | None, window: Window, sources: list[str],
                          summaries: list[RunSummary], seconds: float) -> RunSummary:
     """The whole window's story, read from the warehouse after the chunks wrote it; the counts are
-    those of the chunks mined by this run."""
-    engine = connect(load_config(config_path).warehouse.sqlalchemy_url())
+    those of the chunks mined by this run. Emerging issues are judged again over the whole window
+    first: chunks mined side by side (`concurrency` > 1) judged their days while a neighbour's were
+    still being written."""
+    config = load_config(config_path)
+    engine = connect(config.warehouse.sqlalchemy_url())
+    write_emerging(engine, window, config.emerging)
     by_category, by_touchpoint = pain_counts(engine, window, sources)
     summary = RunSummary(str(flow_run.get_id()), window, combined_counts(summaries), seconds, by_category,
                          by_touchpoint)
