@@ -56,6 +56,11 @@ def worse_than_the_rest(products: list[dict]) -> list[dict]:
     return tested
 
 
+def stands_out(row: dict) -> bool:
+    """A product of `worse_than_the_rest` the story names: worse than the others, beyond chance."""
+    return row["excess"] > 0 and row["q_value"] <= MAX_Q_VALUE
+
+
 def product_hotspots(engine: Engine, window: Window, sources: list[str], limit: int = SHOWN) -> list[dict]:
     """The products with more pain than the rest of their source in each month the window touches
     (the last one so far), the latest month first, then the largest excess; at most `limit` a month."""
@@ -66,6 +71,6 @@ def product_hotspots(engine: Engine, window: Window, sources: list[str], limit: 
             for row in conn.execute(_PRODUCT_MONTHS, {"month": month, "sources": sources}).mappings():
                 by_source[row["source"]].append(dict(row))
             found = [row for products in by_source.values() for row in worse_than_the_rest(products)
-                     if row["excess"] > 0 and row["q_value"] <= MAX_Q_VALUE]
+                     if stands_out(row)]
             named += sorted(found, key=lambda row: (-row["excess"], row["source"], row["product"]))[:limit]
     return named

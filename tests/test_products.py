@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipeline.products import MAX_Q_VALUE, worse_than_the_rest
+from pipeline.products import stands_out, worse_than_the_rest
 
 
 def products(**with_pain: tuple[int, int]) -> list[dict]:
@@ -11,7 +11,7 @@ def products(**with_pain: tuple[int, int]) -> list[dict]:
 
 
 def named(rows: list[dict]) -> list[str]:
-    return [r["product"] for r in rows if r["excess"] > 0 and r["q_value"] <= MAX_Q_VALUE]
+    return [r["product"] for r in rows if stands_out(r)]
 
 
 def test_a_product_is_judged_against_the_others_of_its_source_not_against_itself():
