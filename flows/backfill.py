@@ -21,11 +21,10 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import Field
 from sqlalchemy import select
 
-from flows.artifacts import publish_artifacts
-from flows.nightly import cached_pipeline, mine_window
+from flows.nightly import mine_window, tell_window
 from pipeline.config import load_config
 from pipeline.emerging import write_emerging
-from pipeline.report import RunSummary, pain_counts, read_findings
+from pipeline.report import RunSummary
 from pipeline.warehouse import RunCounts, connect, ensure_schema, runs
 from pipeline.window import Window
 
@@ -75,7 +74,7 @@ def combined_counts(summaries: list[RunSummary]) -> RunCounts:
 
 
 def publish_window_story(config_path: str | None, window: Window, sources: list[str],
-                         summaries: list[RunSummary], seconds: float) -> RunSummary:
+                         summaries: list[RunSummary], seconds: float) -> None:
     """The whole window's story, read from the warehouse after the chunks wrote it; the counts are
     those of the chunks mined by this run. Emerging issues are judged again over the whole window
     first: chunks mined side by side (`concurrency` > 1) judged their days while a neighbour's were
@@ -83,12 +82,8 @@ def publish_window_story(config_path: str | None, window: Window, sources: list[
     config = load_config(config_path)
     engine = connect(config.warehouse.sqlalchemy_url())
     write_emerging(engine, window, config.emerging)
-    by_category, by_touchpoint = pain_counts(engine, window, sources)
-    summary = RunSummary(str(flow_run.get_id()), window, combined_counts(summaries), seconds, by_category,
-                         by_touchpoint)
-    publish_artifacts(config_path, summary, read_findings(engine, window, sources),
-                      cached_pipeline(config_path).topic_model)
-    return summary
+    tell_window(config_path, engine, str(flow_run.get_id()), window, sources, combined_counts(summaries),
+                seconds)
 
 
 @flow(name="sori-backfill", task_runner=ThreadPoolTaskRunner(max_workers=MAX_CONCURRENT_CHUNKS))
@@ -134,8 +129,7 @@ def backfill(
                 failed.append(f"{chunk.start}…{chunk.end}")
                 logger.error("chunk %s … %s failed: %s", chunk.start, chunk.end, state.message)
     if summaries:
-        summary = publish_window_story(config_path, window, names, summaries, time.perf_counter() - started)
-        logger.info("%s", summary.render())
+        publish_window_story(config_path, window, names, summaries, time.perf_counter() - started)
     if failed:
         raise BackfillFailed(f"{len(failed)} of {len(todo)} chunks failed: {', '.join(failed)}")
     return [f"{c.start}…{c.end}" for c in todo]

@@ -17,6 +17,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from sqlalchemy import Engine
 
 from flows.artifacts import publish_artifacts
 from pipeline.alerts import load_alert_config, send_alerts
@@ -26,7 +27,7 @@ from pipeline.emerging import write_emerging
 from pipeline.nlp import Pipeline, documents
 from pipeline.pii import PiiMasker
 from pipeline.readers import SourceReadError
-from pipeline.report import RunSummary, pain_counts, read_findings
+from pipeline.report import Findings, RunSummary, pain_counts, read_findings
 from pipeline.sources import SourceBatch, open_source
 from pipeline.topics import META_FILE as TOPIC_META_FILE
 from pipeline.warehouse import (
@@ -146,6 +147,18 @@ def write_window(config_path: str | None, start: date, end: date, batches: list[
     )
 
 
+def tell_window(config_path: str | None, engine: Engine, run_id: str, window: Window, sources: list[str],
+                counts: RunCounts, seconds: float) -> tuple[RunSummary, Findings]:
+    """What the window holds now, read back from the warehouse: the run summary, logged, and the
+    story, published as artifacts and the HTML report. A mined window and a whole backfill tell it so."""
+    by_category, by_touchpoint = pain_counts(engine, window, sources)
+    summary = RunSummary(run_id, window, counts, seconds, by_category, by_touchpoint)
+    get_run_logger().info("%s", summary.render())
+    findings = read_findings(engine, window, sources)
+    publish_artifacts(config_path, summary, findings, cached_pipeline(config_path).topic_model)
+    return summary, findings
+
+
 # No log_prints: it swaps builtins.print for the run, and numba then fails to compile UMAP's kernels
 # (pynndescent) the first time they are compiled in a fresh environment ("Untyped global name 'print'").
 @flow(name="sori-mine-window")
@@ -192,11 +205,7 @@ def mine_window(start: date | None = None, end: date | None = None, sources: lis
     status = "failed" if failures else ("warning" if counts.records_quarantined else "ok")
     finish_run(engine, run_id, status, counts, seconds, "; ".join(failures), model_version)
     mined_sources = [b.source for b in batches]
-    by_category, by_touchpoint = pain_counts(engine, window, mined_sources)
-    summary = RunSummary(run_id, window, counts, seconds, by_category, by_touchpoint)
-    logger.info("%s", summary.render())
-    findings = read_findings(engine, window, mined_sources)
-    publish_artifacts(config_path, summary, findings, cached_pipeline(config_path).topic_model)
+    summary, findings = tell_window(config_path, engine, run_id, window, mined_sources, counts, seconds)
     if config.alerts:
         route_alerts(config_path, window.start, window.end, mined_sources, run_id)
     if flags:

@@ -33,6 +33,15 @@ def write(engine, window, docs, quarantine=(), run_id="run"):
     replace_window(engine, window, writes)
 
 
+def told(engine, window, findings, tmp_path, title):
+    """The section of the run's story whose title starts with `title`, as the summary artifact's markdown
+    and as the HTML report tell it."""
+    summary = RunSummary("run", window, RunCounts(), 1.0)
+    markdown = render_markdown(summary, findings).split(f"## {title}")[1].split("\n## ")[0]
+    page = write_report(engine, summary, tmp_path, None, findings).read_text(encoding="utf-8")
+    return markdown, page.split(f"<h2>{title}")[1].split("<h2>")[0]
+
+
 def dump(engine, table):
     with engine.connect() as conn:
         rows = conn.execute(text(f"SELECT * FROM {table}")).mappings().all()
@@ -153,14 +162,11 @@ def test_rating_impact_says_how_many_stars_each_category_costs_a_source(warehous
     costs = pain_costs(engine, Window(day, day), ["reviews", "store"])
     assert [(c["measure"], c["source"], c["category"], c["impact"]) for c in costs] == [
         ("stars", "reviews", "delivery", pytest.approx(1.0))]  # staff costs nothing, store cannot tell
-    summary = RunSummary("run-1234", Window(day, day), RunCounts(), 1.0)
     findings = Findings(changes=[], previous_mined=True, top=[], emerging=[], rising=[], costs=costs,
                         products=[])
-    markdown = render_markdown(summary, findings)
-    costs_section = markdown.split("## What pain costs")[1]
-    assert "| 2026-10 | stars | reviews | delivery | 2 | 5 | 3.00 | 4.00 | 1.00 |" in costs_section
-    page = write_report(engine, summary, tmp_path, None, findings).read_text(encoding="utf-8")
-    assert "<td>delivery</td>" in page.split("<h2>What pain costs")[1]
+    markdown, page = told(engine, Window(day, day), findings, tmp_path, "What pain costs")
+    assert "| 2026-10 | stars | reviews | delivery | 2 | 5 | 3.00 | 4.00 | 1.00 |" in markdown
+    assert "<td>delivery</td>" in page
     engine.dispose()
 
 
@@ -222,12 +228,10 @@ def test_the_product_that_hurts_more_than_the_rest_of_its_source_is_named(wareho
     hotspots = product_hotspots(engine, Window(day, day), ["reviews"])
     assert [(h["product"], h["records_with_pain"]) for h in hotspots] == [("cracked-case", 8)]
     assert hotspots[0]["rest_share"] == pytest.approx(0.2) and hotspots[0]["excess"] == pytest.approx(6.0)
-    summary = RunSummary("run", Window(day, day), RunCounts(), 1.0)
     findings = read_findings(engine, Window(day, day), ["reviews"])
-    section = render_markdown(summary, findings).split("## Products with more pain")[1].split("\n## ")[0]
-    assert "| 2026-10 | reviews | cracked-case | 10 | 8 | 80% | 20% | +6.0 | 2.40 | reliability |" in section
-    page = write_report(engine, summary, tmp_path, None, findings).read_text(encoding="utf-8")
-    assert "<td>cracked-case</td>" in page.split("<h2>Products with more pain")[1]
+    markdown, page = told(engine, Window(day, day), findings, tmp_path, "Products with more pain")
+    assert "| 2026-10 | reviews | cracked-case | 10 | 8 | 80% | 20% | +6.0 | 2.40 | reliability |" in markdown
+    assert "<td>cracked-case</td>" in page
     engine.dispose()
 
 
