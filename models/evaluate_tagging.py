@@ -1,7 +1,7 @@
 """Evaluate pain detection, pain categories and touchpoints against hand-labelled review sentences.
 
     python -m models.evaluate_tagging [--split test|tune|all] [--limit N] [--config PATH] [--json PATH]
-                                      [--errors PATH] [--learn-from tune|test]
+                                      [--errors PATH] [--learn-from tune|test] [--without-spaces]
 
 The gold set is `models/eval/pain_sentences.csv` (labelled by hand following docs/labelling-guide.md):
 ids, a sentence checksum and labels only. The texts are read at run time from the public corpora in
@@ -32,6 +32,10 @@ sentence that sentiment missed as wrong. Then category agreement on the negative
 of `naver_shopping_absa` and `kr3_aspect_gold`, whole texts through the pipeline, with their label
 schemes mapped onto sori's keys (`NAVER_MAP`, `KR3_MAP`). Deterministic: models in inference mode,
 the bootstrap seeded.
+
+`--without-spaces` asks how sori reads customers who write without spaces (one app review in eight
+is written almost so): every space is removed from the reviews and the ABSA texts before the pipeline
+reads them, and the labelled sentences are found again among the sentences it splits them into.
 
 `--learn-from tune --split test` asks what labelling one's own reviews buys: the heads also learn from
 the other split's labelled sentences, added the way an analyst adds labels (`with_labelled_training`),
@@ -700,6 +704,8 @@ def _response_line(tagger: dict[str, Any], e2e: dict[str, Any]) -> str:
 
 def report(result: dict[str, Any]) -> str:
     out = []
+    if result.get("without_spaces"):
+        out.append("every text read without spaces (--without-spaces)\n")
     if learned := result.get("learned_from"):
         out.append(f"the heads also learned from the {learned['split']} split: {learned['pain']} pain "
                    f"sentences as phrases, {learned['not_pain']} others as has_pain 0 examples\n")
@@ -774,11 +780,18 @@ def labelled_sets(taxonomy: Any) -> list[tuple[str, list[LabelledSentence]]]:
     return out
 
 
+def without_spaces(text: str) -> str:
+    """The text as a customer who never presses the space bar writes it (line breaks kept)."""
+    return re.sub(r"[^\S\n]+", "", text)
+
+
 def run(split: str = "test", limit: int | None = None, config_path: str | None = None,
-        errors_path: Path | None = None, learn_from: str | None = None) -> dict[str, Any]:
+        errors_path: Path | None = None, learn_from: str | None = None,
+        spaceless: bool = False) -> dict[str, Any]:
     """Evaluate; returns the figures (`report` formats them). With `errors_path`, also writes the
     labelled sentences the pipeline gets wrong there (`disagreements`); with `learn_from`, the heads
-    also learn from that split's labelled sentences of both sets (`with_labelled_training`)."""
+    also learn from that split's labelled sentences of both sets (`with_labelled_training`); with
+    `spaceless`, every text is read `without_spaces`."""
     import tempfile
 
     from pipeline.config import load_config
@@ -794,7 +807,7 @@ def run(split: str = "test", limit: int | None = None, config_path: str | None =
     taxonomy = config.load_taxonomy()
     sets = labelled_sets(taxonomy)
     analyzer = KoreanAnalyzer(shared_kiwi())
-    result: dict[str, Any] = {"split": split, "limit": limit}
+    result: dict[str, Any] = {"split": split, "limit": limit, "without_spaces": spaceless}
     with tempfile.TemporaryDirectory(prefix="sori-labels-") as folder:
         if learn_from:
             rows = [r for _, labelled in sets for r in labelled if r.split == learn_from]
@@ -809,6 +822,9 @@ def run(split: str = "test", limit: int | None = None, config_path: str | None =
         rows = [r for r in rows if split == "all" or r.split == split][: limit or None]
         reviews = labelled_reviews(rows, root)
         sentences = labelled_texts(rows, [r.text for r in reviews], analyzer)
+        if spaceless:
+            reviews = [Review(without_spaces(r.text), r.rating) for r in reviews]
+            sentences = [without_spaces(s) for s in sentences]
         preds = predict_labelled(pipeline, rows, reviews, sentences)
         wrong += disagreements(rows, sentences, preds)
         result[name] = evaluate_sentences(rows, preds, list(taxonomy.categories))
@@ -816,7 +832,8 @@ def run(split: str = "test", limit: int | None = None, config_path: str | None =
         write_disagreements(errors_path, wrong)
     for name, items, mapping in (("naver_shopping_absa", naver_items(root, limit), NAVER_MAP),
                                  ("kr3_aspect_gold", kr3_items(root, limit), KR3_MAP)):
-        predicted = predict_texts(pipeline, [t for _, t, _ in items], [i for i, _, _ in items], name)
+        texts = [without_spaces(t) if spaceless else t for _, t, _ in items]
+        predicted = predict_texts(pipeline, texts, [i for i, _, _ in items], name)
         result[name] = absa_agreement(items, predicted, mapping)
     result["seconds"] = round(time.time() - started, 1)
     return result
@@ -879,12 +896,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--learn-from", choices=("tune", "test"), default=None,
                         help="the heads also learn from this split's labelled sentences (what one's own "
                              "labels buy); score another split")
+    parser.add_argument("--without-spaces", action="store_true",
+                        help="remove every space from the texts first: how sori reads customers who write "
+                             "without spaces")
     args = parser.parse_args(argv)
     if scores_what_it_learned(args.split, args.learn_from):
         parser.error(f"--learn-from {args.learn_from} needs another --split than {args.split}")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        result = run(args.split, args.limit, args.config, args.errors, args.learn_from)
+        result = run(args.split, args.limit, args.config, args.errors, args.learn_from, args.without_spaces)
     except (SharedDataMissing, LabelDrift) as exc:
         print(f"evaluate_tagging: {exc}", file=sys.stderr)
         return 2

@@ -173,7 +173,7 @@ def evaluate(limit: int, seed: int) -> dict[str, Any]:
         raise ValueError(f"only {len(sentences)} sentences; --limit {limit} needs {limit + shift}")
     texts = [s.text for s in sentences]
     embedder = Embedder(ModelsConfig().encoder)
-    embeddings = embedder.embed(texts)
+    embeddings = embedder.embed(analyzer.model_texts(texts))  # as the nightly run embeds them
     log.info("%d sentences embedded in %.0f s", len(texts), time.perf_counter() - started)
     config = TopicsConfig(seed=seed, labels=None)
 

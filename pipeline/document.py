@@ -84,6 +84,9 @@ class Sentence:
     start: int
     end: int
     text: str
+    # Kiwi's spacing of a sentence that runs its words together ("맘에들지않아요" → "맘에 들지 않아요"),
+    # which the models read instead; "" when it is spaced well enough. `text` stays as written.
+    spaced: str = ""
     keywords: list[str] = field(default_factory=list)
     # Spacing-free lower-case text, PII masks blanked out with spaces: what keyword rules match.
     compact: str = ""
@@ -117,6 +120,11 @@ class Sentence:
     embedding: np.ndarray | None = field(default=None, repr=False)
 
     @property
+    def model_text(self) -> str:
+        """What the sentiment adapter and the encoder read: the respaced text, if any, else the text."""
+        return self.spaced or self.text
+
+    @property
     def category_score(self) -> float | None:
         """How strongly the sentence itself names its primary category: the tagger's score for it (head
         probability plus keyword bonus), 0 for `other`, low for tags taken from a neighbour; None
@@ -145,6 +153,11 @@ class Document:
 
     def pain_point_id(self, sentence: Sentence) -> str:
         return stable_id(self.feedback_id, sentence.index)
+
+    @property
+    def model_text(self) -> str:
+        """What the models read of the whole text: its sentences as they read each one."""
+        return " ".join(s.model_text for s in self.sentences)
 
     @property
     def pain_sentences(self) -> list[Sentence]:

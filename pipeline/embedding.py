@@ -62,6 +62,7 @@ class EmbedSentences:
     def __call__(self, docs: Sequence[Document]) -> Sequence[Document]:
         sentences = [s for doc in docs for s in doc.sentences
                      if s.embedding is None and (s.is_pain or has_content(s))]
-        for sentence, vector in zip(sentences, self.embedder.embed([s.text for s in sentences]), strict=True):
+        vectors = self.embedder.embed([s.model_text for s in sentences])
+        for sentence, vector in zip(sentences, vectors, strict=True):
             sentence.embedding = vector
         return docs

@@ -18,7 +18,7 @@ LABELS = ("negative", "neutral", "positive")
 def score_sentences(sentences: Sequence[Sentence], classifier: SentimentClassifier,
                     batch_size: int = 64) -> None:
     """Sets each sentence's calibrated P(negative), P(positive) and label, as every stage reads them."""
-    scores = classifier.predict([s.text for s in sentences], batch_size=batch_size)
+    scores = classifier.predict([s.model_text for s in sentences], batch_size=batch_size)
     for sentence, probs in zip(sentences, scores.probs, strict=True):
         sentence.p_negative = round(float(probs[0]), 4)
         sentence.p_positive = round(float(probs[2]), 4)
@@ -35,7 +35,7 @@ class SentenceSentiment:
     def __call__(self, docs: Sequence[Document]) -> Sequence[Document]:
         score_sentences([s for doc in docs for s in doc.sentences], self.classifier, self.batch_size)
         multi = [doc for doc in docs if len(doc.sentences) > 1]
-        doc_scores = self.classifier.predict([doc.masked_text for doc in multi], batch_size=self.batch_size)
+        doc_scores = self.classifier.predict([doc.model_text for doc in multi], batch_size=self.batch_size)
         for doc, probs in zip(multi, doc_scores.probs, strict=True):
             doc.p_negative = round(float(probs[0]), 4)
             doc.sentiment = LABELS[int(probs.argmax())]

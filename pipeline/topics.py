@@ -613,7 +613,7 @@ def refit_window(engine: Engine, window: Window, config: TopicsConfig, embedder:
         raise ValueError(f"only {len(rows)} pain sentences in {window.start} … {window.end}; "
                          f"a topic model needs at least {config.min_documents}")
     texts = [evidence for _, evidence in rows]
-    embeddings = embedder.embed(texts)
+    embeddings = embedder.embed(analyzer.model_texts(texts))
     labels = TopicLabels(config.labels)
     previous = None
     if (config.model_dir / META_FILE).exists():

@@ -36,6 +36,7 @@ from models.evaluate_tagging import (
     main,
     shared_data_dir,
     with_labelled_training,
+    without_spaces,
 )
 from models.shared_data import SharedDataMissing
 from pipeline.config import load_config
@@ -316,3 +317,17 @@ def test_evaluation_runs_on_a_small_subset(shared, tmp_path, capsys):
     with open(errors, encoding="utf-8", newline="") as fh:
         wrong = list(csv.DictReader(fh))
     assert all(row["wrong"] and row["text"] for row in wrong) and len(wrong) < 20
+
+
+def test_without_spaces_keeps_line_breaks():
+    assert without_spaces("배송이 늦어요.\n포장은\t괜찮아요\u3000") == "배송이늦어요.\n포장은괜찮아요"
+
+
+@pytest.mark.slow
+def test_evaluation_reads_the_texts_without_spaces(shared, tmp_path, capsys):
+    out = tmp_path / "figures.json"
+    assert main(["--split", "tune", "--limit", "10", "--without-spaces", "--json", str(out)]) == 0
+    assert "every text read without spaces" in capsys.readouterr().out
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    assert figures["without_spaces"] and figures["sentences"]["n"] == 10
+    assert 0.0 <= figures["sentences"]["has_pain"]["accuracy"] <= 1.0

@@ -133,3 +133,24 @@ def test_a_sentence_that_only_denies_a_problem_says_nothing_is_wrong(kiwi, text)
 ])
 def test_a_missing_thing_or_a_problem_beside_the_denial_is_not_denied(kiwi, text):
     assert not KoreanAnalyzer(kiwi).sentences([text])[0][0].denies_problem
+
+
+def test_models_read_a_sentence_that_runs_its_words_together_respaced(kiwi):
+    text = "직원이너무불친절했어요. 직원분들이 친절하셨어요."
+    run_together, spaced = KoreanAnalyzer(kiwi).sentences([text])[0]
+    assert run_together.text == "직원이너무불친절했어요."
+    assert run_together.model_text == "직원이 너무 불친절했어요."
+    # Kiwi would write 직원 분들이: a well-spaced sentence is read as written all the same
+    assert kiwi.space(spaced.text) != spaced.text
+    assert spaced.spaced == "" and spaced.model_text == spaced.text
+
+
+def test_a_sentence_built_without_kiwi_is_read_as_written():
+    assert Sentence(0, 0, 5, "앱이안열려").model_text == "앱이안열려"
+
+
+def test_texts_read_back_from_the_warehouse_are_read_as_their_sentences_were(kiwi):
+    analyzer = KoreanAnalyzer(kiwi)
+    sentences = analyzer.sentences(["앱이계속튕겨서못쓰겠어요. 그래도 디자인은 예뻐요."])[0]
+    assert analyzer.model_texts([s.text for s in sentences]) == [s.model_text for s in sentences]
+    assert sentences[0].model_text != sentences[0].text

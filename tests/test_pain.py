@@ -274,6 +274,22 @@ def test_praise_then_a_complaint_is_judged_by_the_complaint(pipeline) -> None:
 
 
 @pytest.mark.slow
+def test_a_customer_who_writes_without_spaces_is_read_like_one_who_spaces(pipeline) -> None:
+    """The models learned from spaced text: as written, 직원이너무불친절했어요 got P(pain) 0.76 against
+    0.99 spaced. Read respaced, a run-together sentence gets its spaced twin's verdict, probability and
+    categories (the rules match the spacing-free form either way)."""
+    spaced = ["직원이 너무 불친절했어요", "가격 대비 품질이 너무 별로예요", "화면이 자꾸 멈춰요",
+              "배송이 너무 빨라서 좋았어요"]
+    docs = _documents(pipeline, [*spaced, *(text.replace(" ", "") for text in spaced)])
+    for name in ("pain", "tag"):
+        pipeline.get(name)(docs)
+    written, run_together = ([doc.sentences[0] for doc in part] for part in (docs[:4], docs[4:]))
+    assert [s.is_pain for s in run_together] == [s.is_pain for s in written] == [True, True, True, False]
+    assert [s.pain_probability for s in run_together] == pytest.approx([s.pain_probability for s in written])
+    assert [s.categories for s in run_together] == [s.categories for s in written]
+
+
+@pytest.mark.slow
 def test_a_review_rating_tips_only_a_hesitant_sentence(pipeline) -> None:
     """A mild remark is a complaint in a 1★ review and not in a 5★ one; a plain complaint and plain
     praise keep their verdict whatever the stars. Through the component, which reads each item's stars."""
