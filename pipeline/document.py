@@ -102,6 +102,9 @@ class Sentence:
     contrast_tail: str = ""
     # It only denies a problem ("불만 없습니다", "나쁘진 않네요"): no pain point, however negative.
     denies_problem: bool = False
+    # What it says besides the problems it denies ("오류 없이 | 잘 돌아가요" → "잘 돌아가요"), which
+    # the pain detector judges instead; "" when it denies none.
+    undenied: str = ""
     sentiment: str = "neutral"
     p_negative: float = 0.0
     p_positive: float = 0.0

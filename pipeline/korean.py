@@ -150,7 +150,7 @@ class KoreanAnalyzer:
                         lemmas="".join(forms),
                         lemma_bounds=frozenset(accumulate((len(f) for f in forms), initial=0)),
                         contrast_tail=contrast_tail(text, tokens, end),
-                        denies_problem=says_nothing_is_wrong(tokens),
+                        **denials(text, tokens, start, end),
                     )
                 )
         return sentences
@@ -271,7 +271,17 @@ def has_content(sentence: Sentence) -> bool:
 _ABSENT_PROBLEMS = frozenset({
     "불만", "불편", "문제", "단점", "흠", "흠잡", "아쉽", "아쉬움", "불만족", "불평", "개선", "개선점",
     "실망", "결점", "하자", "고장", "오류", "에러", "버그", "지적", "보완", "트러블", "이상", "탈",
+    # the things that hurt, whose absence is praise ("소음이 전혀 없어요", "광고 없이 깔끔해요")
+    "소음", "냄새", "악취", "먼지", "곰팡이", "벌레", "얼룩", "흠집", "이물질", "잡음", "광고", "렉", "끊김",
+    "지연", "불량", "파손", "누락", "결함", "오작동", "부작용", "스트레스", "부담", "걱정",
 })
+# What happens when something goes wrong, negated with 안/못: "고장 안 났어요", "오류가 안 떠요",
+# "렉 안 걸려요", "문제 안 생겨요", "불편함은 못 느꼈어요".
+_PROBLEM_EVENTS = frozenset({"나", "생기", "뜨", "걸리", "느끼"})
+# Connective endings after which a denied problem is a clause of its own ("소음 없고", "광고가 없어서").
+# Not a condition ("없으면"), a concession ("없어도") or a purpose ("없게 해 주세요").
+_CLAUSE_ENDINGS = frozenset({"고", "어서", "아서", "서", "어", "아", "며", "으며", "지만", "으나"}
+                            | CONTRASTIVE_ENDINGS)
 # Faults negated with -지 않다 ("나쁘진 않네요", "전혀 불편하지 않았어요").
 _DENIED_FAULTS = frozenset({
     "나쁘", "불편", "비싸", "느리", "어렵", "복잡", "불친절", "시끄럽", "더럽", "좁", "아쉽", "실망", "불만",
@@ -283,6 +293,8 @@ _DENIAL_FILLERS = frozenset({
     "점", "데", "부분", "것", "거", "하나", "다른", "따로", "사항", "딱", "정말", "진짜", "단", "가지", "개",
     "같",
 })
+# Between a denial and the word it negates: 실망한 적, 불편함은, 불편하지, 개선할 점.
+_DENIAL_GLUE = frozenset({"NNB", "MM", "ETN", "ETM", "XSA", "XSV", "XSN"})
 _CONTENT_TAGS = ("NN", "NR", "NP", "VV", "VA", "VX", "VC", "XR", "MAG", "MM", "SL", "SH", "SN")
 
 
@@ -305,3 +317,125 @@ def says_nothing_is_wrong(tokens: Sequence[Any]) -> bool:
     if content[last].form == "없":
         return words <= _ABSENT_PROBLEMS
     return bool(words) and words <= _DENIED_FAULTS
+
+
+def denied_problems(tokens: Sequence[Any]) -> list[tuple[int, int]]:
+    """Character spans of the clauses that deny a problem inside a longer sentence: "오류 없이 | 잘
+    돌아가요", "냄새도 안 나고 | 깨끗해요", "광고가 없어서 | 좋아요", "직원분들이 불친절하지 않았어요".
+
+    Praise by denial reads as a complaint to the models: the embedding lies near 오류 complaints and the
+    negation is a complaint cue, so the complaint head flagged "오류 없이 잘 돌아가요" (reliability),
+    "광고가 없어서 좋아요" (ads) and "소음이 전혀 없어요" (quality). The pain detector judges what the
+    sentence says besides (`Sentence.undenied`); a sentence that says nothing besides denies a problem.
+    Only problems count as denied: "답변이 없어서 답답해요" says what is missing.
+    """
+    spans = []
+    for i, token in enumerate(tokens):
+        span = None
+        if token.form == "없이" and token.tag == "MAG":
+            span = _denied_before(tokens, i, i, _ABSENT_PROBLEMS)
+        elif token.form == "없" and token.tag.startswith("VA"):
+            end = _clause_end(tokens, i)
+            span = None if end is None else _denied_before(tokens, i, end, _ABSENT_PROBLEMS)
+        elif token.form == "않" and token.tag.startswith("VX"):
+            j = i - 1
+            while j >= 0 and tokens[j].tag == "JX":  # "느리지도 않고", "나쁘진 않네요"
+                j -= 1
+            end = _clause_end(tokens, i)
+            if j > 0 and tokens[j].form == "지" and tokens[j].tag == "EC" and end is not None:
+                span = _with_subject(tokens, _denied_before(tokens, j, end, _DENIED_FAULTS))
+        elif token.form in ("안", "못") and token.tag == "MAG" and i + 1 < len(tokens):
+            after = tokens[i + 1]
+            end = _clause_end(tokens, i + 2 if after.tag == "NNG" else i + 1)
+            if end is None:
+                continue
+            if _with_prefix(tokens, i + 1)[0] in _DENIED_FAULTS:  # "안 비싸고", "안 불편해요"
+                span = _with_subject(tokens, (tokens[i].start, tokens[end].end))
+            elif after.form in _PROBLEM_EVENTS and after.tag.startswith("VV"):
+                span = _denied_before(tokens, i, end, _ABSENT_PROBLEMS)
+        if span and not _wished_after(tokens, span[1]):
+            spans.append(span)
+    return spans
+
+
+def _wished_after(tokens: Sequence[Any], position: int) -> bool:
+    """Whether the sentence goes on to ask or wish for what it denies ("광고 없이 볼 수 있으면 하네요",
+    "오류 없이 되게 해 주세요"): a wish or a request, which complains."""
+    return any(t.start >= position and ((t.tag == "EC" and t.form in ("면", "으면"))
+                                        or (t.tag == "VX" and t.form == "주") or t.form == "바라")
+               for t in tokens)
+
+
+def _with_prefix(tokens: Sequence[Any], j: int) -> tuple[str, int]:
+    """The form of tokens[j] with a prefix Kiwi split off (불 + 친절), and the index where it begins."""
+    if j and tokens[j - 1].tag == "XPN":
+        return tokens[j - 1].form + tokens[j].form, j - 1
+    return tokens[j].form, j
+
+
+def _denied_before(tokens: Sequence[Any], denial: int, end: int,
+                   problems: frozenset[str]) -> tuple[int, int] | None:
+    """The span from the problem word that the denial at `denial` negates to tokens[end], or None when
+    the nearest word before the denial (past particles, fillers and the suffixes of 불편함, 실망한 적,
+    불편하지) is no problem."""
+    j = denial - 1
+    while j >= 0 and (tokens[j].tag.startswith("J") or tokens[j].tag in _DENIAL_GLUE
+                      or tokens[j].form in _DENIAL_FILLERS):
+        j -= 1
+    if j < 0:
+        return None
+    word, first = _with_prefix(tokens, j)
+    if word not in problems:
+        return None
+    while first and (tokens[first - 1].form in _DENIAL_FILLERS or tokens[first - 1].tag == "MM"):
+        first -= 1  # "딱히 불편 없이", "아무 탈 없이"
+    return tokens[first].start, tokens[end].end
+
+
+def _with_subject(tokens: Sequence[Any], span: tuple[int, int] | None) -> tuple[int, int] | None:
+    """A denied fault's span widened to the noun phrase it is said of ("직원분들이 | 불친절하지 않았어요"):
+    what is not slow or unkind is no complaint either."""
+    if span is None:
+        return None
+    j = next(i for i, t in enumerate(tokens) if t.start == span[0]) - 1
+    while j >= 0 and tokens[j].tag in ("JKS", "JX"):
+        j -= 1
+    first = None
+    while j >= 0 and (tokens[j].tag.startswith(("NN", "XSN", "XPN")) or tokens[j].form in _DENIAL_FILLERS):
+        first, j = j, j - 1
+    return span if first is None else (tokens[first].start, span[1])
+
+
+def _clause_end(tokens: Sequence[Any], i: int) -> int | None:
+    """The index of the last ending of the clause whose predicate is tokens[i], or None when the clause
+    goes on as a condition, a concession or a modifier ("문제가 없었으면", "오류 없는 날이 없네요")."""
+    j = i + 1
+    while j < len(tokens) and tokens[j].tag in ("EP", "XSA", "XSV"):
+        j += 1
+    if j == len(tokens) or tokens[j].tag.startswith(("S", "J")):
+        return j - 1
+    ending, after = tokens[j], tokens[j + 1] if j + 1 < len(tokens) else None
+    if ending.tag == "EC" and after and after.form == "도" and after.tag == "JX":  # "없어도"
+        return None
+    if ending.tag in ("EF", "ETN") or (ending.tag == "EC" and ending.form in _CLAUSE_ENDINGS):  # ETN: "없음"
+        return j
+    if ending.tag == "ETM" and after and after.form == "데" and after.tag == "NNB":  # "없는데"
+        return j + 1
+    return None
+
+
+def denials(text: str, tokens: Sequence[Any], start: int, end: int) -> dict[str, Any]:
+    """The sentence text[start:end]'s `denies_problem` (it says nothing but that a problem is absent)
+    and `undenied` (what it says besides the problems it denies, "" when it denies none)."""
+    spans = denied_problems(tokens)
+    rest = [t for t in tokens if not any(a <= t.start < b for a, b in spans)]
+    says_more = any(t.tag.startswith(_CONTENT_TAGS) and t.form not in _DENIAL_FILLERS for t in rest)
+    if says_nothing_is_wrong(tokens) or (spans and not says_more):
+        return {"denies_problem": True, "undenied": ""}
+    kept, position = [], start
+    for a, b in sorted(spans):
+        kept.append(text[position:a])
+        position = max(position, b)
+    kept.append(text[position:end])
+    undenied = " ".join(" ".join(kept).split()).strip(" ,.~") if spans else ""
+    return {"denies_problem": False, "undenied": undenied if _WORD.search(undenied) else ""}

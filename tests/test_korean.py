@@ -111,7 +111,8 @@ def test_the_clause_after_a_contrast_is_kept_for_pain_detection(kiwi, text, tail
 @pytest.mark.parametrize("text", [
     "특별히 없습니다", "없음", "개선할 점은 없습니다.", "한 번도 실망한 적이 없어요", "큰 불만 없어요",
     "아쉬운 점은 없었어요", "딱히 개선할 부분은 없는 것 같아요", "흠잡을 데가 없어요", "별 문제 없어요",
-    "나쁘진 않네요", "전혀 불편하지 않았어요",
+    "나쁘진 않네요", "전혀 불편하지 않았어요", "소음이 전혀 없어요", "고장 한 번 안 났어요", "오류가 안 떠요",
+    "직원분들이 불친절하지 않았어요", "불편함은 전혀 못 느꼈어요", "광고 없음",
 ])
 def test_a_sentence_that_only_denies_a_problem_says_nothing_is_wrong(kiwi, text):
     assert KoreanAnalyzer(kiwi).sentences([text])[0][0].denies_problem
@@ -133,6 +134,29 @@ def test_a_sentence_that_only_denies_a_problem_says_nothing_is_wrong(kiwi, text)
 ])
 def test_a_missing_thing_or_a_problem_beside_the_denial_is_not_denied(kiwi, text):
     assert not KoreanAnalyzer(kiwi).sentences([text])[0][0].denies_problem
+
+
+@pytest.mark.parametrize(("text", "undenied"), [
+    ("오류 없이 잘 돌아가요", "잘 돌아가요"),
+    ("광고가 없어서 좋아요", "좋아요"),
+    ("냄새도 안 나고 깨끗해요", "깨끗해요"),
+    ("딱히 불편없이 평범했구요", "평범했구요"),
+    ("배송이 느리지 않아서 좋았어요", "좋았어요"),
+    ("안 비싸고 좋아요", "좋아요"),
+    ("렉 없이 켜지다가 갑자기 꺼져요", "켜지다가 갑자기 꺼져요"),
+    ("불만은 없는데 배송이 느려요", "배송이 느려요"),
+    ("소음 없고 직원 불친절", "직원 불친절"),
+    ("답변이 없어서 답답해요", ""),         # what is missing is the complaint
+    ("오류 없는 날이 없네요", ""),          # a modifier, not a clause
+    ("문제가 없었으면 좋겠어요", ""),       # a wish
+    ("오류가 없어도 느려요", ""),           # a concession
+    ("광고 없이 보게 해주세요", ""),        # a request for what it denies
+    ("한번 본 리뷰는 광고없이 바로 확인할 수 있으면 하네요", ""),
+])
+def test_what_a_sentence_says_besides_the_problems_it_denies(kiwi, text, undenied):
+    sentence = KoreanAnalyzer(kiwi).sentences([text])[0][0]
+    assert sentence.undenied == undenied
+    assert not sentence.denies_problem
 
 
 def test_models_read_a_sentence_that_runs_its_words_together_respaced(kiwi):

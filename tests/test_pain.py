@@ -274,6 +274,19 @@ def test_praise_then_a_complaint_is_judged_by_the_complaint(pipeline) -> None:
 
 
 @pytest.mark.slow
+def test_praise_that_denies_a_problem_is_judged_by_what_else_it_says(pipeline) -> None:
+    """"광고가 없어서 좋아요" embeds near ad complaints and carries a complaint cue (a negation): read whole,
+    the head calls it a pain point (P 0.84). Read less its denial ("좋아요") it is praise, while a
+    complaint beside the denial stays one, and so does the problem stated plainly."""
+    detector = pipeline.get("pain")
+    praise = ["광고가 없어서 좋아요", "렉 안 걸리고 부드러워요", "오류 없이 잘 돌아가요"]
+    complaints = ["렉 없이 켜지다가 갑자기 꺼져요", "오류가 자꾸 나요", "광고가 너무 많아요"]
+    sentences = _scored(pipeline, [*praise, *complaints])
+    assert (detector.head.probabilities(sentences[:2]) >= detector.min_probability).all()
+    assert detector.detect(sentences) == [False, False, False, True, True, True]
+
+
+@pytest.mark.slow
 def test_a_customer_who_writes_without_spaces_is_read_like_one_who_spaces(pipeline) -> None:
     """The models learned from spaced text: as written, 직원이너무불친절했어요 got P(pain) 0.76 against
     0.99 spaced. Read respaced, a run-together sentence gets its spaced twin's verdict, probability and
