@@ -3,7 +3,8 @@
 A failed chunk retries with backoff and does not stop the others; the backfill's final state names
 the chunks that failed; running the same backfill again skips the chunks that already completed,
 so it only redoes what is missing. Each chunk publishes its own story; the backfill then publishes
-the whole window's (the same artifacts and HTML report), which is what the analyst asked about.
+the whole window's (the same artifacts and HTML report), which is what the analyst asked about: its
+reconciliation counts the skipped chunks too, as the runs that completed them read them.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from pipeline.window import Window
 CHUNK_RETRIES = 2
 CHUNK_RETRY_DELAYS = [30, 120]
 MAX_CONCURRENT_CHUNKS = 4
+COUNTS = [f.name for f in dataclasses.fields(RunCounts)]  # also columns of the runs table
 
 
 class BackfillFailed(RuntimeError):
@@ -46,17 +48,20 @@ def chunk_window(window: Window, chunk_days: int) -> list[Window]:
     return chunks
 
 
-def completed_chunks(config_path: str | None, sources: list[str]) -> set[Window]:
-    """Windows that already have a finished run covering every requested source."""
+def completed_chunks(config_path: str | None, sources: list[str]) -> dict[Window, RunCounts]:
+    """Windows that already have a finished run covering every requested source, with the counts of
+    the latest such run (what it read of its sources), so the whole window still reconciles."""
     config = load_config(config_path)
     engine = connect(config.warehouse.sqlalchemy_url())
     ensure_schema(engine)
     with engine.connect() as conn:
         rows = conn.execute(
-            select(runs.c.window_start, runs.c.window_end, runs.c.sources)
+            select(runs.c.window_start, runs.c.window_end, runs.c.sources, *(runs.c[name] for name in COUNTS))
             .where(runs.c.status.in_(["ok", "warning"]))
+            .order_by(runs.c.finished_at)
         ).all()
-    return {Window(start, end) for start, end, names in rows if set(sources) <= set(json.loads(names))}
+    return {Window(row.window_start, row.window_end): RunCounts(**{n: row._mapping[n] for n in COUNTS})
+            for row in rows if set(sources) <= set(json.loads(row.sources))}
 
 
 # The task retries, not the child flow: a flow's retry delay is one number, a task's can back off.
@@ -67,22 +72,21 @@ def mine_chunk(config_path: str | None, start: date, end: date, sources: list[st
     return child(start=start, end=end, sources=sources, config_path=config_path)
 
 
-def combined_counts(summaries: list[RunSummary]) -> RunCounts:
+def combined_counts(counts: list[RunCounts]) -> RunCounts:
     """The chunks' reconciliation counts added up."""
-    return RunCounts(**{f.name: sum(getattr(s.counts, f.name) for s in summaries)
-                        for f in dataclasses.fields(RunCounts)})
+    return RunCounts(**{name: sum(getattr(c, name) for c in counts) for name in COUNTS})
 
 
 def publish_window_story(config_path: str | None, window: Window, sources: list[str],
-                         summaries: list[RunSummary], seconds: float) -> None:
+                         counts: list[RunCounts], seconds: float) -> None:
     """The whole window's story, read from the warehouse after the chunks wrote it; the counts are
-    those of the chunks mined by this run. Emerging issues are judged again over the whole window
-    first: chunks mined side by side (`concurrency` > 1) judged their days while a neighbour's were
-    still being written."""
+    those of every chunk, mined by this run or skipped as completed by an earlier one. Emerging issues
+    are judged again over the whole window first: chunks mined side by side (`concurrency` > 1) judged
+    their days while a neighbour's were still being written."""
     config = load_config(config_path)
     engine = connect(config.warehouse.sqlalchemy_url())
     write_emerging(engine, window, config.emerging)
-    tell_window(config_path, engine, str(flow_run.get_id()), window, sources, combined_counts(summaries),
+    tell_window(config_path, engine, str(flow_run.get_id()), window, sources, combined_counts(counts),
                 seconds)
 
 
@@ -111,10 +115,11 @@ def backfill(
     logger = get_run_logger()
     window = Window(start, end)
     names = sources or [s.name for s in load_config(config_path).sources]
-    done = set() if force else completed_chunks(config_path, names)
-    todo = [chunk for chunk in chunk_window(window, chunk_days) if chunk not in done]
-    logger.info("%d chunks to mine, %d already complete", len(todo), len(chunk_window(window, chunk_days))
-                - len(todo))
+    done = {} if force else completed_chunks(config_path, names)
+    chunks = chunk_window(window, chunk_days)
+    todo = [chunk for chunk in chunks if chunk not in done]
+    skipped = [done[chunk] for chunk in chunks if chunk in done]
+    logger.info("%d chunks to mine, %d already complete", len(todo), len(skipped))
     failed: list[str] = []
     summaries: list[RunSummary] = []
     for offset in range(0, len(todo), concurrency):
@@ -129,7 +134,8 @@ def backfill(
                 failed.append(f"{chunk.start}…{chunk.end}")
                 logger.error("chunk %s … %s failed: %s", chunk.start, chunk.end, state.message)
     if summaries:
-        publish_window_story(config_path, window, names, summaries, time.perf_counter() - started)
+        publish_window_story(config_path, window, names, [s.counts for s in summaries] + skipped,
+                             time.perf_counter() - started)
     if failed:
         raise BackfillFailed(f"{len(failed)} of {len(todo)} chunks failed: {', '.join(failed)}")
     return [f"{c.start}…{c.end}" for c in todo]
