@@ -427,15 +427,16 @@ def _clause_end(tokens: Sequence[Any], i: int) -> int | None:
 def denials(text: str, tokens: Sequence[Any], start: int, end: int) -> dict[str, Any]:
     """The sentence text[start:end]'s `denies_problem` (it says nothing but that a problem is absent)
     and `undenied` (what it says besides the problems it denies, "" when it denies none)."""
-    spans = denied_problems(tokens)
-    rest = [t for t in tokens if not any(a <= t.start < b for a, b in spans)]
-    says_more = any(t.tag.startswith(_CONTENT_TAGS) and t.form not in _DENIAL_FILLERS for t in rest)
-    if says_nothing_is_wrong(tokens) or (spans and not says_more):
+    if says_nothing_is_wrong(tokens):
         return {"denies_problem": True, "undenied": ""}
+    spans = denied_problems(tokens)
+    if not spans:
+        return {"denies_problem": False, "undenied": ""}
     kept, position = [], start
     for a, b in sorted(spans):
         kept.append(text[position:a])
         position = max(position, b)
     kept.append(text[position:end])
-    undenied = " ".join(" ".join(kept).split()).strip(" ,.~") if spans else ""
-    return {"denies_problem": False, "undenied": undenied if _WORD.search(undenied) else ""}
+    undenied = " ".join(" ".join(kept).split()).strip(" ,.~")
+    says_more = _WORD.search(undenied) is not None  # else it only denies ("직원분들이 불친절하지 않았어요")
+    return {"denies_problem": not says_more, "undenied": undenied if says_more else ""}
