@@ -248,9 +248,10 @@ class PainDetector:
     def judge(self, sentences: Sequence[Sentence],
               ratings: Sequence[float | None] | None = None) -> list[tuple[bool, float | None]]:
         """Per sentence, pain or not and P(pain point): the head's, with the rating's log-odds, of the
-        whole sentence or of its tail after a contrast, whichever is higher, so a sentence is a pain
-        point exactly when it reaches `min_probability`. None where no head judged: a sentence that says
-        nothing, and every sentence when the rule decides."""
+        whole sentence (or of what it says besides the problems it denies) or of its tail after a
+        contrast, whichever is higher, so a sentence is a pain point exactly when it reaches
+        `min_probability`. None where no head judged: a sentence that says nothing, and every sentence
+        when the rule decides."""
         speaking = [speaks_of_a_problem(s) for s in sentences]
         candidates = [s for s, ok in zip(sentences, speaking, strict=True) if ok]
         if self.head is None:
