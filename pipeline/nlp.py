@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from models.onnx import sentiment_model
 from models.sentiment import sentiment_spec
+from pipeline import __version__
 from pipeline.config import SoriConfig, Taxonomy
 from pipeline.document import Conversation, Document, FeedbackItem
 from pipeline.embedding import Embedder, EmbedSentences
@@ -113,8 +114,9 @@ class Pipeline:
             TopicAssigner(config.topics, embedder, analyzer, persist=persist_topics),
             SeverityScorer(),
         ]
-        models_used = (f"encoder={models.encoder};sentiment={sentiment_spec(models.sentiment)};"
-                       f"taxonomy=v{taxonomy.version};phrases={phrases_digest(config.tagging.phrases)};"
+        models_used = (f"sori={__version__};encoder={models.encoder};"
+                       f"sentiment={sentiment_spec(models.sentiment)};taxonomy=v{taxonomy.version};"
+                       f"phrases={phrases_digest(config.tagging.phrases)};"
                        f"pain_examples={phrases_digest(config.pain.examples)}")
         return cls([(part.name, part) for part in parts], models_used)  # type: ignore[attr-defined]
 
@@ -123,7 +125,8 @@ class Pipeline:
 
     @property
     def model_version(self) -> str:
-        """What produced a row: models, taxonomy version and the topic model in use."""
+        """What produced a row: sori's version, models, taxonomy version, phrase and example files, and
+        the topic model in use."""
         topics = self._topics()
         return f"{self.models};topics={topics.version}" if topics else self.models
 

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, inspect, text
 
+from pipeline import __version__
 from pipeline.config import DEFAULT_CONFIG
 from pipeline.document import stable_id
 from pipeline.korean import KoreanAnalyzer, has_content
@@ -99,6 +100,8 @@ def test_flow_mines_a_sample_window_into_the_warehouse(prefect_harness, tmp_path
     runs = table(url, "runs")
     assert [r["status"] for r in runs] in (["ok"], ["warning"])
     assert runs[0]["records_read"] == counts.records_read
+    assert {r["model_version"] for r in pain} == {runs[0]["model_version"]}
+    assert runs[0]["model_version"].startswith(f"sori={__version__};encoder=")
     story = published_markdown("sori-run-summary")
     costs = story.split("## What pain costs, 2026-10 so far")[1].split("\n## ")[0]
     assert "| stars | reviews |" in costs and "| NPS | surveys |" in costs
