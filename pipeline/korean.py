@@ -293,6 +293,8 @@ _DENIAL_FILLERS = frozenset({
     "점", "데", "부분", "것", "거", "하나", "다른", "따로", "사항", "딱", "정말", "진짜", "단", "가지", "개",
     "같",
 })
+# Before a denied problem word and part of what is denied: 아무 탈, 배송 지연, 앱 오류.
+_NOUN_PHRASE = ("MM", "NNG", "NNP")
 # Between a denial and the word it negates: 실망한 적, 불편함은, 불편하지, 개선할 점.
 _DENIAL_GLUE = frozenset({"NNB", "MM", "ETN", "ETM", "XSA", "XSV", "XSN"})
 _CONTENT_TAGS = ("NN", "NR", "NP", "VV", "VA", "VX", "VC", "XR", "MAG", "MM", "SL", "SH", "SN")
@@ -387,8 +389,9 @@ def _denied_before(tokens: Sequence[Any], denial: int, end: int,
     word, first = _with_prefix(tokens, j)
     if word not in problems:
         return None
-    while first and (tokens[first - 1].form in _DENIAL_FILLERS or tokens[first - 1].tag == "MM"):
-        first -= 1  # "딱히 불편 없이", "아무 탈 없이"
+    # "딱히 불편 없이", "아무 탈 없이", and what the problem is of: "배송 지연 없이", "앱 오류 없이"
+    while first and (tokens[first - 1].form in _DENIAL_FILLERS or tokens[first - 1].tag in _NOUN_PHRASE):
+        first -= 1
     return tokens[first].start, tokens[end].end
 
 

@@ -22,6 +22,9 @@ labels general dissatisfaction, rather than taking a neighbour's tags (tune: mac
 shopping 0.502 → 0.516). The head may still name one ("사골 수프 최악"): overruling it too scored 0.687
 on tune but cost 0.015–0.020 of agreement on both ABSA sets, whose verdicts name a dish or a product.
 
+A pain sentence that also denies a problem is tagged by what it says besides ("광고 없어서 좋은데 |
+결제가 자꾸 실패해요" is price_payment; read whole, the denied 광고 made it ads_spam first).
+
 Touchpoints: similarity to each touchpoint's prototype (mean embedding of its description and examples)
 plus keyword and prior bonuses; the primary category's usual touchpoint is one of those priors (the
 labelling guide: "when two fit, take the one of the primary category").
@@ -45,7 +48,7 @@ from sklearn.linear_model import LogisticRegression
 from pipeline.config import TaggingConfig, Taxonomy, TaxonomyEntry
 from pipeline.document import Document, Sentence
 from pipeline.embedding import Embedder
-from pipeline.korean import contains_word
+from pipeline.korean import KoreanAnalyzer, contains_word, shared_kiwi
 
 log = logging.getLogger(__name__)
 
@@ -179,11 +182,12 @@ class PainTagger:
         self.touchpoint_keys, self.touchpoint_vectors = prototypes(taxonomy.touchpoints, embedder)
 
     def __call__(self, docs: Sequence[Document]) -> Sequence[Document]:
+        said = self.said_besides_denials([s for doc in docs for s in doc.pain_sentences if s.undenied])
         for doc in docs:
             pains = doc.pain_sentences
             if any(sentence.embedding is None for sentence in pains):
                 raise ValueError("PainTagger needs sentence embeddings: run the embed component first")
-            named = [self.tag_sentence(s, doc.item.kind) for s in pains]
+            named = [self.tag_sentence(s, doc.item.kind, said.get(id(s))) for s in pains]
             sources = [s for s, ok in zip(pains, named, strict=True) if ok]
             for sentence, ok in zip(pains, named, strict=True):
                 if not ok and not self.is_verdict(sentence):
@@ -205,13 +209,27 @@ class PainTagger:
         category, the labelling guide's general dissatisfaction, `other`, not what its neighbours say."""
         return keyword_hits(self.taxonomy.categories[OTHER], sentence) > 0
 
-    def tag_sentence(self, sentence: Sentence, channel_kind: str) -> bool:
-        """Tags the sentence; False when nothing in it names a category (it is `other` for now)."""
-        assert sentence.embedding is not None
-        probabilities = self.head.probabilities(sentence.embedding)
+    def said_besides_denials(self, sentences: Sequence[Sentence]) -> dict[int, Sentence]:
+        """Per pain sentence that denies a problem (by id), what it says besides as a sentence of its own,
+        embedded: "광고 없어서 좋은데 결제가 자꾸 실패해요" names payment, not ads, and "배송 지연 없이
+        왔는데 포장이 엉망이에요" packaging, not delivery. A remainder Kiwi splits in two is left out (the
+        whole sentence is read)."""
+        analyzed = KoreanAnalyzer(shared_kiwi()).sentences([s.undenied for s in sentences])
+        single = [(s, parts[0]) for s, parts in zip(sentences, analyzed, strict=True) if len(parts) == 1]
+        vectors = self.embedder.embed([clause.model_text for _, clause in single])
+        for (_, clause), vector in zip(single, vectors, strict=True):
+            clause.embedding = vector
+        return {id(s): clause for s, clause in single}
+
+    def tag_sentence(self, sentence: Sentence, channel_kind: str, said: Sentence | None = None) -> bool:
+        """Tags the sentence by what it says (`said`: besides the problems it denies, else all of it);
+        False when nothing in it names a category (it is `other` for now)."""
+        read = said or sentence
+        assert read.embedding is not None
+        probabilities = self.head.probabilities(read.embedding)
         matched, likely = [], []
         for key, probability in zip(self.category_keys, probabilities, strict=True):
-            hits = keyword_hits(self.taxonomy.categories[key], sentence)
+            hits = keyword_hits(self.taxonomy.categories[key], read)
             score = float(probability) + self.config.keyword_bonus * min(hits, 2)
             sentence.category_scores[key] = round(score, 4)
             if hits:
@@ -221,14 +239,14 @@ class PainTagger:
         scored = sorted(matched or sorted(likely, reverse=True)[:1], reverse=True)
         chosen = [key for score, key in scored if score >= scored[0][0] - self.config.margin]
         sentence.categories = chosen[: self.config.max_categories] or [OTHER]
-        sentence.touchpoint = self.touchpoint_for(sentence, channel_kind)
+        sentence.touchpoint = self.touchpoint_for(read, sentence.categories[0], channel_kind)
         return bool(chosen)
 
-    def touchpoint_for(self, sentence: Sentence, channel_kind: str) -> str:
+    def touchpoint_for(self, sentence: Sentence, primary_category: str, channel_kind: str) -> str:
         assert sentence.embedding is not None
         similarities = self.touchpoint_vectors @ sentence.embedding
         prior = CHANNEL_TOUCHPOINT_PRIOR.get(channel_kind)
-        primary = self.taxonomy.categories.get(sentence.categories[0]) if sentence.categories else None
+        primary = self.taxonomy.categories.get(primary_category)
         usual = primary.touchpoint if primary else None
         best_key, best_score = self.touchpoint_keys[0], -np.inf
         for key, similarity in zip(self.touchpoint_keys, similarities, strict=True):

@@ -13,6 +13,7 @@ import pytest
 
 from pipeline.config import TaggingConfig, Taxonomy, load_config
 from pipeline.document import Sentence
+from pipeline.korean import KoreanAnalyzer
 from pipeline.tagging import OTHER, PainTagger, read_phrases, training_phrases
 
 
@@ -183,3 +184,21 @@ def test_a_verdict_on_the_whole_stays_other(config, taxonomy, embedder) -> None:
 
 def test_the_taxonomy_names_verdicts_as_keywords_of_other(taxonomy) -> None:
     assert {"최악", "비추", "후회"} <= set(taxonomy.categories[OTHER].keywords)
+
+
+@pytest.mark.slow
+def test_a_complaint_beside_a_denied_problem_is_tagged_by_the_complaint(config, taxonomy, embedder) -> None:
+    """Read whole, the problem a sentence denies names its category ("광고 없어서 좋은데 …" was
+    ads_spam first); read as what it says besides, the complaint does."""
+    tagger = PainTagger(taxonomy, embedder, config.tagging)
+    texts = ["광고 없어서 좋은데 결제가 자꾸 실패해요", "배송 지연 없이 왔는데 포장이 엉망이에요"]
+    sentences = [KoreanAnalyzer().sentences([text])[0][0] for text in texts]
+    for sentence in sentences:
+        sentence.embedding, sentence.is_pain = embedder.embed([sentence.model_text])[0], True
+    said = tagger.said_besides_denials(sentences)
+    for sentence in sentences:
+        tagger.tag_sentence(sentence, "review")
+    assert [s.categories[0] for s in sentences] == ["ads_spam", "delivery"]
+    for sentence in sentences:
+        tagger.tag_sentence(sentence, "review", said[id(sentence)])
+    assert [s.categories for s in sentences] == [["price_payment"], ["packaging"]]
