@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from models.onnx import Backend, sentence_model
-from pipeline.document import Document
+from pipeline.document import Document, Sentence
 from pipeline.korean import has_content
 
 
@@ -50,6 +50,12 @@ class Embedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
+    def embed_sentences(self, sentences: Sequence[Sentence]) -> None:
+        """Sets each sentence's embedding from what the models read of it (`Sentence.model_text`)."""
+        for sentence, vector in zip(sentences, self.embed([s.model_text for s in sentences]), strict=True):
+            sentence.embedding = vector
+
+
 class EmbedSentences:
     """Pipeline component: embeds every sentence that can be a pain point (one that says something,
     or one already marked), once: pain detection, tagging and topics read the embeddings."""
@@ -62,7 +68,5 @@ class EmbedSentences:
     def __call__(self, docs: Sequence[Document]) -> Sequence[Document]:
         sentences = [s for doc in docs for s in doc.sentences
                      if s.embedding is None and (s.is_pain or has_content(s))]
-        vectors = self.embedder.embed([s.model_text for s in sentences])
-        for sentence, vector in zip(sentences, vectors, strict=True):
-            sentence.embedding = vector
+        self.embedder.embed_sentences(sentences)
         return docs

@@ -293,8 +293,8 @@ _DENIAL_FILLERS = frozenset({
     "점", "데", "부분", "것", "거", "하나", "다른", "따로", "사항", "딱", "정말", "진짜", "단", "가지", "개",
     "같",
 })
-# Before a denied problem word and part of what is denied: 아무 탈, 배송 지연, 앱 오류.
-_NOUN_PHRASE = ("MM", "NNG", "NNP")
+# Before a denied problem word and part of what is denied: 아무 탈, 배송 지연, 앱 오류, 직원분들.
+_NOUN_PHRASE = ("MM", "NN", "XSN", "XPN")
 # Between a denial and the word it negates: 실망한 적, 불편함은, 불편하지, 개선할 점.
 _DENIAL_GLUE = frozenset({"NNB", "MM", "ETN", "ETM", "XSA", "XSV", "XSN"})
 _CONTENT_TAGS = ("NN", "NR", "NP", "VV", "VA", "VX", "VC", "XR", "MAG", "MM", "SL", "SH", "SN")
@@ -389,10 +389,7 @@ def _denied_before(tokens: Sequence[Any], denial: int, end: int,
     word, first = _with_prefix(tokens, j)
     if word not in problems:
         return None
-    # "딱히 불편 없이", "아무 탈 없이", and what the problem is of: "배송 지연 없이", "앱 오류 없이"
-    while first and (tokens[first - 1].form in _DENIAL_FILLERS or tokens[first - 1].tag in _NOUN_PHRASE):
-        first -= 1
-    return tokens[first].start, tokens[end].end
+    return tokens[_phrase_start(tokens, first)].start, tokens[end].end
 
 
 def _with_subject(tokens: Sequence[Any], span: tuple[int, int] | None) -> tuple[int, int] | None:
@@ -400,13 +397,22 @@ def _with_subject(tokens: Sequence[Any], span: tuple[int, int] | None) -> tuple[
     what is not slow or unkind is no complaint either."""
     if span is None:
         return None
-    j = next(i for i, t in enumerate(tokens) if t.start == span[0]) - 1
+    first = next(i for i, t in enumerate(tokens) if t.start == span[0])
+    j = first - 1
     while j >= 0 and tokens[j].tag in ("JKS", "JX"):
         j -= 1
-    first = None
-    while j >= 0 and (tokens[j].tag.startswith(("NN", "XSN", "XPN")) or tokens[j].form in _DENIAL_FILLERS):
-        first, j = j, j - 1
-    return span if first is None else (tokens[first].start, span[1])
+    subject = _phrase_start(tokens, j + 1)
+    return span if subject > j else (tokens[subject].start, span[1])
+
+
+def _phrase_start(tokens: Sequence[Any], first: int) -> int:
+    """Where the noun phrase that ends just before tokens[first] begins (`first` when none does): the
+    fillers and nouns a denied problem is of ("딱히 불편 없이", "아무 탈 없이", "배송 지연 없이", "앱 오류
+    없이") or a denied fault is said of ("직원분들이 불친절하지 않았어요")."""
+    while first and (tokens[first - 1].form in _DENIAL_FILLERS
+                     or tokens[first - 1].tag.startswith(_NOUN_PHRASE)):
+        first -= 1
+    return first
 
 
 def _clause_end(tokens: Sequence[Any], i: int) -> int | None:

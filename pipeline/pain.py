@@ -155,8 +155,7 @@ def scored_sentences(texts: Sequence[str], classifier: Any, embedder: Embedder) 
     split = KoreanAnalyzer(shared_kiwi()).sentences([normalize_text(t) for t in texts])
     sentences = [s for group in split for s in group]
     score_sentences(sentences, classifier, embedder.batch_size)
-    for sentence, vector in zip(sentences, embedder.embed([s.model_text for s in sentences]), strict=True):
-        sentence.embedding = vector
+    embedder.embed_sentences(sentences)
     return split
 
 

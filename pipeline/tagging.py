@@ -216,9 +216,7 @@ class PainTagger:
         whole sentence is read)."""
         analyzed = KoreanAnalyzer(shared_kiwi()).sentences([s.undenied for s in sentences])
         single = [(s, parts[0]) for s, parts in zip(sentences, analyzed, strict=True) if len(parts) == 1]
-        vectors = self.embedder.embed([clause.model_text for _, clause in single])
-        for (_, clause), vector in zip(single, vectors, strict=True):
-            clause.embedding = vector
+        self.embedder.embed_sentences([clause for _, clause in single])
         return {id(s): clause for s, clause in single}
 
     def tag_sentence(self, sentence: Sentence, channel_kind: str, said: Sentence | None = None) -> bool:
