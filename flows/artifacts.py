@@ -7,10 +7,10 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from prefect.cache_policies import NO_CACHE
 
 from pipeline.config import load_config
-from pipeline.html_report import write_report
-from pipeline.report import Findings, RunSummary, render_markdown
-from pipeline.topics import TopicModel
-from pipeline.warehouse import connect
+from pipeline.insights.html_report import write_report
+from pipeline.insights.report import Findings, RunSummary, render_markdown
+from pipeline.topics.model import TopicModel
+from pipeline.warehouse.schema import connect
 
 
 @task(name="publish-artifacts", cache_policy=NO_CACHE)

@@ -24,9 +24,9 @@ from sqlalchemy import select
 
 from flows.nightly import mine_window, tell_window
 from pipeline.config import load_config
-from pipeline.emerging import write_emerging
-from pipeline.report import RunSummary
-from pipeline.warehouse import RunCounts, connect, ensure_schema, runs
+from pipeline.insights.emerging import write_emerging
+from pipeline.insights.report import RunSummary
+from pipeline.warehouse.schema import RunCounts, connect, ensure_schema, runs
 from pipeline.window import Window
 
 CHUNK_RETRIES = 2

@@ -8,7 +8,7 @@ import os
 import sys
 from datetime import date
 
-from pipeline.readers import SourceReadError
+from pipeline.ingest.readers import SourceReadError
 
 
 def _date(text: str) -> date:
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         serve_all(args.config)
         return 0
     if args.command == "bench":
-        from models.bench import main as bench
+        from models.evaluation.bench import main as bench
 
         return bench(quick=args.quick, config_path=args.config)
     from pipeline.classify import classify_texts, document_rows, read_texts, sentence_rows, write_table

@@ -20,17 +20,17 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from sqlalchemy import Engine
 
 from flows.artifacts import publish_artifacts
-from pipeline.alerts import load_alert_config, send_alerts
 from pipeline.config import SoriConfig, load_config
 from pipeline.document import Conversation, Document, FeedbackItem
-from pipeline.emerging import write_emerging
+from pipeline.ingest.readers import SourceReadError
+from pipeline.ingest.sources import SourceBatch, open_source
+from pipeline.insights.alerts import load_alert_config, send_alerts
+from pipeline.insights.emerging import write_emerging
+from pipeline.insights.report import Findings, RunSummary, pain_counts, read_findings
 from pipeline.nlp import Pipeline, documents
-from pipeline.pii import PiiMasker
-from pipeline.readers import SourceReadError
-from pipeline.report import Findings, RunSummary, pain_counts, read_findings
-from pipeline.sources import SourceBatch, open_source
-from pipeline.topics import META_FILE as TOPIC_META_FILE
-from pipeline.warehouse import (
+from pipeline.text.pii.masker import PiiMasker
+from pipeline.topics.model import META_FILE as TOPIC_META_FILE
+from pipeline.warehouse.schema import (
     RunCounts,
     connect,
     ensure_schema,

@@ -13,11 +13,11 @@ from typing import Annotated
 from prefect import flow, get_run_logger
 from pydantic import Field
 
+from pipeline.components.embedder import Embedder
 from pipeline.config import load_config
-from pipeline.embedding import Embedder
-from pipeline.korean import KoreanAnalyzer
-from pipeline.topics import RefitReport, refit_window
-from pipeline.warehouse import connect, ensure_schema
+from pipeline.text.korean import KoreanAnalyzer
+from pipeline.topics.model import RefitReport, refit_window
+from pipeline.warehouse.schema import connect, ensure_schema
 from pipeline.window import trailing_window
 
 

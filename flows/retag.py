@@ -12,9 +12,9 @@ from pydantic import Field
 
 from flows.nightly import cached_pipeline
 from pipeline.config import load_config
-from pipeline.emerging import write_emerging
-from pipeline.retag import replace_mined, stored_items
-from pipeline.warehouse import connect, ensure_schema
+from pipeline.insights.emerging import write_emerging
+from pipeline.warehouse.retag import replace_mined, stored_items
+from pipeline.warehouse.schema import connect, ensure_schema
 from pipeline.window import trailing_window
 
 

@@ -54,7 +54,7 @@ from models.sentiment import (
     resolve_sentiment,
     softmax_with_temperature,
 )
-from pipeline.normalize import normalize_text
+from pipeline.text.normalize import normalize_text
 
 log = logging.getLogger(__name__)
 
@@ -456,7 +456,7 @@ class OnnxSentimentClassifier:
 class OnnxSentenceEncoder(BaseEmbedder):
     """A sentence encoder on ONNX Runtime, usable where sori uses a SentenceTransformer.
 
-    It offers what `pipeline.embedding.Embedder` calls (`encode`, `prompts`, the dimension) and is a
+    It offers what `pipeline.components.embedder.Embedder` calls (`encode`, `prompts`, the dimension) and is a
     BERTopic embedder, so the topic model accepts it as its `embedding_model`.
     """
 

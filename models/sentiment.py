@@ -1,7 +1,7 @@
 """Sentence sentiment (negative / neutral / positive) with calibrated probabilities.
 
 The builtin model is multilingual-e5-small plus a LoRA adapter and classification head trained by
-`models.train_sentiment` (a few MB committed under `models/weights/`); it is merged into the encoder
+`models.training.train_sentiment` (a few MB committed under `models/weights/`); it is merged into the encoder
 at load time so inference is a plain `BertForSequenceClassification` with no peft overhead. Any Hugging
 Face id or local path of a full sequence-classification model works too (its labels are mapped by
 name), so a site with a model hub can swap in a bigger Korean model by configuration alone.
@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.normalize import normalize_text
+from pipeline.text.normalize import normalize_text
 
 LABELS: tuple[str, str, str] = ("negative", "neutral", "positive")
 BUILTIN_SENTIMENT = "builtin:sentiment-e5-lora"

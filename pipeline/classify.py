@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.document import Document, FeedbackItem
+from pipeline.ingest.readers import read_records
 from pipeline.nlp import Pipeline
-from pipeline.readers import read_records
 
 ROW_COLUMNS = ["id", "sentiment", "p_negative", "has_pain", "categories", "touchpoints", "topic_id",
                "topic_label", "severity", "response_needed", "note"]

@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy.engine import make_url
 
-from pipeline.secrets import resolve_secret
+from pipeline.ingest.secrets import resolve_secret
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "sori.yaml"
@@ -66,12 +66,12 @@ class ModelsConfig(StrictModel):
 class SentimentConfig(StrictModel):
     negative_threshold: float = Field(0.5, gt=0, lt=1)
     # A sentence with a complaint cue (taxonomy `complaint_cues`) is a pain point unless its
-    # P(positive) reaches this; null leaves pain to P(negative) alone (pipeline/pain.py).
+    # P(positive) reaches this; null leaves pain to P(negative) alone (pipeline/components/pain.py).
     cue_max_positive: float | None = Field(0.7, gt=0, le=1)
 
 
 class PainConfig(StrictModel):
-    """The complaint head (pipeline/pain.py): fitted on the tagging phrases plus these examples."""
+    """The complaint head (pipeline/components/pain.py): fitted on the tagging phrases plus these examples."""
 
     # Written sentences labelled has_pain 0/1 (text, has_pain, kind); null: a sentence is a pain
     # point by the `sentiment` thresholds and complaint cues alone.
@@ -288,7 +288,7 @@ def _compact_all(words: list[str]) -> list[str]:
 
 class ComplaintCues(StrictModel):
     """Signs of a complaint that need no strong sentiment ("앱이 안 열려요", "개선해 주세요");
-    pipeline/pain.py reads them."""
+    pipeline/components/pain.py reads them."""
 
     negations: bool = True  # 안, 못, 않다, 없다, 아니다, 말다 among the sentence's Kiwi keywords
     words: frozenset[str] = frozenset()  # Kiwi keyword forms: nouns, stems + 다

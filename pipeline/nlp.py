@@ -17,18 +17,18 @@ from dataclasses import dataclass, field
 from models.onnx import sentiment_model
 from models.sentiment import sentiment_spec
 from pipeline import __version__
+from pipeline.components.embedder import Embedder, EmbedSentences
+from pipeline.components.pain import PainDetector
+from pipeline.components.sentiment import SentenceSentiment
+from pipeline.components.severity import SeverityScorer
+from pipeline.components.tagger import PainTagger, configured_phrases, phrases_digest
 from pipeline.config import SoriConfig, Taxonomy
 from pipeline.document import Conversation, Document, FeedbackItem
-from pipeline.embedding import Embedder, EmbedSentences
-from pipeline.korean import KoreanAnalyzer, shared_kiwi
-from pipeline.language import detect_language
-from pipeline.normalize import normalize_text
-from pipeline.pain import PainDetector
-from pipeline.pii import PiiMasker
-from pipeline.sentiment import SentenceSentiment
-from pipeline.severity import SeverityScorer
-from pipeline.tagging import PainTagger, configured_phrases, phrases_digest
-from pipeline.topics import TopicAssigner, TopicModel
+from pipeline.text.korean import KoreanAnalyzer, shared_kiwi
+from pipeline.text.language import detect_language
+from pipeline.text.normalize import normalize_text
+from pipeline.text.pii.masker import PiiMasker
+from pipeline.topics.model import TopicAssigner, TopicModel
 
 log = logging.getLogger("sori.nlp")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from models.shared_data import shared_data_root
+from models.evaluation.shared_data import shared_data_root
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -19,7 +19,7 @@ SHARED_DATA = shared_data_root()
 
 @pytest.fixture(scope="session")
 def kiwi():
-    from pipeline.korean import shared_kiwi
+    from pipeline.text.korean import shared_kiwi
 
     return shared_kiwi()
 

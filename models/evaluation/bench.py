@@ -1,0 +1,211 @@
+"""`sori bench`: how fast sori classifies on this machine, PyTorch against ONNX Runtime, and at what cost.
+
+Why: a speed-up is only worth what its measurement is. Every row is measured in the same run, on the
+same sentences (Kiwi sentences of the bundled sample reviews), with the same model; the rows take
+turns round by round, so other jobs on a shared machine slow all of them alike, and each figure is the
+best of N rounds after an untimed warm-up (the least disturbed run), with the median beside it. The
+accuracy side is printed with it: label agreement and max |Δp| against sori's torch path on those
+sentences, and binary accuracy on the NSMC by-movie test split when the development data is present.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from models.onnx import OnnxSentimentClassifier, available_cores
+from models.sentiment import SentimentClassifier
+from pipeline.config import PROJECT_ROOT, SoriConfig, load_config
+from pipeline.text.normalize import normalize_text
+
+SAMPLE_REVIEWS = PROJECT_ROOT / "data" / "samples" / "reviews.csv"
+NSMC_TEXTS = 2000
+
+
+@dataclass
+class Timing:
+    """Seconds per round of one row; rates are items per second."""
+
+    label: str
+    run: Callable[[], object]
+    items: int
+    seconds: list[float] = field(default_factory=list)
+
+    @property
+    def best(self) -> float:
+        return self.items / min(self.seconds)
+
+    @property
+    def median(self) -> float:
+        return self.items / statistics.median(self.seconds)
+
+
+def sample_texts(sentences: int) -> tuple[list[str], list[str]]:
+    """Sample reviews in file order until their Kiwi sentences reach `sentences`: (reviews, sentences)."""
+    from pipeline.text.korean import KoreanAnalyzer
+
+    analyzer = KoreanAnalyzer()
+    reviews: list[str] = []
+    split: list[str] = []
+    texts = pd.read_csv(SAMPLE_REVIEWS, usecols=["review_text"])["review_text"].dropna()
+    for text in texts:
+        reviews.append(str(text))
+        split += [s.text for s in analyzer.sentences([normalize_text(str(text))])[0]]
+        if len(split) >= sentences:
+            break
+    return reviews, split[:sentences]
+
+
+def measure(rows: Sequence[Timing], rounds: int) -> None:
+    """One untimed warm-up each, then `rounds` rounds in which every row runs once, in turn."""
+    for row in rows:
+        row.run()
+    for _ in range(rounds):
+        for row in rows:
+            started = time.perf_counter()
+            row.run()
+            row.seconds.append(time.perf_counter() - started)
+
+
+def _plain_pipeline(classifier: SentimentClassifier, texts: list[str]) -> Callable[[], object]:
+    """transformers' text-classification pipeline with its defaults (one text at a time), fp32."""
+    from transformers import pipeline
+
+    pipe = pipeline("text-classification", model=classifier.model, tokenizer=classifier.tokenizer,
+                    device=classifier.device)
+    prefixed = [classifier.settings.prefix + normalize_text(t) for t in texts]
+    return lambda: pipe(prefixed)
+
+
+def _gpu_classifier(classifier: SentimentClassifier) -> SentimentClassifier | None:
+    """The same model in bf16 on the GPU, when there is one."""
+    import copy
+
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    model = copy.deepcopy(classifier.model).to("cuda", dtype=torch.bfloat16)
+    return SentimentClassifier(model, classifier.tokenizer, classifier.settings, classifier.mapping, "cuda")
+
+
+def _nsmc() -> pd.DataFrame | None:
+    """The balanced NSMC by-movie test split (2,000 texts), or None without the development data."""
+    from models.evaluation.evaluate_sentiment import SEED
+    from models.evaluation.shared_data import SharedDataMissing
+    from models.training.sentiment_data import load_corpus, nsmc_binary
+
+    try:
+        return nsmc_binary(load_corpus(), "test", NSMC_TEXTS // 2, SEED)
+    except SharedDataMissing:
+        return None
+
+
+def _binary_accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
+    from models.evaluation.evaluate_sentiment import binary_view
+    from models.training.sentiment_data import POSITIVE
+
+    return float((binary_view(probs).argmax(1) == (labels == POSITIVE)).mean())
+
+
+def _classify_path(config: SoriConfig, backend: str, reviews: list[str]) -> Callable[[], object]:
+    """`sori classify` over the reviews with the config's models on one backend."""
+    from pipeline.classify import classify_texts
+    from pipeline.nlp import Pipeline
+
+    config = config.model_copy(deep=True)
+    config.models.backend = backend  # type: ignore[assignment]
+    pipeline = Pipeline.from_config(config, persist_topics=False)
+    rows = [(str(i), text) for i, text in enumerate(reviews)]
+    return lambda: classify_texts(rows, pipeline)
+
+
+def _load() -> str:
+    """The 1-minute load average: on a shared machine, how much else was running."""
+    return f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "unknown"
+
+
+def run(config: SoriConfig, sentences: int = 1000, rounds: int = 3, accuracy: bool = True) -> str:
+    """Measure everything and return the report (a few minutes on 2 cores with the defaults)."""
+    import onnxruntime
+    import torch
+
+    models = config.models
+    batch = models.batch_size
+    reviews, texts = sample_texts(sentences)
+    load_before = _load()
+
+    torch_clf = SentimentClassifier.from_pretrained(models.sentiment, "cpu")
+    onnx_fp32 = OnnxSentimentClassifier.from_pretrained(models.sentiment, "cpu", "fp32")
+    onnx_int8 = OnnxSentimentClassifier.from_pretrained(models.sentiment, "cpu", "int8")
+    outputs: dict[str, np.ndarray] = {}
+
+    def scored(name: str, classifier: object) -> Callable[[], object]:
+        def score() -> None:
+            outputs[name] = classifier.predict(texts, batch_size=batch).probs  # type: ignore[attr-defined]
+
+        return score
+
+    n = len(texts)
+    rows = [
+        Timing("(a) transformers pipeline, fp32, default settings", _plain_pipeline(torch_clf, texts), n),
+        Timing(f"(b) sori torch fp32, length-sorted batches of {batch}", scored("torch", torch_clf), n),
+        Timing("(c) ONNX Runtime fp32, same batches", scored("onnx", onnx_fp32), n),
+        Timing("(d) ONNX Runtime int8 (dynamic; FFN outputs fp32)", scored("onnx-int8", onnx_int8), n),
+    ]
+    gpu = _gpu_classifier(torch_clf)
+    if gpu is not None:
+        rows.append(Timing("(e) torch bf16 on the GPU, batches of 256", lambda: gpu.predict(texts, 256), n))
+    measure(rows, rounds)
+
+    paths = [Timing(f"{backend}", _classify_path(config, backend, reviews), len(reviews))
+             for backend in ("torch", "onnx", "onnx-int8")]
+    measure(paths, rounds)
+
+    base = rows[0].best
+    lines = [
+        f"sori bench: {n:,} sentences of {len(reviews):,} sample reviews; model {models.sentiment}",
+        f"best of {rounds} interleaved rounds after a warm-up [median]; torch {torch.__version__}, "
+        f"onnxruntime {onnxruntime.__version__}, {torch.get_num_threads()} torch threads",
+        f"machine: {available_cores()} CPU cores ({platform.processor() or platform.machine()}), "
+        f"load average {load_before} at the start, {_load()} at the end",
+        "",
+        f"{'classifier':54s} {'sentences/s':>18s} {'vs (a)':>7s}",
+    ]
+    lines += [f"{r.label:54s} {r.best:9.0f} [{r.median:6.0f}] {r.best / base:6.1f}×" for r in rows]
+    lines += ["", f"{'whole classify path (normalise … severity), backend':54s} {'texts/s':>18s}"]
+    lines += [f"{r.label:54s} {r.best:9.1f} [{r.median:6.1f}] {r.best / paths[0].best:6.1f}×"
+              for r in paths]
+    lines += ["", f"{'agreement with (b) on the same sentences':54s} {'labels':>9s} {'max |Δp|':>9s}"]
+    for name, label in (("onnx", "(c) ONNX Runtime fp32"), ("onnx-int8", "(d) ONNX Runtime int8")):
+        same = (outputs[name].argmax(1) == outputs["torch"].argmax(1)).mean()
+        lines.append(f"{label:54s} {100 * same:8.1f}% {np.abs(outputs[name] - outputs['torch']).max():9.4f}")
+    nsmc = _nsmc() if accuracy else None
+    if nsmc is not None:
+        gold = nsmc["label"].to_numpy()
+        scores = {name: _binary_accuracy(clf.predict(nsmc["text"].tolist(), batch_size=batch).probs, gold)
+                  for name, clf in (("torch", torch_clf), ("onnx", onnx_fp32), ("onnx-int8", onnx_int8))}
+        lines += ["", f"NSMC by-movie test, binary accuracy ({len(nsmc):,} texts, balanced)"]
+        lines += [f"  {name:10s} {100 * acc:6.2f}%  ({100 * (acc - scores['torch']):+.2f} points vs torch)"
+                  for name, acc in scores.items()]
+    else:
+        lines += ["", "NSMC accuracy: skipped (" + ("--quick" if not accuracy else
+                                                    "no development data; set SORI_SHARED_DATA") + ")"]
+    return "\n".join(lines)
+
+
+def main(quick: bool = False, config_path: str | None = None) -> int:
+    """`sori bench [--quick]`: print the report; --quick is a smoke run of a few dozen sentences."""
+    logging.getLogger("sori").setLevel(logging.WARNING)  # the pipeline's per-stage progress lines
+    config = load_config(config_path)
+    report = run(config, sentences=32, rounds=1, accuracy=False) if quick else run(config)
+    print(report)
+    return 0

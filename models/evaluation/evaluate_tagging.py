@@ -1,0 +1,920 @@
+"""Evaluate pain detection, pain categories and touchpoints against hand-labelled review sentences.
+
+    python -m models.evaluation.evaluate_tagging [--split test|tune|all] [--limit N]
+                                                 [--config PATH] [--json PATH]
+                                      [--errors PATH] [--learn-from tune|test] [--without-spaces]
+
+The gold set is `models/evaluation/gold/pain_sentences.csv` (labelled by hand following docs/labelling-guide.md):
+ids, a sentence checksum and labels only. The texts are read at run time from the public corpora in
+`$SORI_SHARED_DATA` (default `<repo>/../shared/data`), split with Kiwi exactly as when they were
+labelled, and checked against the checksum, so a changed corpus or sentence splitter is reported
+instead of silently scoring other sentences.
+
+Each labelled review goes through sori's own components from `Pipeline.from_config`: normalize →
+mask → sentences → sentiment → embed → pain → tag → severity (which sets response_needed), and the
+labelled sentence is read back from the pipeline's sentences by its normalised, masked text (all but
+one verbatim). Whole reviews rather than the sentence alone, so the figures are what production
+computes: normalising and masking happen before sentence splitting, and any stage that looks beyond
+one sentence is measured too.
+
+A second labelled set, `models/evaluation/gold/shopping_sentences.csv`, holds the sentences of shopping and service
+reviews found among KOTE's online comments (MIT), labelled by the same guide. It is scored the same way
+and reported apart, since the issue's goals refer to the app and hotel reviews; its tune split is KOTE's
+validation part and its test split KOTE's test part, which the sentiment adapter was never trained on.
+
+Figures: has_pain accuracy/precision/recall; per-category precision/recall/F1 and macro-F1 over the
+categories with at least 10 gold examples; touchpoint accuracy; a gold-primary × predicted-primary
+category confusion table; seeded 95% bootstrap intervals of has_pain accuracy, macro-F1 and touchpoint
+accuracy; precision, recall and F1 of the `response_needed` flag (pipeline/text/actionability.py) on the
+gold pain sentences; what cutting the warehouse's confidence columns keeps (`confidence_cuts`).
+Categories, touchpoints and the flag are scored two ways: `tagger` runs the tagger on every gold pain
+sentence (the taxonomy and thresholds alone; the goals refer to this), `end-to-end` counts a pain
+sentence that sentiment missed as wrong. Then category agreement on the negative aspects
+of `naver_shopping_absa` and `kr3_aspect_gold`, whole texts through the pipeline, with their label
+schemes mapped onto sori's keys (`NAVER_MAP`, `KR3_MAP`). Deterministic: models in inference mode,
+the bootstrap seeded.
+
+`--without-spaces` asks how sori reads customers who write without spaces (one app review in eight
+is written almost so): every space is removed from the reviews and the ABSA texts before the pipeline
+reads them, and the labelled sentences are found again among the sentences it splits them into.
+
+`--learn-from tune --split test` asks what labelling one's own reviews buys: the heads also learn from
+the other split's labelled sentences, added the way an analyst adds labels (`with_labelled_training`),
+and are scored on sentences they never saw.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import logging
+import random
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.evaluation.shared_data import SharedDataMissing, require
+
+log = logging.getLogger("evaluate_tagging")
+
+LABELS_FILE = Path(__file__).resolve().parent / "gold" / "pain_sentences.csv"
+SHOPPING_LABELS_FILE = Path(__file__).resolve().parent / "gold" / "shopping_sentences.csv"
+LABEL_COLUMNS = ("dataset", "review_id", "sentence_index", "sentence_sha1", "has_pain", "categories",
+                 "touchpoint", "split", "response_needed")
+DATASETS = ("app_reviews_playstore", "hotel_reviews_yanolja")
+# Shopping reviews among KOTE's online comments (MIT): a second domain, scored on its own. Its tune split
+# is KOTE's validation part, its test split KOTE's test part, which the sentiment adapter never saw.
+SHOPPING_DATASET = "kote_emotions"
+# Each corpus's id column when it is not `review_id`, and its star-rating column if it has one.
+ID_COLUMNS = {SHOPPING_DATASET: "comment_id"}
+RATING_COLUMNS = {"app_reviews_playstore": "rating", "hotel_reviews_yanolja": "rating"}
+SPLITS = ("tune", "test")
+MIN_SUPPORT = 10
+# Where BI might cut `pain_probability` and `category_score` (the warehouse's confidence columns).
+PAIN_PROBABILITY_CUTS = (0.5, 0.7, 0.9)
+CATEGORY_SCORE_CUTS = (0.0, 0.3, 0.4, 0.5)
+BOOTSTRAP_RESAMPLES = 2000
+
+# How the labelled set was drawn (see docs/labelling-guide.md): per dataset, rounds of per-rating quotas
+# taken round-robin across the grouping column. The second round topped up 4–5★ reviews so that about
+# half the sentences are pain; the third added low-rated hotel and app reviews so that tune holds enough
+# staff, policy and waiting complaints. Each continues the random streams, so earlier rounds are unchanged.
+SEED = 7
+MIN_REVIEW_CHARS = 15
+MIN_SENTENCE_CHARS = 6
+DRAW_ROUNDS: dict[str, tuple[str, list[dict[int, int]]]] = {
+    "app_reviews_playstore": ("app", [{1: 90, 2: 40, 3: 45, 4: 35, 5: 55}, {4: 25, 5: 50},
+                                      {1: 30, 2: 20, 3: 20, 4: 15, 5: 15}]),
+    "hotel_reviews_yanolja": ("hotel", [{1: 40, 2: 35, 3: 35, 4: 22, 5: 23}, {4: 25, 5: 30},
+                                        {1: 35, 2: 30, 3: 25, 4: 10, 5: 10}]),
+}
+# How the shopping set was drawn: KOTE comments that name a purchase, a delivery, a service or an app,
+# 300 of them at random, every sentence with at least MIN_SENTENCE_CHARS; comments that turned out not
+# to be a customer's feedback (news, politics, chatter) were left out when labelling.
+SHOPPING_SEED = 11
+SHOPPING_COMMENTS = 300
+SHOPPING_FILTER = re.compile(
+    "앱|어플|배송|환불|결제|직원|호텔|숙소|상담|고객센터|로그인|업데이트|택배|주문|제품|상품|구매|반품|교환|포장|"
+    "가격|사장님|매장|서비스|리뷰|별점|객실|체크인|프런트|프론트|예약|쿠폰|포인트|회원|가입|광고|알림|오류|버그|"
+    "품질|불량|사이즈|냄새")
+
+# Aspect categories of the ABSA sets → the sori keys that mean the same complaint. A negative aspect
+# agrees when the pipeline gives one of its keys to a pain sentence of the text. Left out where no
+# meaningful map exists: 기타 (misc) and 일화 (anecdotes, the visit story).
+NAVER_MAP: dict[str, tuple[str, ...]] = {
+    "품질": ("quality",),
+    # Naver's 디자인 holds the product's physical make-up too (size, anti-slip finish, stand), which is
+    # sori's quality; pure matters of taste are rarer. The loosest map here: read it per aspect.
+    "디자인": ("quality",),
+    "가격": ("price_payment",),
+    "배송": ("delivery", "packaging"),
+    # seller response, returns and exchange handling
+    "서비스운영": ("staff", "waiting", "unresolved", "impersonal", "ignored_request", "policy"),
+}
+KR3_MAP: dict[str, tuple[str, ...]] = {
+    "가격": ("price_payment",),
+    "음식": ("quality",),  # the food is what a restaurant delivers
+    "서비스": ("staff", "waiting", "ignored_request"),
+    "분위기": ("quality",),  # noise, cramped or shabby rooms: a stay's room condition in the guide
+}
+KR3_ASPECTS = ("가격", "음식", "서비스", "분위기", "일화")
+
+
+class LabelDrift(ValueError):
+    """A labelled sentence no longer matches its checksum (corpus or sentence splitter changed)."""
+
+
+@dataclass(frozen=True)
+class LabelledSentence:
+    dataset: str
+    review_id: str
+    sentence_index: int
+    sentence_sha1: str
+    has_pain: bool
+    categories: tuple[str, ...]
+    touchpoint: str
+    split: str
+    response_needed: bool | None = None  # labelled on pain sentences only
+
+
+@dataclass
+class Prediction:
+    is_pain: bool
+    p_negative: float
+    categories: list[str]
+    touchpoint: str | None
+    found_verbatim: bool = True  # among the pipeline's sentences, unchanged by normalising and masking
+    response_needed: bool = False
+    pain_probability: float | None = None
+    category_score: float | None = None
+
+
+def shared_data_dir(needed: Iterable[str] = DATASETS) -> Path:
+    """The corpora folder, with a clear error when a needed set is absent."""
+    return require((_table_path(Path(), name) for name in needed), "evaluation data")
+
+
+def _table_path(root: Path, dataset: str) -> Path:
+    files = {"naver_shopping_absa": "reviews_absa.tsv.gz", "kr3_aspect_gold": "sentences.tsv.gz",
+             SHOPPING_DATASET: "comments.tsv.gz"}
+    return root / dataset / files.get(dataset, "reviews.tsv.gz")
+
+
+def read_table(root: Path, dataset: str) -> Any:
+    """One corpus table as strings (ids keep their leading zeros, empty cells stay empty)."""
+    import pandas as pd
+
+    return pd.read_csv(_table_path(root, dataset), sep="\t", dtype=str, keep_default_na=False)
+
+
+def sentence_sha1(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def load_labels(path: Path = LABELS_FILE) -> list[LabelledSentence]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if tuple(reader.fieldnames or ()) != LABEL_COLUMNS:
+            raise ValueError(f"{path}: columns must be {','.join(LABEL_COLUMNS)}")
+        return [
+            LabelledSentence(
+                dataset=row["dataset"],
+                review_id=row["review_id"],
+                sentence_index=int(row["sentence_index"]),
+                sentence_sha1=row["sentence_sha1"],
+                has_pain=row["has_pain"] == "1",
+                categories=tuple(k for k in row["categories"].split(";") if k),
+                touchpoint=row["touchpoint"],
+                split=row["split"],
+                response_needed=_flag(row["response_needed"]),
+            )
+            for row in reader
+        ]
+
+
+def _flag(cell: str) -> bool | None:
+    if cell not in ("", "0", "1"):
+        raise ValueError(f"response_needed must be 1, 0 or empty, not {cell!r}")
+    return None if cell == "" else cell == "1"
+
+
+def label_problems(rows: Sequence[LabelledSentence], categories: Iterable[str],
+                   touchpoints: Iterable[str]) -> list[str]:
+    """Why the label file is not well-formed (empty when it is): the rules of the labelling guide."""
+    known_categories, known_touchpoints = set(categories), set(touchpoints)
+    problems = []
+    seen = set()
+    for n, row in enumerate(rows, start=2):
+        where = f"line {n} ({row.dataset} {row.review_id})"
+        key = (row.dataset, row.review_id, row.sentence_index)
+        if key in seen:
+            problems.append(f"{where}: duplicate sentence")
+        seen.add(key)
+        if row.dataset not in (*DATASETS, SHOPPING_DATASET):
+            problems.append(f"{where}: unknown dataset")
+        if row.split not in SPLITS:
+            problems.append(f"{where}: split must be tune or test")
+        if len(row.sentence_sha1) != 40:
+            problems.append(f"{where}: sentence_sha1 is not a sha1")
+        if not row.has_pain:
+            if row.categories or row.touchpoint or row.response_needed is not None:
+                problems.append(f"{where}: has_pain=0 with categories, a touchpoint or response_needed")
+            continue
+        if row.response_needed is None:
+            problems.append(f"{where}: has_pain=1 without response_needed")
+        if not row.categories:
+            problems.append(f"{where}: has_pain=1 without a category")
+        if unknown := [k for k in row.categories if k not in known_categories]:
+            problems.append(f"{where}: unknown categories {unknown}")
+        if "other" in row.categories and len(row.categories) > 1:
+            problems.append(f"{where}: `other` together with another category")
+        if len(set(row.categories)) != len(row.categories):
+            problems.append(f"{where}: repeated category")
+        if row.touchpoint not in known_touchpoints:
+            problems.append(f"{where}: unknown touchpoint {row.touchpoint!r}")
+    return problems
+
+
+@dataclass(frozen=True)
+class Review:
+    text: str
+    rating: float | None  # stars 1–5; None where the platform blinded the review (0★)
+
+
+def _stars(cell: str | None) -> float | None:
+    return float(cell) if cell and 1 <= float(cell) <= 5 else None
+
+
+def labelled_reviews(rows: Sequence[LabelledSentence], root: Path) -> list[Review]:
+    """The review each labelled sentence comes from, as stored in the corpus, with its star rating:
+    the pipeline reads a review's rating as production does."""
+    by_dataset: dict[str, dict[str, Review]] = {}
+    for dataset in sorted({r.dataset for r in rows}):
+        table = read_table(root, dataset)
+        ratings = table[RATING_COLUMNS[dataset]] if dataset in RATING_COLUMNS else [None] * len(table)
+        by_dataset[dataset] = {review_id: Review(text, _stars(stars))
+                               for review_id, text, stars in zip(table[ID_COLUMNS.get(dataset, "review_id")],
+                                                                 table["text"], ratings, strict=True)}
+    missing = [f"{r.dataset}/{r.review_id}" for r in rows if r.review_id not in by_dataset[r.dataset]]
+    if missing:
+        raise LabelDrift(f"{len(missing)} labelled reviews are not in the corpus: {', '.join(missing[:5])}")
+    return [by_dataset[r.dataset][r.review_id] for r in rows]
+
+
+def labelled_texts(rows: Sequence[LabelledSentence], reviews: Sequence[str], analyzer: Any) -> list[str]:
+    """Each labelled sentence's text, re-split from its review and checked against its checksum."""
+    texts, drift = [], []
+    for row, sentences in zip(rows, analyzer.sentences(list(reviews)), strict=True):
+        text = sentences[row.sentence_index].text if row.sentence_index < len(sentences) else ""
+        if sentence_sha1(text) != row.sentence_sha1:
+            drift.append(f"{row.dataset}/{row.review_id}#{row.sentence_index}")
+        texts.append(text)
+    if drift:
+        raise LabelDrift(
+            f"{len(drift)} labelled sentences changed (corpus copy or Kiwi version differs from labelling "
+            f"time): {', '.join(drift[:5])}"
+        )
+    return texts
+
+
+def draw_sample(root: Path, analyzer: Any, seed: int = SEED) -> list[dict[str, Any]]:
+    """Re-draw the labelled set's sentences (ids, index, checksum, rating) exactly as they were drawn."""
+    from pipeline.text.korean import compact
+
+    drawn: list[dict[str, Any]] = []
+    for dataset, (group, rounds) in DRAW_ROUNDS.items():
+        table = read_table(root, dataset)
+        table = table[table["text"].str.len() >= MIN_REVIEW_CHARS].drop_duplicates("text")
+        texts = dict(zip(table["review_id"], table["text"], strict=True))
+        rng = random.Random(f"{seed}:{dataset}")
+        state: dict[int, tuple[list[str], dict[str, list[str]], list[int]]] = {}
+        for quota in rounds:
+            for rating, n in quota.items():
+                if rating not in state:
+                    part = table[table["rating"] == str(rating)]
+                    groups = sorted(part[group].unique())
+                    pools = {g: sorted(part.loc[part[group] == g, "review_id"]) for g in groups}
+                    for g in groups:
+                        rng.shuffle(pools[g])
+                    rng.shuffle(groups)
+                    state[rating] = (groups, pools, [0])
+                groups, pools, turn = state[rating]
+                picked: list[str] = []
+                while len(picked) < n and any(pools.values()):
+                    pool = pools[groups[turn[0] % len(groups)]]
+                    turn[0] += 1
+                    if pool:
+                        picked.append(pool.pop())
+                for review_id in picked:
+                    sentences = analyzer.sentences([texts[review_id]])[0]
+                    usable = [s for s in sentences if len(compact(s.text)) >= MIN_SENTENCE_CHARS]
+                    if not usable:
+                        continue
+                    chosen = rng.choice(usable)
+                    drawn.append({"dataset": dataset, "review_id": review_id, "rating": rating,
+                                  "sentence_index": chosen.index,
+                                  "sentence_sha1": sentence_sha1(chosen.text)})
+    return drawn
+
+
+def draw_shopping_sample(root: Path, analyzer: Any, seed: int = SHOPPING_SEED) -> list[dict[str, Any]]:
+    """Re-draw the shopping set's candidate sentences (ids, index, checksum) exactly as they were drawn."""
+    from pipeline.text.korean import compact
+
+    table = read_table(root, SHOPPING_DATASET)
+    table = table[table["text"].str.contains(SHOPPING_FILTER)]
+    texts = dict(zip(table["comment_id"], table["text"], strict=True))
+    ids = sorted(texts)
+    random.Random(seed).shuffle(ids)
+    drawn: list[dict[str, Any]] = []
+    for comment_id in ids[:SHOPPING_COMMENTS]:
+        for sentence in analyzer.sentences([texts[comment_id]])[0]:
+            if len(compact(sentence.text)) >= MIN_SENTENCE_CHARS:
+                drawn.append({"dataset": SHOPPING_DATASET, "review_id": comment_id,
+                              "sentence_index": sentence.index,
+                              "sentence_sha1": sentence_sha1(sentence.text)})
+    return drawn
+
+
+# --- running sori ------------------------------------------------------------------------------------
+
+def _item(source: str, source_id: str, text: str, rating: float | None = None) -> Any:
+    from pipeline.document import FeedbackItem
+
+    created = datetime(2020, 1, 1, tzinfo=UTC)  # dates play no part in sentence-level stages
+    return FeedbackItem(source=source, kind="review", channel="review", source_id=source_id,
+                        created_at=created, record_date=created.date(), text=text, rating=rating)
+
+
+def predict_labelled(pipeline: Any, rows: Sequence[LabelledSentence], reviews: Sequence[Review],
+                     sentences: Sequence[str]) -> list[Prediction]:
+    """Each labelled sentence as the pipeline sees it inside its whole review.
+
+    The reviews, with their star ratings, run through normalize → mask → sentences → sentiment → embed
+    → pain → tag; the labelled sentence is found again among the review's sentences by its normalised,
+    masked text (nearest to its labelled index; by overlap if the splitter cut the normalised text
+    differently). It is tagged whatever its sentiment, so the tagger can be scored on every gold pain
+    sentence; `is_pain` keeps the pipeline's own decision for the end-to-end figures, and the other
+    sentences keep theirs.
+    """
+    from pipeline.nlp import documents
+
+    ids = [f"{r.dataset}:{r.review_id}:{r.sentence_index}" for r in rows]
+    docs = documents(_item(r.dataset, r.review_id, review.text, review.rating)
+                     for r, review in zip(rows, reviews, strict=True))
+    alone = documents(_item("eval", i, text) for i, text in zip(ids, sentences, strict=True))
+    for name in ("normalize", "mask"):
+        pipeline.get(name)(alone)
+    for name in ("normalize", "mask", "sentences", "sentiment", "embed", "pain"):
+        pipeline.get(name)(docs)
+    found = [_find(doc.sentences, want.masked_text, row.sentence_index)
+             for doc, want, row in zip(docs, alone, rows, strict=True)]
+    targets = [target for target, _ in found]
+    decided = [target.is_pain for target in targets]
+    for target in targets:
+        target.is_pain = True
+    # embeds the targets that say nothing, marked only now; then tags them and flags response_needed
+    for name in ("embed", "tag", "severity"):
+        pipeline.get(name)(docs)
+    return [Prediction(is_pain=pain, p_negative=t.p_negative, categories=list(t.categories),
+                       touchpoint=t.touchpoint, found_verbatim=verbatim, response_needed=t.response_needed,
+                       pain_probability=t.pain_probability, category_score=t.category_score)
+            for (t, verbatim), pain in zip(found, decided, strict=True)]
+
+
+def _find(sentences: Sequence[Any], text: str, index: int) -> tuple[Any, bool]:
+    """The sentence with this text nearest to `index`, else the one sharing most characters with it."""
+    exact = [s for s in sentences if s.text == text]
+    if exact:
+        return min(exact, key=lambda s: abs(s.index - index)), True
+    from difflib import SequenceMatcher
+
+    return max(sentences, key=lambda s: SequenceMatcher(None, s.text, text).ratio()), False
+
+
+def predict_texts(pipeline: Any, texts: Sequence[str], ids: Sequence[str], source: str) -> list[set[str]]:
+    """Whole texts through the pipeline's batch stages: the categories of their pain sentences."""
+    from pipeline.nlp import documents
+
+    docs = pipeline.without("topics", "severity").run(
+        documents(_item(source, i, t) for i, t in zip(ids, texts, strict=True)))
+    return [{k for s in doc.pain_sentences for k in s.categories} for doc in docs]
+
+
+# --- scoring -----------------------------------------------------------------------------------------
+
+def _ratio(num: float, den: float) -> float:
+    return round(num / den, 4) if den else 0.0
+
+
+def binary_scores(gold: Sequence[bool], pred: Sequence[bool]) -> dict[str, Any]:
+    tp = sum(g and p for g, p in zip(gold, pred, strict=True))
+    fp = sum(p and not g for g, p in zip(gold, pred, strict=True))
+    fn = sum(g and not p for g, p in zip(gold, pred, strict=True))
+    tn = len(gold) - tp - fp - fn
+    return {"n": len(gold), "accuracy": _ratio(tp + tn, len(gold)), "precision": _ratio(tp, tp + fp),
+            "recall": _ratio(tp, tp + fn), "f1": _ratio(2 * tp, 2 * tp + fp + fn),
+            "tp": tp, "fp": fp, "fn": fn, "tn": tn}
+
+
+def category_scores(gold: Sequence[Iterable[str]], pred: Sequence[Iterable[str]],
+                    keys: Iterable[str]) -> dict[str, dict[str, float]]:
+    """Multi-label precision/recall/F1 per category key over the same sentences."""
+    out = {}
+    pairs = [(set(g), set(p)) for g, p in zip(gold, pred, strict=True)]
+    for key in keys:
+        tp = sum(key in g and key in p for g, p in pairs)
+        fp = sum(key in p and key not in g for g, p in pairs)
+        fn = sum(key in g and key not in p for g, p in pairs)
+        out[key] = {"support": tp + fn, "predicted": tp + fp, "precision": _ratio(tp, tp + fp),
+                    "recall": _ratio(tp, tp + fn), "f1": _ratio(2 * tp, 2 * tp + fp + fn)}
+    return out
+
+
+def macro_f1(per_key: dict[str, dict[str, float]], min_support: int = MIN_SUPPORT) -> tuple[float, list[str]]:
+    """Mean F1 over the keys with enough gold examples for an F1 to mean something."""
+    keys = [k for k, s in per_key.items() if s["support"] >= min_support]
+    return (round(sum(per_key[k]["f1"] for k in keys) / len(keys), 4) if keys else 0.0), keys
+
+
+def _has_key(label_sets: Sequence[Sequence[str]], keys: Sequence[str]) -> np.ndarray:
+    rows = [[key in labels for key in keys] for labels in label_sets]
+    return np.array(rows, dtype=bool).reshape(len(label_sets), len(keys))
+
+
+def bootstrap_intervals(rows: Sequence[LabelledSentence], preds: Sequence[Prediction],
+                        macro_keys: Sequence[str], resamples: int = BOOTSTRAP_RESAMPLES,
+                        seed: int = SEED) -> dict[str, list[float]]:
+    """95% percentile intervals of the headline figures, over the sentences resampled with replacement.
+
+    A split holds 10–16 sentences of several categories, so one sentence moves a category's F1 by
+    0.05 or more: the interval says how far a figure, or the gap to a goal, can be trusted. Macro-F1
+    averages the same keys as the point figure, the tagger figures count gold pain sentences only.
+    """
+    if not rows:
+        return {}
+    rng = np.random.default_rng(seed)
+    pain_right = np.array([r.has_pain == p.is_pain for r, p in zip(rows, preds, strict=True)])
+    gold_pain = np.array([r.has_pain for r in rows])
+    gold = _has_key([r.categories for r in rows], macro_keys)
+    pred = _has_key([p.categories for p in preds], macro_keys)
+    touch_right = np.array([r.touchpoint == p.touchpoint for r, p in zip(rows, preds, strict=True)])
+    figures: dict[str, list[float]] = {"has_pain_accuracy": [], "category_macro_f1_tagger": [],
+                                       "touchpoint_accuracy_tagger": []}
+    for _ in range(resamples):
+        drawn = rng.integers(0, len(rows), len(rows))
+        pains = drawn[gold_pain[drawn]]
+        tp = (gold[pains] & pred[pains]).sum(axis=0)
+        wrong = (gold[pains] ^ pred[pains]).sum(axis=0)
+        f1 = np.divide(2 * tp, 2 * tp + wrong, out=np.zeros(len(macro_keys)), where=(2 * tp + wrong) > 0)
+        figures["has_pain_accuracy"].append(pain_right[drawn].mean())
+        figures["category_macro_f1_tagger"].append(f1.mean() if macro_keys else 0.0)
+        figures["touchpoint_accuracy_tagger"].append(touch_right[pains].mean() if len(pains) else 0.0)
+    return {name: [round(float(q), 4) for q in np.percentile(values, [2.5, 97.5])]
+            for name, values in figures.items()}
+
+
+def confusion(gold: Sequence[str], pred: Sequence[str]) -> Counter[tuple[str, str]]:
+    return Counter(zip(gold, pred, strict=True))
+
+
+def dataset_figures(rows: Sequence[LabelledSentence], preds: Sequence[Prediction],
+                    category_keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The headline figures per corpus: a pooled figure can hide a domain the tagger fails on (the
+    app reviews' categories are apps and money, the hotel reviews' rooms and people)."""
+    out: dict[str, dict[str, Any]] = {}
+    for dataset in sorted({r.dataset for r in rows}):
+        pairs = [(r, p) for r, p in zip(rows, preds, strict=True) if r.dataset == dataset]
+        gold_pain = [(r, p) for r, p in pairs if r.has_pain]
+        macro, keys = macro_f1(category_scores([r.categories for r, _ in gold_pain],
+                                               [p.categories for _, p in gold_pain], category_keys))
+        out[dataset] = {
+            "n": len(pairs),
+            "gold_pain": len(gold_pain),
+            "has_pain_accuracy": binary_scores([r.has_pain for r, _ in pairs],
+                                               [p.is_pain for _, p in pairs])["accuracy"],
+            "category_macro_f1_tagger": macro,
+            "macro_f1_keys": keys,
+            "touchpoint_accuracy_tagger": _ratio(sum(r.touchpoint == p.touchpoint for r, p in gold_pain),
+                                                 len(gold_pain)),
+        }
+    return out
+
+
+def evaluate_sentences(rows: Sequence[LabelledSentence], preds: Sequence[Prediction],
+                       category_keys: Sequence[str]) -> dict[str, Any]:
+    pain = binary_scores([r.has_pain for r in rows], [p.is_pain for p in preds])
+    gold_pain = [(r, p) for r, p in zip(rows, preds, strict=True) if r.has_pain]
+    gold_sets = [r.categories for r, _ in gold_pain]
+    tagger = category_scores(gold_sets, [p.categories for _, p in gold_pain], category_keys)
+    # end to end, over every sentence: a missed pain sentence loses its categories, a false alarm's
+    # categories are false positives
+    e2e = category_scores([r.categories for r in rows], [p.categories if p.is_pain else [] for p in preds],
+                          category_keys)
+    tagger_macro, macro_keys = macro_f1(tagger)
+    e2e_macro, _ = macro_f1(e2e)
+    touch_tagger = sum(r.touchpoint == p.touchpoint for r, p in gold_pain)
+    touch_e2e = sum(p.is_pain and r.touchpoint == p.touchpoint for r, p in gold_pain)
+    asked = [(r, p) for r, p in gold_pain if r.response_needed is not None]
+    asks = [bool(r.response_needed) for r, _ in asked]
+    return {
+        "n": len(rows),
+        "by_dataset": dict(Counter(r.dataset for r in rows)),
+        "per_dataset": dataset_figures(rows, preds, category_keys),
+        "gold_pain": len(gold_pain),
+        "predicted_pain": sum(p.is_pain for p in preds),
+        "found_verbatim": sum(p.found_verbatim for p in preds),
+        "has_pain": pain,
+        "categories_tagger": tagger,
+        "categories_end_to_end": e2e,
+        "macro_f1_keys": macro_keys,
+        "category_macro_f1_tagger": tagger_macro,
+        "category_macro_f1_end_to_end": e2e_macro,
+        "intervals_95": bootstrap_intervals(rows, preds, macro_keys),
+        "exact_category_set_tagger": _ratio(sum(set(r.categories) == set(p.categories)
+                                                for r, p in gold_pain), len(gold_pain)),
+        "touchpoint_accuracy_tagger": _ratio(touch_tagger, len(gold_pain)),
+        "touchpoint_accuracy_end_to_end": _ratio(touch_e2e, len(gold_pain)),
+        "confusion_primary": confusion([r.categories[0] for r, _ in gold_pain],
+                                       [p.categories[0] if p.categories else "none" for _, p in gold_pain]),
+        "touchpoint_confusion": confusion([r.touchpoint for r, _ in gold_pain],
+                                          [p.touchpoint or "none" for _, p in gold_pain]),
+        # on the gold pain sentences labelled for it; end to end, a missed pain point raises no flag
+        "response_needed": binary_scores(asks, [p.response_needed for _, p in asked]),
+        "response_needed_end_to_end": binary_scores(asks,
+                                                    [p.is_pain and p.response_needed for _, p in asked]),
+        "confidence": confidence_cuts(rows, preds),
+    }
+
+
+def confidence_cuts(rows: Sequence[LabelledSentence], preds: Sequence[Prediction]) -> dict[str, list[dict]]:
+    """What filtering on the confidence columns buys: per cut, the share of the predicted pain points
+    kept and their precision; the share of the gold pain sentences whose category_score reaches it and
+    how often their primary category is one of the gold ones (tagger)."""
+    found = [(r.has_pain, p.pain_probability) for r, p in zip(rows, preds, strict=True)
+             if p.is_pain and p.pain_probability is not None]
+    tagged = [(p.categories[0] in r.categories, p.category_score) for r, p in zip(rows, preds, strict=True)
+              if r.has_pain and p.category_score is not None]
+    return {"pain_probability": kept_above(found, PAIN_PROBABILITY_CUTS, "precision"),
+            "category_score": kept_above(tagged, CATEGORY_SCORE_CUTS, "primary_right")}
+
+
+def kept_above(scored: Sequence[tuple[bool, float]], cuts: Sequence[float], name: str) -> list[dict]:
+    """Per cut, the share of (right, score) pairs scoring at least the cut and the share right among them."""
+    out = []
+    for cut in cuts:
+        right = [ok for ok, score in scored if score >= cut]
+        out.append({"cut": cut, "kept": _ratio(len(right), len(scored)),
+                    name: _ratio(sum(right), len(right))})
+    return out
+
+
+# --- ABSA sets ---------------------------------------------------------------------------------------
+
+def naver_items(root: Path, limit: int | None = None) -> list[tuple[str, str, set[str]]]:
+    """(id, text, source categories with a negative aspect) per review; misaligned rows are skipped."""
+    table = read_table(root, "naver_shopping_absa")
+    items = []
+    for row in table.itertuples(index=False):
+        polarities = [p.strip() for p in row.polarities.split(",")]
+        categories = [c.strip() for c in row.categories.split(",")]
+        if len(polarities) != len(categories):
+            continue
+        items.append((row.review_id, row.text, {c for c, p in zip(categories, polarities, strict=True)
+                                                if p == "N"}))
+    return items[:limit] if limit else items
+
+
+def kr3_items(root: Path, limit: int | None = None) -> list[tuple[str, str, set[str]]]:
+    table = read_table(root, "kr3_aspect_gold")
+    items = [(row["sentence_id"], row["text"], {a for a in KR3_ASPECTS if row[a] == "부정"})
+             for row in table.to_dict("records")]
+    return items[:limit] if limit else items
+
+
+def absa_agreement(items: Sequence[tuple[str, str, set[str]]], predicted: Sequence[set[str]],
+                   mapping: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+    """Per mapped source aspect: how often its negative mentions get one of its sori keys (recall), also
+    among the texts sori found pain in at all; per sori key: how often a text given it has a negative
+    aspect that maps to it (precision)."""
+    aspects: dict[str, dict[str, Any]] = {}
+    hits = total = 0
+    for aspect, keys in mapping.items():
+        with_aspect = [(neg, pred) for (_, _, neg), pred in zip(items, predicted, strict=True)
+                       if aspect in neg]
+        agree = sum(bool(set(keys) & pred) for _, pred in with_aspect)
+        detected = [pred for _, pred in with_aspect if pred]
+        aspects[aspect] = {"keys": list(keys), "negative_texts": len(with_aspect),
+                           "pain_found": _ratio(len(detected), len(with_aspect)),
+                           "agreement": _ratio(agree, len(with_aspect)),
+                           "agreement_when_pain_found": _ratio(agree, len(detected))}
+        hits, total = hits + agree, total + len(with_aspect)
+    precision = {}
+    for key in sorted({k for keys in mapping.values() for k in keys}):
+        given = [neg for (_, _, neg), pred in zip(items, predicted, strict=True) if key in pred]
+        right = sum(any(key in mapping.get(a, ()) for a in neg) for neg in given)
+        precision[key] = {"texts": len(given), "precision": _ratio(right, len(given))}
+    return {"texts": len(items), "texts_with_negative_aspect": sum(bool(neg) for _, _, neg in items),
+            "aspects": aspects, "agreement": _ratio(hits, total), "key_precision": precision}
+
+
+# --- report ------------------------------------------------------------------------------------------
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [[str(c) for c in headers], *[[str(c) for c in row] for row in rows]]
+    widths = [max(_width(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(c + " " * (w - _width(c)) for c, w in zip(row, widths, strict=True)).rstrip()
+             for row in cells]
+    return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])
+
+
+def _width(text: str) -> int:
+    """Terminal columns: Hangul is two wide."""
+    return sum(2 if "\uac00" <= ch <= "\ud7a3" or "\u3131" <= ch <= "\u318e" else 1 for ch in text)
+
+
+def _confusion_table(pairs: Counter[tuple[str, str]]) -> str:
+    totals = Counter[str]()
+    for (gold, _), n in pairs.items():
+        totals[gold] += n
+    gold_keys = [k for k, _ in totals.most_common()]
+    pred_keys = gold_keys + sorted({p for _, p in pairs} - set(gold_keys))
+    rows = [[g, *[pairs.get((g, p), "") for p in pred_keys], totals[g]] for g in gold_keys]
+    return _table(["gold \\ pred", *[p[:6] for p in pred_keys], "n"], rows)
+
+
+def _sentence_report(title: str, split: str, s: dict[str, Any]) -> list[str]:
+    pain = s["has_pain"]
+    out = [
+        f"{title} — split {split}: {s['n']} sentences {s['by_dataset']}, "
+        f"gold pain {s['gold_pain']}, predicted pain {s['predicted_pain']}; "
+        f"{s['found_verbatim']} found verbatim among the pipeline's sentences",
+        f"has_pain  accuracy {pain['accuracy']:.3f}  precision {pain['precision']:.3f}  "
+        f"recall {pain['recall']:.3f}  (tp {pain['tp']} fp {pain['fp']} fn {pain['fn']} tn {pain['tn']})",
+        f"categories macro-F1 (support ≥ {MIN_SUPPORT}: {', '.join(s['macro_f1_keys']) or '-'})  "
+        f"tagger {s['category_macro_f1_tagger']:.3f}  end-to-end {s['category_macro_f1_end_to_end']:.3f}",
+        f"touchpoint accuracy  tagger {s['touchpoint_accuracy_tagger']:.3f}  "
+        f"end-to-end {s['touchpoint_accuracy_end_to_end']:.3f}",
+        f"exact category set (tagger) {s['exact_category_set_tagger']:.3f}",
+        _response_line(s["response_needed"], s["response_needed_end_to_end"]),
+        f"95% bootstrap intervals ({BOOTSTRAP_RESAMPLES} resamples of the sentences): "
+        + ", ".join(f"{name} [{low:.3f}, {high:.3f}]" for name, (low, high) in s["intervals_95"].items()),
+        "how sure: pain points with pain_probability ≥ "
+        + ", ".join(f"{c['cut']}: {c['kept']:.0%} kept, precision {c['precision']:.3f}"
+                    for c in s["confidence"]["pain_probability"]),
+        "how sure: gold pain sentences with category_score ≥ "
+        + ", ".join(f"{c['cut']}: {c['kept']:.0%}, primary right {c['primary_right']:.3f}"
+                    for c in s["confidence"]["category_score"]),
+    ]
+    if len(s["per_dataset"]) > 1:
+        out += ["", "per dataset (tagger figures on its gold pain sentences; macro-F1 over its own keys with "
+                f"support ≥ {MIN_SUPPORT})",
+                _table(["dataset", "n", "gold pain", "has_pain", "macro-F1", "keys", "touchpoint"],
+                       [[name, d["n"], d["gold_pain"], f"{d['has_pain_accuracy']:.3f}",
+                         f"{d['category_macro_f1_tagger']:.3f}", ",".join(d["macro_f1_keys"]) or "-",
+                         f"{d['touchpoint_accuracy_tagger']:.3f}"] for name, d in s["per_dataset"].items()])]
+    out += ["", "per category (tagger on gold pain sentences | end-to-end)"]
+    rows = []
+    for key, t in sorted(s["categories_tagger"].items(), key=lambda kv: -kv[1]["support"]):
+        e = s["categories_end_to_end"][key]
+        if t["support"] or t["predicted"]:
+            rows.append([key, t["support"], t["predicted"], f"{t['precision']:.2f}", f"{t['recall']:.2f}",
+                         f"{t['f1']:.2f}", f"{e['precision']:.2f}", f"{e['recall']:.2f}", f"{e['f1']:.2f}"])
+    out += [_table(["category", "gold", "pred", "P", "R", "F1", "P e2e", "R e2e", "F1 e2e"], rows), "",
+            "primary category confusion (tagger; rows gold, columns predicted)",
+            _confusion_table(s["confusion_primary"]), "",
+            "touchpoint confusion (tagger)", _confusion_table(s["touchpoint_confusion"])]
+    return out
+
+
+def _response_line(tagger: dict[str, Any], e2e: dict[str, Any]) -> str:
+    return (f"response_needed on {tagger['n']} gold pain sentences ({tagger['tp'] + tagger['fn']} ask)  "
+            f"precision {tagger['precision']:.3f}  recall {tagger['recall']:.3f}  F1 {tagger['f1']:.3f}  "
+            f"end-to-end F1 {e2e['f1']:.3f}")
+
+
+def report(result: dict[str, Any]) -> str:
+    out = []
+    if result.get("without_spaces"):
+        out.append("every text read without spaces (--without-spaces)\n")
+    if learned := result.get("learned_from"):
+        out.append(f"the heads also learned from the {learned['split']} split: {learned['pain']} pain "
+                   f"sentences as phrases, {learned['not_pain']} others as has_pain 0 examples\n")
+    out += _sentence_report("pain sentences", result["split"], result["sentences"])
+    out += ["", *_sentence_report("shopping reviews (KOTE, reported apart: the goals refer to the set above)",
+                                  result["split"], result["shopping_sentences"])]
+    for name in ("naver_shopping_absa", "kr3_aspect_gold"):
+        a = result.get(name)
+        if not a:
+            continue
+        out += ["", f"{name}: {a['texts']} texts, {a['texts_with_negative_aspect']} with a negative aspect; "
+                f"agreement on negative mapped aspects {a['agreement']:.3f}"]
+        out.append(_table(["aspect", "→ keys", "neg texts", "pain found", "agreement", "agree|found"],
+                          [[k, ",".join(v["keys"])[:40], v["negative_texts"], f"{v['pain_found']:.2f}",
+                            f"{v['agreement']:.2f}", f"{v['agreement_when_pain_found']:.2f}"]
+                           for k, v in a["aspects"].items()]))
+        out.append("key precision: " + ", ".join(f"{k} {v['precision']:.2f} (n={v['texts']})"
+                                                 for k, v in a["key_precision"].items() if v["texts"]))
+    out.append(f"\n{result['seconds']} s; models {result['models']}")
+    return "\n".join(out)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Counter):
+        return [{"gold": g, "pred": p, "n": n} for (g, p), n in sorted(value.items())]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def with_labelled_training(config: Any, rows: Sequence[LabelledSentence], texts: Sequence[str],
+                           folder: Path) -> Any:
+    """The config with these labelled sentences added to what the heads learn from, as an analyst adds
+    labels: a pain sentence, with its categories and touchpoint, to the phrase file (so to the complaint
+    head's complaints too), any other sentence to the complaint examples with has_pain 0. The extended
+    files are written to `folder`, which then holds corpus texts: keep it out of the repository."""
+    from pipeline.components.pain import EXAMPLE_COLUMNS
+    from pipeline.components.tagger import PHRASE_COLUMNS
+
+    if config.tagging.phrases is None or config.pain.examples is None:
+        raise ValueError("learning from labels needs tagging.phrases and pain.examples configured")
+    phrases, examples = folder / "phrases.csv", folder / "pain_examples.csv"
+    for original, extended, added in (
+            (config.tagging.phrases, phrases,
+             [(text, ";".join(row.categories), row.touchpoint)
+              for row, text in zip(rows, texts, strict=True) if row.has_pain]),
+            (config.pain.examples, examples,
+             [(text, "0", "labelled") for row, text in zip(rows, texts, strict=True) if not row.has_pain])):
+        with open(original, encoding="utf-8", newline="") as fh:
+            kept = list(csv.reader(fh))
+        if tuple(kept[0]) not in (PHRASE_COLUMNS, EXAMPLE_COLUMNS):
+            raise ValueError(f"{original}: unexpected columns {kept[0]}")
+        with open(extended, "w", encoding="utf-8", newline="") as fh:
+            csv.writer(fh, lineterminator="\n").writerows([*kept, *added])
+    return config.model_copy(update={
+        "tagging": config.tagging.model_copy(update={"phrases": phrases}),
+        "pain": config.pain.model_copy(update={"examples": examples})})
+
+
+def scores_what_it_learned(split: str, learn_from: str | None) -> bool:
+    return learn_from is not None and split in (learn_from, "all")
+
+
+def labelled_sets(taxonomy: Any) -> list[tuple[str, list[LabelledSentence]]]:
+    """Both label files, checked against the taxonomy and the labelling guide's rules."""
+    out = []
+    for name, path in (("sentences", LABELS_FILE), ("shopping_sentences", SHOPPING_LABELS_FILE)):
+        rows = load_labels(path)
+        if problems := label_problems(rows, taxonomy.categories, taxonomy.touchpoints):
+            raise ValueError(f"{path.name} is not well-formed:\n" + "\n".join(problems[:20]))
+        out.append((name, rows))
+    return out
+
+
+def without_spaces(text: str) -> str:
+    """The text as a customer who never presses the space bar writes it (line breaks kept)."""
+    return re.sub(r"[^\S\n]+", "", text)
+
+
+def run(split: str = "test", limit: int | None = None, config_path: str | None = None,
+        errors_path: Path | None = None, learn_from: str | None = None,
+        spaceless: bool = False) -> dict[str, Any]:
+    """Evaluate; returns the figures (`report` formats them). With `errors_path`, also writes the
+    labelled sentences the pipeline gets wrong there (`disagreements`); with `learn_from`, the heads
+    also learn from that split's labelled sentences of both sets (`with_labelled_training`); with
+    `spaceless`, every text is read `without_spaces`."""
+    import tempfile
+
+    from pipeline.config import load_config
+    from pipeline.nlp import Pipeline
+    from pipeline.text.korean import KoreanAnalyzer, shared_kiwi
+
+    if scores_what_it_learned(split, learn_from):
+        raise ValueError(f"learning from the {learn_from} split, scoring the {split} split would score the "
+                         "heads on what they learned")
+    root = shared_data_dir((*DATASETS, SHOPPING_DATASET, "naver_shopping_absa", "kr3_aspect_gold"))
+    started = time.time()
+    config = load_config(config_path)
+    taxonomy = config.load_taxonomy()
+    sets = labelled_sets(taxonomy)
+    analyzer = KoreanAnalyzer(shared_kiwi())
+    result: dict[str, Any] = {"split": split, "limit": limit, "without_spaces": spaceless}
+    with tempfile.TemporaryDirectory(prefix="sori-labels-") as folder:
+        if learn_from:
+            rows = [r for _, labelled in sets for r in labelled if r.split == learn_from]
+            texts = labelled_texts(rows, [r.text for r in labelled_reviews(rows, root)], analyzer)
+            config = with_labelled_training(config, rows, texts, Path(folder))
+            result["learned_from"] = {"split": learn_from, "pain": sum(r.has_pain for r in rows),
+                                      "not_pain": sum(not r.has_pain for r in rows)}
+        pipeline = Pipeline.from_config(config, persist_topics=False)
+    result["models"] = pipeline.model_version
+    wrong = []
+    for name, rows in sets:
+        rows = [r for r in rows if split == "all" or r.split == split][: limit or None]
+        reviews = labelled_reviews(rows, root)
+        sentences = labelled_texts(rows, [r.text for r in reviews], analyzer)
+        if spaceless:
+            reviews = [Review(without_spaces(r.text), r.rating) for r in reviews]
+            sentences = [without_spaces(s) for s in sentences]
+        preds = predict_labelled(pipeline, rows, reviews, sentences)
+        wrong += disagreements(rows, sentences, preds)
+        result[name] = evaluate_sentences(rows, preds, list(taxonomy.categories))
+    if errors_path:
+        write_disagreements(errors_path, wrong)
+    for name, items, mapping in (("naver_shopping_absa", naver_items(root, limit), NAVER_MAP),
+                                 ("kr3_aspect_gold", kr3_items(root, limit), KR3_MAP)):
+        texts = [without_spaces(t) if spaceless else t for _, t, _ in items]
+        predicted = predict_texts(pipeline, texts, [i for i, _, _ in items], name)
+        result[name] = absa_agreement(items, predicted, mapping)
+    result["seconds"] = round(time.time() - started, 1)
+    return result
+
+
+ERROR_COLUMNS = ("dataset", "review_id", "sentence_index", "split", "wrong", "text", "has_pain",
+                 "predicted_pain", "p_negative", "categories", "predicted_categories", "touchpoint",
+                 "predicted_touchpoint", "response_needed", "predicted_response_needed")
+
+
+def disagreements(rows: Sequence[LabelledSentence], texts: Sequence[str],
+                  preds: Sequence[Prediction]) -> list[dict[str, Any]]:
+    """The labelled sentences the pipeline gets wrong, and what it gets wrong: a missed pain point or a
+    false alarm, and for gold pain sentences their categories, touchpoint or response_needed flag (as
+    the tagger figures)."""
+    out = []
+    for row, text, pred in zip(rows, texts, preds, strict=True):
+        wrong = []
+        if row.has_pain != pred.is_pain:
+            wrong.append("missed pain" if row.has_pain else "false alarm")
+        if row.has_pain and set(row.categories) != set(pred.categories):
+            wrong.append("categories")
+        if row.has_pain and row.touchpoint != pred.touchpoint:
+            wrong.append("touchpoint")
+        if row.response_needed is not None and row.response_needed != pred.response_needed:
+            wrong.append("response_needed")
+        if wrong:
+            out.append({"dataset": row.dataset, "review_id": row.review_id,
+                        "sentence_index": row.sentence_index, "split": row.split,
+                        "wrong": "; ".join(wrong), "text": text,
+                        "has_pain": int(row.has_pain), "predicted_pain": int(pred.is_pain),
+                        "p_negative": round(pred.p_negative, 4), "categories": ";".join(row.categories),
+                        "predicted_categories": ";".join(pred.categories) if row.has_pain else "",
+                        "touchpoint": row.touchpoint,
+                        "predicted_touchpoint": (pred.touchpoint or "") if row.has_pain else "",
+                        "response_needed": "" if row.response_needed is None else int(row.response_needed),
+                        "predicted_response_needed": int(pred.response_needed) if row.has_pain else ""})
+    return out
+
+
+def write_disagreements(path: Path, found: Sequence[dict[str, Any]]) -> None:
+    """For error analysis on this machine: the file holds corpus texts, so it never belongs in the
+    repository (and reading the test split's errors turns it into a tune split)."""
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=ERROR_COLUMNS)
+        writer.writeheader()
+        writer.writerows(found)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m models.evaluation.evaluate_tagging",
+                                     description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--split", choices=("test", "tune", "all"), default="test")
+    parser.add_argument("--limit", type=int, default=None, help="first N sentences and N ABSA texts (for CI)")
+    parser.add_argument("--config", default=None, help="sori config (default configs/sori.yaml)")
+    parser.add_argument("--json", default=None, help="also write the figures as JSON to this path")
+    parser.add_argument("--errors", type=Path, default=None,
+                        help="write the sentences it gets wrong, with their texts, as CSV to this path "
+                             "(error analysis; keep it out of the repository)")
+    parser.add_argument("--learn-from", choices=("tune", "test"), default=None,
+                        help="the heads also learn from this split's labelled sentences (what one's own "
+                             "labels buy); score another split")
+    parser.add_argument("--without-spaces", action="store_true",
+                        help="remove every space from the texts first: how sori reads customers who write "
+                             "without spaces")
+    args = parser.parse_args(argv)
+    if scores_what_it_learned(args.split, args.learn_from):
+        parser.error(f"--learn-from {args.learn_from} needs another --split than {args.split}")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        result = run(args.split, args.limit, args.config, args.errors, args.learn_from, args.without_spaces)
+    except (SharedDataMissing, LabelDrift) as exc:
+        print(f"evaluate_tagging: {exc}", file=sys.stderr)
+        return 2
+    print(report(result))
+    if args.json:
+        figures = json.dumps(_jsonable(result), ensure_ascii=False, indent=1)
+        Path(args.json).write_text(figures, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,259 @@
+"""Pain categories and touchpoints for negative sentences.
+
+Categories combine a trained head with keywords from the taxonomy file. The head is one logistic
+regression per category over sentence embeddings, fitted when the tagger is built, on labelled
+complaint sentences written for the project (`data/tagging/phrases.csv`) plus the taxonomy's own
+examples, so an analyst who adds examples or phrases changes what it learns without a training step.
+Keywords come first: when keywords of some categories match the spacing-free sentence, those
+categories compete (head probability plus keyword bonus ranks them; the best and those within `margin`
+are kept), because short colloquial complaints often embed ambiguously while naming the thing that
+hurts ("택배 아직도 안옴"). Only when no keyword matches does the head alone name a category, the single
+likeliest and only if its probability reaches `min_probability`; otherwise `other`. On the tune split
+of models/evaluation/evaluate_tagging.py the head raised category macro-F1 from 0.717 (cosine similarity to the
+mean embedding of each category's examples) to 0.735; letting it add categories beside matched keywords
+collapsed precision.
+
+A pain sentence left `other` because nothing in it names a category ("빠른 조치 부탁드립니다",
+"갑자기 오늘부터 그러네요") takes the tags of the nearest named pain sentence within
+`inherit_distance`, as the labelling guide reads it (tune: macro-F1 0.735 → 0.743, touchpoints
+0.868 → 0.874; a distance of 2 or more did worse). A verdict on the whole ("최악의 여행이었어요",
+"절대 비추합니다"; the `other` category's keywords) that names no category stays `other`, as the guide
+labels general dissatisfaction, rather than taking a neighbour's tags (tune: macro-F1 0.670 → 0.683,
+shopping 0.502 → 0.516). The head may still name one ("사골 수프 최악"): overruling it too scored 0.687
+on tune but cost 0.015–0.020 of agreement on both ABSA sets, whose verdicts name a dish or a product.
+
+A pain sentence that also denies a problem is tagged by what it says besides ("광고 없어서 좋은데 |
+결제가 자꾸 실패해요" is price_payment; read whole, the denied 광고 made it ads_spam first).
+
+Touchpoints: similarity to each touchpoint's prototype (mean embedding of its description and examples)
+plus keyword and prior bonuses; the primary category's usual touchpoint is one of those priors (the
+labelling guide: "when two fit, take the one of the primary category").
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import hashlib
+import io
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from pipeline.components.embedder import Embedder
+from pipeline.config import TaggingConfig, Taxonomy, TaxonomyEntry
+from pipeline.document import Document, Sentence
+from pipeline.text.korean import KoreanAnalyzer, contains_word, shared_kiwi
+
+log = logging.getLogger(__name__)
+
+OTHER = "other"
+PHRASE_COLUMNS = ("text", "categories", "touchpoint")
+
+# Channels whose every complaint already sits in one touchpoint unless the text says otherwise.
+CHANNEL_TOUCHPOINT_PRIOR = {"chat": "support"}
+CHANNEL_PRIOR_BONUS = 0.02
+
+
+def keyword_hits(entry: TaxonomyEntry, sentence: Sentence) -> int:
+    return sum(1 for keyword in entry.keywords if contains_word(sentence, keyword))
+
+
+def prototypes(entries: dict[str, TaxonomyEntry], embedder: Embedder) -> tuple[list[str], np.ndarray]:
+    """One unit vector per entry with a description or examples."""
+    keys = [key for key, entry in entries.items() if entry.description or entry.examples]
+    vectors = []
+    for key in keys:
+        entry = entries[key]
+        phrases = [entry.description, *entry.examples] if entry.description else entry.examples
+        mean = embedder.embed(phrases).mean(axis=0)
+        vectors.append(mean / np.linalg.norm(mean))
+    return keys, np.vstack(vectors)
+
+
+@dataclass(frozen=True)
+class LabelledPhrase:
+    text: str
+    categories: tuple[str, ...]
+
+
+def read_phrases(path: Path, taxonomy: Taxonomy) -> list[LabelledPhrase]:
+    """The phrase file's rows, labelled with the taxonomy's categories.
+
+    A row without a text or a category is an error. Keys the taxonomy lacks are logged and dropped
+    from the labels, the row kept as a counter-example for the other categories: the taxonomy is where
+    an analyst removes a category, and its phrases then teach the head what the remaining ones are not.
+    """
+    return list(_parsed_phrases(path, path.read_text(encoding="utf-8"), frozenset(taxonomy.categories),
+                                frozenset(taxonomy.touchpoints)))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_phrases(path: Path, content: str, categories: frozenset[str],
+                    touchpoints: frozenset[str]) -> tuple[LabelledPhrase, ...]:
+    """Parsed once per content and taxonomy: the tagger and the complaint head both read the file,
+    and an unknown label is logged once, not once per reader."""
+    reader = csv.DictReader(io.StringIO(content, newline=""))
+    if tuple(reader.fieldnames or ()) != PHRASE_COLUMNS:
+        raise ValueError(f"{path}: columns must be {','.join(PHRASE_COLUMNS)}")
+    phrases, unknown = [], Counter[str]()
+    for line, row in enumerate(reader, start=2):
+        labels = [k for k in (row["categories"] or "").split(";") if k]
+        if not (row["text"] or "").strip() or not labels:
+            raise ValueError(f"{path}:{line}: a phrase needs a text and at least one category: {row}")
+        unknown.update(k for k in labels if k not in categories)
+        if row["touchpoint"] not in touchpoints:
+            unknown[f"touchpoint {row['touchpoint']}"] += 1
+        phrases.append(LabelledPhrase(row["text"].strip(), tuple(k for k in labels if k in categories)))
+    if unknown:
+        log.warning("%s: labels not in the taxonomy, ignored: %s", path, dict(unknown))
+    return tuple(phrases)
+
+
+def configured_phrases(taxonomy: Taxonomy, path: Path | None) -> list[LabelledPhrase]:
+    """The phrase file's rows when one is configured (`tagging.phrases`), else none."""
+    if path and not path.is_file():
+        raise FileNotFoundError(f"tagging.phrases: {path} is not a file (null trains on the taxonomy's "
+                                "examples alone)")
+    return read_phrases(path, taxonomy) if path else []
+
+
+def training_phrases(taxonomy: Taxonomy, path: Path | None) -> list[LabelledPhrase]:
+    """The phrase file (when configured) and every category's taxonomy examples."""
+    examples = [LabelledPhrase(text, (key,)) for key, entry in taxonomy.categories.items()
+                for text in entry.examples]
+    return configured_phrases(taxonomy, path) + examples
+
+
+def phrases_digest(path: Path | None) -> str:
+    """A short hash of the phrase file: rows record what the head learned from."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:8] if path else "none"
+
+
+class CategoryHead:
+    """One-vs-rest logistic regressions on sentence embeddings: P(category | sentence) per key.
+
+    A category without phrases gets no model and probability 0, so it is found by keywords only.
+    lbfgs on a fixed set is deterministic: the same phrases give the same head. The fitted
+    coefficients are stacked into one matrix, so scoring a sentence is one product, not a
+    `predict_proba` call per category.
+    """
+
+    def __init__(self, keys: Sequence[str], phrases: Sequence[LabelledPhrase], embedder: Embedder,
+                 c: float):
+        self.keys = list(keys)
+        vectors = embedder.embed([p.text for p in phrases])
+        self.weights = np.zeros((len(self.keys), vectors.shape[1]))
+        self.bias = np.full(len(self.keys), -np.inf)  # no model: probability 0
+        for row, key in enumerate(self.keys):
+            target = np.array([key in p.categories for p in phrases])
+            if target.any() and not target.all():
+                model = LogisticRegression(C=c, max_iter=2000).fit(vectors, target)
+                self.weights[row], self.bias[row] = model.coef_[0], model.intercept_[0]
+
+    def probabilities(self, embedding: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-(self.weights @ embedding + self.bias)))
+
+
+@functools.lru_cache(maxsize=4)
+def fitted_head(keys: tuple[str, ...], phrases: tuple[LabelledPhrase, ...], embedder: Embedder,
+                c: float) -> CategoryHead:
+    """The head for these phrases, fitted once per process (embedding them takes seconds)."""
+    return CategoryHead(keys, phrases, embedder, c)
+
+
+class PainTagger:
+    """Pipeline component: tags the pain sentences of each document in place."""
+
+    name = "tag"
+
+    def __init__(self, taxonomy: Taxonomy, embedder: Embedder, config: TaggingConfig):
+        self.taxonomy = taxonomy
+        self.config = config
+        self.embedder = embedder
+        self.category_keys = [key for key in taxonomy.categories if key != OTHER]
+        self.head = fitted_head(tuple(self.category_keys), tuple(training_phrases(taxonomy, config.phrases)),
+                                embedder, config.head_c)
+        self.touchpoint_keys, self.touchpoint_vectors = prototypes(taxonomy.touchpoints, embedder)
+
+    def __call__(self, docs: Sequence[Document]) -> Sequence[Document]:
+        said = self.said_besides_denials([s for doc in docs for s in doc.pain_sentences if s.undenied])
+        for doc in docs:
+            pains = doc.pain_sentences
+            if any(sentence.embedding is None for sentence in pains):
+                raise ValueError("PainTagger needs sentence embeddings: run the embed component first")
+            named = [self.tag_sentence(s, doc.item.kind, said.get(id(s))) for s in pains]
+            sources = [s for s, ok in zip(pains, named, strict=True) if ok]
+            for sentence, ok in zip(pains, named, strict=True):
+                if not ok and not self.is_verdict(sentence):
+                    self.inherit_from_neighbour(sentence, sources)
+        return docs
+
+    def inherit_from_neighbour(self, sentence: Sentence, named: Sequence[Sentence]) -> None:
+        """A pain sentence that names nothing ("빨리 고쳐 주세요") takes the tags of the nearest named
+        pain sentence within `inherit_distance`, the previous one on a tie: the labelling guide reads
+        it by what it refers to."""
+        near = [s for s in named if 0 < abs(s.index - sentence.index) <= self.config.inherit_distance]
+        if near:
+            source = min(near, key=lambda s: (abs(s.index - sentence.index), s.index > sentence.index))
+            sentence.categories = list(source.categories)
+            sentence.touchpoint = source.touchpoint
+
+    def is_verdict(self, sentence: Sentence) -> bool:
+        """It passes judgement on the whole ("최악의 여행", "다시는 안 가요"): when nothing in it names a
+        category, the labelling guide's general dissatisfaction, `other`, not what its neighbours say."""
+        return keyword_hits(self.taxonomy.categories[OTHER], sentence) > 0
+
+    def said_besides_denials(self, sentences: Sequence[Sentence]) -> dict[int, Sentence]:
+        """Per pain sentence that denies a problem (by id), what it says besides as a sentence of its own,
+        embedded: "광고 없어서 좋은데 결제가 자꾸 실패해요" names payment, not ads, and "배송 지연 없이
+        왔는데 포장이 엉망이에요" packaging, not delivery. A remainder Kiwi splits in two is left out (the
+        whole sentence is read)."""
+        analyzed = KoreanAnalyzer(shared_kiwi()).sentences([s.undenied for s in sentences])
+        single = [(s, parts[0]) for s, parts in zip(sentences, analyzed, strict=True) if len(parts) == 1]
+        self.embedder.embed_sentences([clause for _, clause in single])
+        return {id(s): clause for s, clause in single}
+
+    def tag_sentence(self, sentence: Sentence, channel_kind: str, said: Sentence | None = None) -> bool:
+        """Tags the sentence by what it says (`said`: besides the problems it denies, else all of it);
+        False when nothing in it names a category (it is `other` for now)."""
+        read = said or sentence
+        assert read.embedding is not None
+        probabilities = self.head.probabilities(read.embedding)
+        matched, likely = [], []
+        for key, probability in zip(self.category_keys, probabilities, strict=True):
+            hits = keyword_hits(self.taxonomy.categories[key], read)
+            score = float(probability) + self.config.keyword_bonus * min(hits, 2)
+            sentence.category_scores[key] = round(score, 4)
+            if hits:
+                matched.append((score, key))
+            elif probability >= self.config.min_probability:
+                likely.append((score, key))
+        scored = sorted(matched or sorted(likely, reverse=True)[:1], reverse=True)
+        chosen = [key for score, key in scored if score >= scored[0][0] - self.config.margin]
+        sentence.categories = chosen[: self.config.max_categories] or [OTHER]
+        sentence.touchpoint = self.touchpoint_for(read, sentence.categories[0], channel_kind)
+        return bool(chosen)
+
+    def touchpoint_for(self, sentence: Sentence, primary_category: str, channel_kind: str) -> str:
+        assert sentence.embedding is not None
+        similarities = self.touchpoint_vectors @ sentence.embedding
+        prior = CHANNEL_TOUCHPOINT_PRIOR.get(channel_kind)
+        primary = self.taxonomy.categories.get(primary_category)
+        usual = primary.touchpoint if primary else None
+        best_key, best_score = self.touchpoint_keys[0], -np.inf
+        for key, similarity in zip(self.touchpoint_keys, similarities, strict=True):
+            hits = keyword_hits(self.taxonomy.touchpoints[key], sentence)
+            score = float(similarity) + self.config.touchpoint_keyword_bonus * min(hits, 2)
+            if key == prior:
+                score += CHANNEL_PRIOR_BONUS
+            if key == usual:
+                score += self.config.category_touchpoint_bonus
+            if score > best_score:
+                best_key, best_score = key, score
+        return best_key

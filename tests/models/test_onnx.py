@@ -1,0 +1,168 @@
+"""ONNX Runtime backends: the exports agree with PyTorch, are built once, and `sori bench` runs.
+
+No timing assertions: the machines running tests are shared and noisy; `sori bench` reports speed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models.encoder import BUILTIN_ENCODER
+from models.sentiment import BUILTIN_SENTIMENT
+
+pytestmark = pytest.mark.slow
+
+TEXTS = [
+    "배송 빠르고 너무 좋아요",
+    "최악이에요 다시는 안 삽니다",
+    "이거 언제 배송되나요?",
+    "환불 요청했는데 일주일째 답이 없어요. 고객센터 전화도 안 받고 정말 답답합니다.",
+    "포장이 꼼꼼하고 상품도 설명 그대로예요. 다음에 또 주문할게요!",
+    "앱이 자꾸 튕겨요ㅠㅠ",
+    "상담원 연결까지 40분 기다렸어요 [전화번호]로 연락 주세요",
+    "배송은빨랐는데포장이엉망이라박스가다찌그러져왔어요",
+    "가격 대비 괜찮네요 ㅎㅎ",
+    "사이즈가 생각보다 작아서 교환 신청했습니다",
+    "The delivery was late 😡",
+    "",
+]
+
+
+@pytest.fixture(scope="module")
+def sentences() -> list[str]:
+    """Varied real sentences: Kiwi sentences of the bundled sample reviews."""
+    from models.evaluation.bench import sample_texts
+
+    return TEXTS + sample_texts(300)[1]
+
+
+@pytest.fixture(scope="module")
+def torch_classifier():
+    from models.sentiment import SentimentClassifier
+
+    return SentimentClassifier.from_pretrained(BUILTIN_SENTIMENT, "cpu")
+
+
+def _onnx_classifier(precision: str):
+    from models.onnx import OnnxSentimentClassifier
+
+    return OnnxSentimentClassifier.from_pretrained(BUILTIN_SENTIMENT, "cpu", precision)  # type: ignore[arg-type]
+
+
+def test_fp32_classifier_matches_torch(torch_classifier, sentences: list[str]) -> None:
+    onnx = _onnx_classifier("fp32")
+    reference = torch_classifier.predict(sentences).probs
+    probs = onnx.predict(sentences, batch_size=16).probs
+    assert probs.shape == reference.shape == (len(sentences), 3)
+    np.testing.assert_allclose(probs, reference, atol=1e-3)
+    assert onnx.temperature == torch_classifier.temperature
+    assert onnx.settings == torch_classifier.settings
+
+
+def test_int8_classifier_agrees_on_labels(torch_classifier, sentences: list[str]) -> None:
+    reference = torch_classifier.predict(sentences).probs
+    probs = _onnx_classifier("int8").predict(sentences).probs
+    assert (probs.argmax(1) == reference.argmax(1)).mean() >= 0.96
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_int8_keeps_each_feed_forward_output_in_fp32(torch_classifier) -> None:
+    """Quantising those projections cost 0.65 NSMC points; the int8 graph must leave one per layer."""
+    import onnx
+
+    from models.onnx import FILES, build, feed_forward_outputs
+
+    directory = build("classifier", BUILTIN_SENTIMENT)
+    config = torch_classifier.model.config
+    fp32 = feed_forward_outputs(onnx.load(str(directory / FILES["fp32"])).graph, config)
+    int8 = onnx.load(str(directory / FILES["int8"])).graph
+    assert len(fp32) == config.num_hidden_layers
+    assert {node.name for node in int8.node if node.op_type == "MatMul"} >= set(fp32)
+    assert sum(node.op_type == "MatMulInteger" for node in int8.node) > 0
+
+
+def test_batching_and_order_do_not_change_results(sentences: list[str]) -> None:
+    """The default backend must score a sentence the same whatever it is batched with, or a re-mined
+    window (retag, an overlapping backfill) would not reproduce its rows."""
+    onnx = _onnx_classifier("fp32")
+    texts = sentences[:40]
+    ref = onnx.predict(texts, batch_size=64).probs
+    np.testing.assert_allclose(onnx.predict(texts[::-1], batch_size=3).probs[::-1], ref, atol=1e-5)
+    assert onnx.predict([]).probs.shape == (0, 3)
+
+
+def test_int8_scores_depend_on_batch_mates(sentences: list[str]) -> None:
+    """Why int8 is not the default: dynamic quantisation takes its activation scale per batch."""
+    onnx = _onnx_classifier("int8")
+    texts = sentences[:40]
+    ref = onnx.predict(texts, batch_size=64).probs
+    assert np.abs(onnx.predict(texts[::-1], batch_size=3).probs[::-1] - ref).max() > 1e-3
+
+
+def test_encoder_matches_sentence_transformers(sentences: list[str]) -> None:
+    from models.encoder import load_sentence_encoder
+    from models.onnx import OnnxSentenceEncoder
+
+    reference = load_sentence_encoder(BUILTIN_ENCODER, "cpu").encode(
+        sentences, prompt_name="query", normalize_embeddings=True, convert_to_numpy=True
+    )
+    fp32 = OnnxSentenceEncoder.from_pretrained(BUILTIN_ENCODER, "cpu", "fp32").encode(sentences, "query")
+    int8 = OnnxSentenceEncoder.from_pretrained(BUILTIN_ENCODER, "cpu", "int8").encode(sentences, "query")
+    assert fp32.dtype == np.float32 and fp32.shape == reference.shape
+    np.testing.assert_allclose(np.linalg.norm(int8, axis=1), 1.0, atol=1e-4)
+    assert (fp32 * reference).sum(axis=1).min() >= 0.999
+    assert (int8 * reference).sum(axis=1).mean() >= 0.99
+
+
+def test_pipeline_embedder_and_topics_accept_the_onnx_encoder() -> None:
+    from bertopic.backend._utils import select_backend
+
+    from pipeline.components.embedder import Embedder
+
+    embedder = Embedder(BUILTIN_ENCODER, "cpu", 8, backend="onnx-int8")
+    vectors = embedder.embed(["배송이 너무 늦어요", "포장이 엉망이에요"])
+    assert vectors.shape == (2, 384) and vectors.dtype == np.float32
+    assert embedder.embed([]).shape == (0, 384)
+    assert select_backend(embedder.model) is embedder.model, "BERTopic must not swap in a hub model"
+
+
+def test_build_is_cached_across_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from models import onnx
+
+    first = onnx.build("classifier", BUILTIN_SENTIMENT)
+    marker = (first / onnx.MARKER).stat().st_mtime_ns
+    onnx.build.cache_clear()  # as a new process would start
+
+    def no_rebuild(*_args: object) -> dict[str, object]:
+        raise AssertionError("an up-to-date build was exported again")
+
+    monkeypatch.setattr(onnx, "_export_classifier", no_rebuild)
+    assert onnx.build("classifier", BUILTIN_SENTIMENT) == first
+    assert (first / onnx.MARKER).stat().st_mtime_ns == marker
+    assert {p.name for p in first.iterdir()} >= {"model.onnx", "model.int8.onnx", onnx.MARKER}
+
+
+def test_failed_build_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from models import onnx
+
+    def boom(_name: str, out: Path) -> dict[str, object]:
+        (out / "model.onnx").write_bytes(b"half")
+        raise RuntimeError("killed mid-export")
+
+    monkeypatch.setattr(onnx, "_export_classifier", boom)
+    with pytest.raises(RuntimeError, match="killed"):
+        onnx.build("classifier", BUILTIN_SENTIMENT, tmp_path)
+    assert [p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")] == []
+
+
+def test_sori_bench_quick_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
+    from flows.cli import main
+
+    assert main(["bench", "--quick"]) == 0
+    out = capsys.readouterr().out
+    for row in ("(a) transformers pipeline", "(b) sori torch", "(c) ONNX Runtime fp32",
+                "(d) ONNX Runtime int8", "whole classify path", "onnx-int8", "agreement with (b)"):
+        assert row in out
