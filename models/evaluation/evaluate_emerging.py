@@ -53,7 +53,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import poisson
 
-from models.evaluation.shared_data import SharedDataMissing, require
+from models.training.shared_data import SharedDataMissing, require
 from pipeline.config import EmergingConfig, load_config
 from pipeline.insights.emerging import baseline_days, judge_key, judge_series, judge_trend, recent_days
 
@@ -313,7 +313,7 @@ def trend_figures(days: Sequence[JudgedDay], verdicts: Mapping[str, Mapping[date
 
 def load_reviews(root: Path) -> list[tuple[str, str, int, str]]:
     """(key, date, stars, text) of every dated review of both corpora."""
-    from models.evaluation.evaluate_tagging import read_table
+    from models.evaluation.gold import read_table
 
     reviews = []
     for dataset, key_column in CORPORA.items():

@@ -33,7 +33,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from models.evaluation.evaluate_tagging import (
+from models.evaluation.scoring import (
     MIN_SUPPORT,
     PAIN_PROBABILITY_CUTS,
     binary_scores,
@@ -73,7 +73,7 @@ def predicted(config: SoriConfig, limit: int | None) -> tuple[dict[tuple[str, st
     from pipeline.ingest.sources import open_source
     from pipeline.nlp import Pipeline
 
-    batch_stages, _ = Pipeline.from_config(config, persist_topics=False).split()
+    batch_stages, _ = Pipeline.from_config(config).split()
     out: dict[tuple[str, str], set[str]] = {}
     surest: dict[tuple[str, str], float] = {}
     for source in config.sources:

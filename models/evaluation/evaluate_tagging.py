@@ -4,39 +4,39 @@
                                                  [--config PATH] [--json PATH]
                                       [--errors PATH] [--learn-from tune|test] [--without-spaces]
 
-The gold set is `models/evaluation/gold/pain_sentences.csv` (labelled by hand following docs/labelling-guide.md):
-ids, a sentence checksum and labels only. The texts are read at run time from the public corpora in
-`$SORI_SHARED_DATA` (default `<repo>/../shared/data`), split with Kiwi exactly as when they were
-labelled, and checked against the checksum, so a changed corpus or sentence splitter is reported
-instead of silently scoring other sentences.
+The gold set is `models/evaluation/gold/pain_sentences.csv`, labelled by hand following
+docs/labelling-guide.md; its texts are read from the public corpora and checked against their checksums
+at run time (:mod:`models.evaluation.gold`), so a changed corpus or sentence splitter is reported instead
+of silently scoring other sentences.
 
 Each labelled review goes through sori's own components from `Pipeline.from_config`: normalize →
 mask → sentences → sentiment → embed → pain → tag → severity (which sets response_needed), and the
-labelled sentence is read back from the pipeline's sentences by its normalised, masked text (all but
-one verbatim). Whole reviews rather than the sentence alone, so the figures are what production
-computes: normalising and masking happen before sentence splitting, and any stage that looks beyond
-one sentence is measured too.
+labelled sentence is read back from the pipeline's sentences by its normalised, masked text (by overlap
+where the splitter cut it differently). Whole reviews rather than the sentence alone, so the figures are
+what production computes: normalising and masking happen before sentence splitting, and any stage that
+looks beyond one sentence is measured too.
 
-A second labelled set, `models/evaluation/gold/shopping_sentences.csv`, holds the sentences of shopping and service
-reviews found among KOTE's online comments (MIT), labelled by the same guide. It is scored the same way
-and reported apart, since the issue's goals refer to the app and hotel reviews; its tune split is KOTE's
-validation part and its test split KOTE's test part, which the sentiment adapter was never trained on.
+A second labelled set, `models/evaluation/gold/shopping_sentences.csv`, holds the sentences of shopping
+and service reviews found among KOTE's online comments (MIT), labelled by the same guide. It is scored
+the same way and reported apart, since the issue's goals refer to the app and hotel reviews; its tune
+split is KOTE's validation part and its test split KOTE's test part, which the sentiment adapter was
+never trained on.
 
 Figures: has_pain accuracy/precision/recall; per-category precision/recall/F1 and macro-F1 over the
-categories with at least 10 gold examples; touchpoint accuracy; a gold-primary × predicted-primary
-category confusion table; seeded 95% bootstrap intervals of has_pain accuracy, macro-F1 and touchpoint
-accuracy; precision, recall and F1 of the `response_needed` flag (pipeline/text/actionability.py) on the
-gold pain sentences; what cutting the warehouse's confidence columns keeps (`confidence_cuts`).
-Categories, touchpoints and the flag are scored two ways: `tagger` runs the tagger on every gold pain
-sentence (the taxonomy and thresholds alone; the goals refer to this), `end-to-end` counts a pain
-sentence that sentiment missed as wrong. Then category agreement on the negative aspects
-of `naver_shopping_absa` and `kr3_aspect_gold`, whole texts through the pipeline, with their label
-schemes mapped onto sori's keys (`NAVER_MAP`, `KR3_MAP`). Deterministic: models in inference mode,
-the bootstrap seeded.
+categories with at least `MIN_SUPPORT` gold examples; touchpoint accuracy; a gold-primary ×
+predicted-primary category confusion table; seeded 95% bootstrap intervals of has_pain accuracy,
+macro-F1 and touchpoint accuracy; precision, recall and F1 of the `response_needed` flag
+(pipeline/text/actionability.py) on the gold pain sentences; what cutting the warehouse's confidence
+columns keeps (`confidence_cuts`). Categories, touchpoints and the flag are scored two ways: `tagger`
+runs the tagger on every gold pain sentence (the taxonomy and thresholds alone; the goals refer to
+this), `end-to-end` counts a pain sentence that sentiment missed as wrong. Then category agreement on
+the negative aspects of `naver_shopping_absa` and `kr3_aspect_gold`, whole texts through the pipeline,
+with their label schemes mapped onto sori's keys (`NAVER_MAP`, `KR3_MAP`). Deterministic: models in
+inference mode, the bootstrap seeded.
 
-`--without-spaces` asks how sori reads customers who write without spaces (one app review in eight
-is written almost so): every space is removed from the reviews and the ABSA texts before the pipeline
-reads them, and the labelled sentences are found again among the sentences it splits them into.
+`--without-spaces` asks how sori reads customers who write without spaces: every space is removed from
+the reviews and the ABSA texts before the pipeline reads them, and the labelled sentences are found
+again among the sentences it splits them into.
 
 `--learn-from tune --split test` asks what labelling one's own reviews buys: the heads also learn from
 the other split's labelled sentences, added the way an analyst adds labels (`with_labelled_training`),
@@ -47,15 +47,13 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import logging
-import random
 import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,50 +61,34 @@ from typing import Any
 
 import numpy as np
 
-from models.evaluation.shared_data import SharedDataMissing, require
+from models.evaluation.gold import (
+    DATASETS,
+    SHOPPING_DATASET,
+    LabelDrift,
+    LabelledSentence,
+    Review,
+    labelled_reviews,
+    labelled_sets,
+    labelled_texts,
+    read_table,
+    shared_data_dir,
+)
+from models.evaluation.scoring import (
+    CATEGORY_SCORE_CUTS,
+    MIN_SUPPORT,
+    PAIN_PROBABILITY_CUTS,
+    binary_scores,
+    category_scores,
+    confusion,
+    kept_above,
+    macro_f1,
+    ratio,
+)
+from models.training.shared_data import SharedDataMissing
 
-log = logging.getLogger("evaluate_tagging")
-
-LABELS_FILE = Path(__file__).resolve().parent / "gold" / "pain_sentences.csv"
-SHOPPING_LABELS_FILE = Path(__file__).resolve().parent / "gold" / "shopping_sentences.csv"
-LABEL_COLUMNS = ("dataset", "review_id", "sentence_index", "sentence_sha1", "has_pain", "categories",
-                 "touchpoint", "split", "response_needed")
-DATASETS = ("app_reviews_playstore", "hotel_reviews_yanolja")
-# Shopping reviews among KOTE's online comments (MIT): a second domain, scored on its own. Its tune split
-# is KOTE's validation part, its test split KOTE's test part, which the sentiment adapter never saw.
-SHOPPING_DATASET = "kote_emotions"
-# Each corpus's id column when it is not `review_id`, and its star-rating column if it has one.
-ID_COLUMNS = {SHOPPING_DATASET: "comment_id"}
-RATING_COLUMNS = {"app_reviews_playstore": "rating", "hotel_reviews_yanolja": "rating"}
-SPLITS = ("tune", "test")
-MIN_SUPPORT = 10
-# Where BI might cut `pain_probability` and `category_score` (the warehouse's confidence columns).
-PAIN_PROBABILITY_CUTS = (0.5, 0.7, 0.9)
-CATEGORY_SCORE_CUTS = (0.0, 0.3, 0.4, 0.5)
+# Resamples of the seeded bootstrap intervals: two runs on the same predictions report the same intervals.
 BOOTSTRAP_RESAMPLES = 2000
-
-# How the labelled set was drawn (see docs/labelling-guide.md): per dataset, rounds of per-rating quotas
-# taken round-robin across the grouping column. The second round topped up 4–5★ reviews so that about
-# half the sentences are pain; the third added low-rated hotel and app reviews so that tune holds enough
-# staff, policy and waiting complaints. Each continues the random streams, so earlier rounds are unchanged.
-SEED = 7
-MIN_REVIEW_CHARS = 15
-MIN_SENTENCE_CHARS = 6
-DRAW_ROUNDS: dict[str, tuple[str, list[dict[int, int]]]] = {
-    "app_reviews_playstore": ("app", [{1: 90, 2: 40, 3: 45, 4: 35, 5: 55}, {4: 25, 5: 50},
-                                      {1: 30, 2: 20, 3: 20, 4: 15, 5: 15}]),
-    "hotel_reviews_yanolja": ("hotel", [{1: 40, 2: 35, 3: 35, 4: 22, 5: 23}, {4: 25, 5: 30},
-                                        {1: 35, 2: 30, 3: 25, 4: 10, 5: 10}]),
-}
-# How the shopping set was drawn: KOTE comments that name a purchase, a delivery, a service or an app,
-# 300 of them at random, every sentence with at least MIN_SENTENCE_CHARS; comments that turned out not
-# to be a customer's feedback (news, politics, chatter) were left out when labelling.
-SHOPPING_SEED = 11
-SHOPPING_COMMENTS = 300
-SHOPPING_FILTER = re.compile(
-    "앱|어플|배송|환불|결제|직원|호텔|숙소|상담|고객센터|로그인|업데이트|택배|주문|제품|상품|구매|반품|교환|포장|"
-    "가격|사장님|매장|서비스|리뷰|별점|객실|체크인|프런트|프론트|예약|쿠폰|포인트|회원|가입|광고|알림|오류|버그|"
-    "품질|불량|사이즈|냄새")
+BOOTSTRAP_SEED = 7
 
 # Aspect categories of the ABSA sets → the sori keys that mean the same complaint. A negative aspect
 # agrees when the pipeline gives one of its keys to a pain sentence of the text. Left out where no
@@ -130,25 +112,10 @@ KR3_MAP: dict[str, tuple[str, ...]] = {
 KR3_ASPECTS = ("가격", "음식", "서비스", "분위기", "일화")
 
 
-class LabelDrift(ValueError):
-    """A labelled sentence no longer matches its checksum (corpus or sentence splitter changed)."""
-
-
-@dataclass(frozen=True)
-class LabelledSentence:
-    dataset: str
-    review_id: str
-    sentence_index: int
-    sentence_sha1: str
-    has_pain: bool
-    categories: tuple[str, ...]
-    touchpoint: str
-    split: str
-    response_needed: bool | None = None  # labelled on pain sentences only
-
-
 @dataclass
 class Prediction:
+    """What the pipeline made of one labelled sentence (see `predict_labelled`)."""
+
     is_pain: bool
     p_negative: float
     categories: list[str]
@@ -157,193 +124,6 @@ class Prediction:
     response_needed: bool = False
     pain_probability: float | None = None
     category_score: float | None = None
-
-
-def shared_data_dir(needed: Iterable[str] = DATASETS) -> Path:
-    """The corpora folder, with a clear error when a needed set is absent."""
-    return require((_table_path(Path(), name) for name in needed), "evaluation data")
-
-
-def _table_path(root: Path, dataset: str) -> Path:
-    files = {"naver_shopping_absa": "reviews_absa.tsv.gz", "kr3_aspect_gold": "sentences.tsv.gz",
-             SHOPPING_DATASET: "comments.tsv.gz"}
-    return root / dataset / files.get(dataset, "reviews.tsv.gz")
-
-
-def read_table(root: Path, dataset: str) -> Any:
-    """One corpus table as strings (ids keep their leading zeros, empty cells stay empty)."""
-    import pandas as pd
-
-    return pd.read_csv(_table_path(root, dataset), sep="\t", dtype=str, keep_default_na=False)
-
-
-def sentence_sha1(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
-
-
-def load_labels(path: Path = LABELS_FILE) -> list[LabelledSentence]:
-    with open(path, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        if tuple(reader.fieldnames or ()) != LABEL_COLUMNS:
-            raise ValueError(f"{path}: columns must be {','.join(LABEL_COLUMNS)}")
-        return [
-            LabelledSentence(
-                dataset=row["dataset"],
-                review_id=row["review_id"],
-                sentence_index=int(row["sentence_index"]),
-                sentence_sha1=row["sentence_sha1"],
-                has_pain=row["has_pain"] == "1",
-                categories=tuple(k for k in row["categories"].split(";") if k),
-                touchpoint=row["touchpoint"],
-                split=row["split"],
-                response_needed=_flag(row["response_needed"]),
-            )
-            for row in reader
-        ]
-
-
-def _flag(cell: str) -> bool | None:
-    if cell not in ("", "0", "1"):
-        raise ValueError(f"response_needed must be 1, 0 or empty, not {cell!r}")
-    return None if cell == "" else cell == "1"
-
-
-def label_problems(rows: Sequence[LabelledSentence], categories: Iterable[str],
-                   touchpoints: Iterable[str]) -> list[str]:
-    """Why the label file is not well-formed (empty when it is): the rules of the labelling guide."""
-    known_categories, known_touchpoints = set(categories), set(touchpoints)
-    problems = []
-    seen = set()
-    for n, row in enumerate(rows, start=2):
-        where = f"line {n} ({row.dataset} {row.review_id})"
-        key = (row.dataset, row.review_id, row.sentence_index)
-        if key in seen:
-            problems.append(f"{where}: duplicate sentence")
-        seen.add(key)
-        if row.dataset not in (*DATASETS, SHOPPING_DATASET):
-            problems.append(f"{where}: unknown dataset")
-        if row.split not in SPLITS:
-            problems.append(f"{where}: split must be tune or test")
-        if len(row.sentence_sha1) != 40:
-            problems.append(f"{where}: sentence_sha1 is not a sha1")
-        if not row.has_pain:
-            if row.categories or row.touchpoint or row.response_needed is not None:
-                problems.append(f"{where}: has_pain=0 with categories, a touchpoint or response_needed")
-            continue
-        if row.response_needed is None:
-            problems.append(f"{where}: has_pain=1 without response_needed")
-        if not row.categories:
-            problems.append(f"{where}: has_pain=1 without a category")
-        if unknown := [k for k in row.categories if k not in known_categories]:
-            problems.append(f"{where}: unknown categories {unknown}")
-        if "other" in row.categories and len(row.categories) > 1:
-            problems.append(f"{where}: `other` together with another category")
-        if len(set(row.categories)) != len(row.categories):
-            problems.append(f"{where}: repeated category")
-        if row.touchpoint not in known_touchpoints:
-            problems.append(f"{where}: unknown touchpoint {row.touchpoint!r}")
-    return problems
-
-
-@dataclass(frozen=True)
-class Review:
-    text: str
-    rating: float | None  # stars 1–5; None where the platform blinded the review (0★)
-
-
-def _stars(cell: str | None) -> float | None:
-    return float(cell) if cell and 1 <= float(cell) <= 5 else None
-
-
-def labelled_reviews(rows: Sequence[LabelledSentence], root: Path) -> list[Review]:
-    """The review each labelled sentence comes from, as stored in the corpus, with its star rating:
-    the pipeline reads a review's rating as production does."""
-    by_dataset: dict[str, dict[str, Review]] = {}
-    for dataset in sorted({r.dataset for r in rows}):
-        table = read_table(root, dataset)
-        ratings = table[RATING_COLUMNS[dataset]] if dataset in RATING_COLUMNS else [None] * len(table)
-        by_dataset[dataset] = {review_id: Review(text, _stars(stars))
-                               for review_id, text, stars in zip(table[ID_COLUMNS.get(dataset, "review_id")],
-                                                                 table["text"], ratings, strict=True)}
-    missing = [f"{r.dataset}/{r.review_id}" for r in rows if r.review_id not in by_dataset[r.dataset]]
-    if missing:
-        raise LabelDrift(f"{len(missing)} labelled reviews are not in the corpus: {', '.join(missing[:5])}")
-    return [by_dataset[r.dataset][r.review_id] for r in rows]
-
-
-def labelled_texts(rows: Sequence[LabelledSentence], reviews: Sequence[str], analyzer: Any) -> list[str]:
-    """Each labelled sentence's text, re-split from its review and checked against its checksum."""
-    texts, drift = [], []
-    for row, sentences in zip(rows, analyzer.sentences(list(reviews)), strict=True):
-        text = sentences[row.sentence_index].text if row.sentence_index < len(sentences) else ""
-        if sentence_sha1(text) != row.sentence_sha1:
-            drift.append(f"{row.dataset}/{row.review_id}#{row.sentence_index}")
-        texts.append(text)
-    if drift:
-        raise LabelDrift(
-            f"{len(drift)} labelled sentences changed (corpus copy or Kiwi version differs from labelling "
-            f"time): {', '.join(drift[:5])}"
-        )
-    return texts
-
-
-def draw_sample(root: Path, analyzer: Any, seed: int = SEED) -> list[dict[str, Any]]:
-    """Re-draw the labelled set's sentences (ids, index, checksum, rating) exactly as they were drawn."""
-    from pipeline.text.korean import compact
-
-    drawn: list[dict[str, Any]] = []
-    for dataset, (group, rounds) in DRAW_ROUNDS.items():
-        table = read_table(root, dataset)
-        table = table[table["text"].str.len() >= MIN_REVIEW_CHARS].drop_duplicates("text")
-        texts = dict(zip(table["review_id"], table["text"], strict=True))
-        rng = random.Random(f"{seed}:{dataset}")
-        state: dict[int, tuple[list[str], dict[str, list[str]], list[int]]] = {}
-        for quota in rounds:
-            for rating, n in quota.items():
-                if rating not in state:
-                    part = table[table["rating"] == str(rating)]
-                    groups = sorted(part[group].unique())
-                    pools = {g: sorted(part.loc[part[group] == g, "review_id"]) for g in groups}
-                    for g in groups:
-                        rng.shuffle(pools[g])
-                    rng.shuffle(groups)
-                    state[rating] = (groups, pools, [0])
-                groups, pools, turn = state[rating]
-                picked: list[str] = []
-                while len(picked) < n and any(pools.values()):
-                    pool = pools[groups[turn[0] % len(groups)]]
-                    turn[0] += 1
-                    if pool:
-                        picked.append(pool.pop())
-                for review_id in picked:
-                    sentences = analyzer.sentences([texts[review_id]])[0]
-                    usable = [s for s in sentences if len(compact(s.text)) >= MIN_SENTENCE_CHARS]
-                    if not usable:
-                        continue
-                    chosen = rng.choice(usable)
-                    drawn.append({"dataset": dataset, "review_id": review_id, "rating": rating,
-                                  "sentence_index": chosen.index,
-                                  "sentence_sha1": sentence_sha1(chosen.text)})
-    return drawn
-
-
-def draw_shopping_sample(root: Path, analyzer: Any, seed: int = SHOPPING_SEED) -> list[dict[str, Any]]:
-    """Re-draw the shopping set's candidate sentences (ids, index, checksum) exactly as they were drawn."""
-    from pipeline.text.korean import compact
-
-    table = read_table(root, SHOPPING_DATASET)
-    table = table[table["text"].str.contains(SHOPPING_FILTER)]
-    texts = dict(zip(table["comment_id"], table["text"], strict=True))
-    ids = sorted(texts)
-    random.Random(seed).shuffle(ids)
-    drawn: list[dict[str, Any]] = []
-    for comment_id in ids[:SHOPPING_COMMENTS]:
-        for sentence in analyzer.sentences([texts[comment_id]])[0]:
-            if len(compact(sentence.text)) >= MIN_SENTENCE_CHARS:
-                drawn.append({"dataset": SHOPPING_DATASET, "review_id": comment_id,
-                              "sentence_index": sentence.index,
-                              "sentence_sha1": sentence_sha1(sentence.text)})
-    return drawn
 
 
 # --- running sori ------------------------------------------------------------------------------------
@@ -413,40 +193,6 @@ def predict_texts(pipeline: Any, texts: Sequence[str], ids: Sequence[str], sourc
 
 # --- scoring -----------------------------------------------------------------------------------------
 
-def _ratio(num: float, den: float) -> float:
-    return round(num / den, 4) if den else 0.0
-
-
-def binary_scores(gold: Sequence[bool], pred: Sequence[bool]) -> dict[str, Any]:
-    tp = sum(g and p for g, p in zip(gold, pred, strict=True))
-    fp = sum(p and not g for g, p in zip(gold, pred, strict=True))
-    fn = sum(g and not p for g, p in zip(gold, pred, strict=True))
-    tn = len(gold) - tp - fp - fn
-    return {"n": len(gold), "accuracy": _ratio(tp + tn, len(gold)), "precision": _ratio(tp, tp + fp),
-            "recall": _ratio(tp, tp + fn), "f1": _ratio(2 * tp, 2 * tp + fp + fn),
-            "tp": tp, "fp": fp, "fn": fn, "tn": tn}
-
-
-def category_scores(gold: Sequence[Iterable[str]], pred: Sequence[Iterable[str]],
-                    keys: Iterable[str]) -> dict[str, dict[str, float]]:
-    """Multi-label precision/recall/F1 per category key over the same sentences."""
-    out = {}
-    pairs = [(set(g), set(p)) for g, p in zip(gold, pred, strict=True)]
-    for key in keys:
-        tp = sum(key in g and key in p for g, p in pairs)
-        fp = sum(key in p and key not in g for g, p in pairs)
-        fn = sum(key in g and key not in p for g, p in pairs)
-        out[key] = {"support": tp + fn, "predicted": tp + fp, "precision": _ratio(tp, tp + fp),
-                    "recall": _ratio(tp, tp + fn), "f1": _ratio(2 * tp, 2 * tp + fp + fn)}
-    return out
-
-
-def macro_f1(per_key: dict[str, dict[str, float]], min_support: int = MIN_SUPPORT) -> tuple[float, list[str]]:
-    """Mean F1 over the keys with enough gold examples for an F1 to mean something."""
-    keys = [k for k, s in per_key.items() if s["support"] >= min_support]
-    return (round(sum(per_key[k]["f1"] for k in keys) / len(keys), 4) if keys else 0.0), keys
-
-
 def _has_key(label_sets: Sequence[Sequence[str]], keys: Sequence[str]) -> np.ndarray:
     rows = [[key in labels for key in keys] for labels in label_sets]
     return np.array(rows, dtype=bool).reshape(len(label_sets), len(keys))
@@ -454,12 +200,12 @@ def _has_key(label_sets: Sequence[Sequence[str]], keys: Sequence[str]) -> np.nda
 
 def bootstrap_intervals(rows: Sequence[LabelledSentence], preds: Sequence[Prediction],
                         macro_keys: Sequence[str], resamples: int = BOOTSTRAP_RESAMPLES,
-                        seed: int = SEED) -> dict[str, list[float]]:
+                        seed: int = BOOTSTRAP_SEED) -> dict[str, list[float]]:
     """95% percentile intervals of the headline figures, over the sentences resampled with replacement.
 
-    A split holds 10–16 sentences of several categories, so one sentence moves a category's F1 by
-    0.05 or more: the interval says how far a figure, or the gap to a goal, can be trusted. Macro-F1
-    averages the same keys as the point figure, the tagger figures count gold pain sentences only.
+    A split holds few sentences per category, so one sentence moves a category's F1 visibly: the
+    interval says how far a figure, or the gap to a goal, can be trusted. Macro-F1 averages the same
+    keys as the point figure, the tagger figures count gold pain sentences only.
     """
     if not rows:
         return {}
@@ -484,10 +230,6 @@ def bootstrap_intervals(rows: Sequence[LabelledSentence], preds: Sequence[Predic
             for name, values in figures.items()}
 
 
-def confusion(gold: Sequence[str], pred: Sequence[str]) -> Counter[tuple[str, str]]:
-    return Counter(zip(gold, pred, strict=True))
-
-
 def dataset_figures(rows: Sequence[LabelledSentence], preds: Sequence[Prediction],
                     category_keys: Sequence[str]) -> dict[str, dict[str, Any]]:
     """The headline figures per corpus: a pooled figure can hide a domain the tagger fails on (the
@@ -505,7 +247,7 @@ def dataset_figures(rows: Sequence[LabelledSentence], preds: Sequence[Prediction
                                                [p.is_pain for _, p in pairs])["accuracy"],
             "category_macro_f1_tagger": macro,
             "macro_f1_keys": keys,
-            "touchpoint_accuracy_tagger": _ratio(sum(r.touchpoint == p.touchpoint for r, p in gold_pain),
+            "touchpoint_accuracy_tagger": ratio(sum(r.touchpoint == p.touchpoint for r, p in gold_pain),
                                                  len(gold_pain)),
         }
     return out
@@ -541,10 +283,10 @@ def evaluate_sentences(rows: Sequence[LabelledSentence], preds: Sequence[Predict
         "category_macro_f1_tagger": tagger_macro,
         "category_macro_f1_end_to_end": e2e_macro,
         "intervals_95": bootstrap_intervals(rows, preds, macro_keys),
-        "exact_category_set_tagger": _ratio(sum(set(r.categories) == set(p.categories)
+        "exact_category_set_tagger": ratio(sum(set(r.categories) == set(p.categories)
                                                 for r, p in gold_pain), len(gold_pain)),
-        "touchpoint_accuracy_tagger": _ratio(touch_tagger, len(gold_pain)),
-        "touchpoint_accuracy_end_to_end": _ratio(touch_e2e, len(gold_pain)),
+        "touchpoint_accuracy_tagger": ratio(touch_tagger, len(gold_pain)),
+        "touchpoint_accuracy_end_to_end": ratio(touch_e2e, len(gold_pain)),
         "confusion_primary": confusion([r.categories[0] for r, _ in gold_pain],
                                        [p.categories[0] if p.categories else "none" for _, p in gold_pain]),
         "touchpoint_confusion": confusion([r.touchpoint for r, _ in gold_pain],
@@ -567,16 +309,6 @@ def confidence_cuts(rows: Sequence[LabelledSentence], preds: Sequence[Prediction
               if r.has_pain and p.category_score is not None]
     return {"pain_probability": kept_above(found, PAIN_PROBABILITY_CUTS, "precision"),
             "category_score": kept_above(tagged, CATEGORY_SCORE_CUTS, "primary_right")}
-
-
-def kept_above(scored: Sequence[tuple[bool, float]], cuts: Sequence[float], name: str) -> list[dict]:
-    """Per cut, the share of (right, score) pairs scoring at least the cut and the share right among them."""
-    out = []
-    for cut in cuts:
-        right = [ok for ok, score in scored if score >= cut]
-        out.append({"cut": cut, "kept": _ratio(len(right), len(scored)),
-                    name: _ratio(sum(right), len(right))})
-    return out
 
 
 # --- ABSA sets ---------------------------------------------------------------------------------------
@@ -615,17 +347,17 @@ def absa_agreement(items: Sequence[tuple[str, str, set[str]]], predicted: Sequen
         agree = sum(bool(set(keys) & pred) for _, pred in with_aspect)
         detected = [pred for _, pred in with_aspect if pred]
         aspects[aspect] = {"keys": list(keys), "negative_texts": len(with_aspect),
-                           "pain_found": _ratio(len(detected), len(with_aspect)),
-                           "agreement": _ratio(agree, len(with_aspect)),
-                           "agreement_when_pain_found": _ratio(agree, len(detected))}
+                           "pain_found": ratio(len(detected), len(with_aspect)),
+                           "agreement": ratio(agree, len(with_aspect)),
+                           "agreement_when_pain_found": ratio(agree, len(detected))}
         hits, total = hits + agree, total + len(with_aspect)
     precision = {}
     for key in sorted({k for keys in mapping.values() for k in keys}):
         given = [neg for (_, _, neg), pred in zip(items, predicted, strict=True) if key in pred]
         right = sum(any(key in mapping.get(a, ()) for a in neg) for neg in given)
-        precision[key] = {"texts": len(given), "precision": _ratio(right, len(given))}
+        precision[key] = {"texts": len(given), "precision": ratio(right, len(given))}
     return {"texts": len(items), "texts_with_negative_aspect": sum(bool(neg) for _, _, neg in items),
-            "aspects": aspects, "agreement": _ratio(hits, total), "key_precision": precision}
+            "aspects": aspects, "agreement": ratio(hits, total), "key_precision": precision}
 
 
 # --- report ------------------------------------------------------------------------------------------
@@ -770,17 +502,6 @@ def scores_what_it_learned(split: str, learn_from: str | None) -> bool:
     return learn_from is not None and split in (learn_from, "all")
 
 
-def labelled_sets(taxonomy: Any) -> list[tuple[str, list[LabelledSentence]]]:
-    """Both label files, checked against the taxonomy and the labelling guide's rules."""
-    out = []
-    for name, path in (("sentences", LABELS_FILE), ("shopping_sentences", SHOPPING_LABELS_FILE)):
-        rows = load_labels(path)
-        if problems := label_problems(rows, taxonomy.categories, taxonomy.touchpoints):
-            raise ValueError(f"{path.name} is not well-formed:\n" + "\n".join(problems[:20]))
-        out.append((name, rows))
-    return out
-
-
 def without_spaces(text: str) -> str:
     """The text as a customer who never presses the space bar writes it (line breaks kept)."""
     return re.sub(r"[^\S\n]+", "", text)
@@ -816,7 +537,7 @@ def run(split: str = "test", limit: int | None = None, config_path: str | None =
             config = with_labelled_training(config, rows, texts, Path(folder))
             result["learned_from"] = {"split": learn_from, "pain": sum(r.has_pain for r in rows),
                                       "not_pain": sum(not r.has_pain for r in rows)}
-        pipeline = Pipeline.from_config(config, persist_topics=False)
+        pipeline = Pipeline.from_config(config)
     result["models"] = pipeline.model_version
     wrong = []
     for name, rows in sets:

@@ -13,32 +13,33 @@ from collections import Counter
 import pytest
 
 from models.evaluation.evaluate_tagging import (
+    Prediction,
+    bootstrap_intervals,
+    confidence_cuts,
+    disagreements,
+    evaluate_sentences,
+    main,
+    with_labelled_training,
+    without_spaces,
+)
+from models.evaluation.gold import (
     DATASETS,
     LABEL_COLUMNS,
     LABELS_FILE,
     SHOPPING_DATASET,
     SHOPPING_LABELS_FILE,
     LabelledSentence,
-    Prediction,
-    binary_scores,
-    bootstrap_intervals,
-    category_scores,
-    confidence_cuts,
-    disagreements,
     draw_sample,
     draw_shopping_sample,
-    evaluate_sentences,
     label_problems,
     labelled_reviews,
     labelled_texts,
     load_labels,
-    macro_f1,
-    main,
+    read_table,
     shared_data_dir,
-    with_labelled_training,
-    without_spaces,
 )
-from models.evaluation.shared_data import SharedDataMissing
+from models.evaluation.scoring import binary_scores, category_scores, macro_f1
+from models.training.shared_data import SharedDataMissing
 from pipeline.config import load_config
 
 
@@ -254,7 +255,6 @@ def test_shopping_sentences_match_the_corpus_and_the_draw(shopping_labels, share
     """Every labelled sentence is in the seeded draw and in the corpus; a drawn comment is labelled whole
     or, when it is not a customer's feedback, left out whole. The tune split is KOTE's validation part,
     the test split KOTE's test part (never seen by the sentiment adapter)."""
-    from models.evaluation.evaluate_tagging import read_table
     from pipeline.text.korean import KoreanAnalyzer
 
     analyzer = KoreanAnalyzer()
