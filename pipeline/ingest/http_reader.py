@@ -2,8 +2,9 @@
 
 A transient failure (5xx, 429, timeout, dropped connection) is retried with exponential backoff; one
 that outlasts the retries fails the source, so nothing is written for it and the next run reads the
-same window again. A bad record or page is handed on as an `__error__` record, for the kind to
-quarantine. The token is sent only to the configured origin and never logged or put in a message.
+same window again. A bad record or page is handed on as an unreadable record (`RawRecord.error`), for
+the kind to quarantine. The token is sent only to the configured origin and never logged or put in a
+message.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import httpx
 
 from pipeline.config import HttpReaderConfig
 from pipeline.ingest.readers import RawRecord, SourceReadError
-from pipeline.ingest.secrets import SecretNotFoundError, resolve_secret
+from pipeline.secrets import SecretNotFoundError, resolve_secret
 from pipeline.window import Window
 
 log = logging.getLogger(__name__)
@@ -136,24 +137,25 @@ class HttpReader:
 
     def _page_records(self, response: httpx.Response, page: int) -> tuple[list[RawRecord], Any, bool]:
         """The page's records, its body, and whether it had its list; a page without one becomes a
-        single error record."""
+        single unreadable record."""
         location = f"{self.config.url} page {page}"
         try:
             body = response.json()
         except ValueError:
-            error = {"__error__": "page is not JSON", "__raw__": response.text}
-            return [RawRecord(location, error)], None, False
+            return [RawRecord.unreadable(location, "page is not JSON", response.text)], None, False
         items = _dig(body, self.config.records_path)
         if not isinstance(items, list):
             reason = f"page has no list at records_path {self.config.records_path!r}"
-            raw = json.dumps(body, ensure_ascii=False)
-            return [RawRecord(location, {"__error__": reason, "__raw__": raw})], body, False
-        return [
-            RawRecord(f"{location} item {number}", item if isinstance(item, dict) else {
-                "__error__": "record is not a JSON object", "__raw__": json.dumps(item, ensure_ascii=False)
-            })
-            for number, item in enumerate(items, start=1)
-        ], body, True
+            return [RawRecord.unreadable(location, reason, json.dumps(body, ensure_ascii=False))], body, False
+        records = [_item_record(f"{location} item {n}", item) for n, item in enumerate(items, start=1)]
+        return records, body, True
+
+
+def _item_record(location: str, item: Any) -> RawRecord:
+    """One item of a page's list: a record when it is a JSON object, else an unreadable one."""
+    if isinstance(item, dict):
+        return RawRecord(location, item)
+    return RawRecord.unreadable(location, "record is not a JSON object", json.dumps(item, ensure_ascii=False))
 
 
 def _dig(body: Any, path: str) -> Any:

@@ -10,7 +10,7 @@ import glob
 import io
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from charset_normalizer import from_bytes
 
-from pipeline.config import SourceConfig
 from pipeline.window import Window
 
 
@@ -29,8 +28,23 @@ class SourceReadError(RuntimeError):
 
 @dataclass(frozen=True)
 class RawRecord:
+    """One record as its reader found it, with where it was (`location`) for quarantine rows to point at.
+
+    A record the reader could not parse (a line that is not JSON, an API item that is not an object)
+    still travels on, so that the source kind quarantines it instead of dropping it silently: it has no
+    fields, `error` says why (the quarantine reason) and `raw` holds its text as read (the quarantine
+    row's raw text). Parsed records have `error` and `raw` None.
+    """
+
     location: str
-    fields: dict[str, Any]
+    fields: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    raw: str | None = None
+
+    @classmethod
+    def unreadable(cls, location: str, error: str, raw: str) -> RawRecord:
+        """A record that could not be parsed: why (`error`) and its text as read (`raw`)."""
+        return cls(location, error=error, raw=raw)
 
 
 def read_records(path_or_glob: str, file_format: str = "auto") -> Iterator[RawRecord]:
@@ -91,13 +105,16 @@ def _read_jsonl(path: str) -> Iterator[RawRecord]:
     for line_number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
+        location = f"{path}:{line_number}"
         try:
             value = json.loads(line)
         except json.JSONDecodeError as exc:
-            value = {"__error__": f"invalid JSON: {exc.msg}", "__raw__": line}
+            yield RawRecord.unreadable(location, f"invalid JSON: {exc.msg}", line)
+            continue
         if not isinstance(value, dict):
-            value = {"__error__": "JSON line is not an object", "__raw__": line}
-        yield RawRecord(f"{path}:{line_number}", value)
+            yield RawRecord.unreadable(location, "JSON line is not an object", line)
+            continue
+        yield RawRecord(location, value)
 
 
 class RecordReader(Protocol):
@@ -122,19 +139,3 @@ class FileReader:
     ) -> Iterator[RawRecord]:
         """Files are always read whole: a file has no index to narrow by window or `since`."""
         return read_records(self.path, self.file_format)
-
-
-def open_reader(config: SourceConfig) -> RecordReader:
-    """The reader for the one transport the source config names."""
-    # Imported here: those modules import RawRecord and SourceReadError from this one.
-    if config.sql is not None:
-        from pipeline.ingest.sql_reader import SqlReader
-
-        return SqlReader(config.sql, config.columns, name=config.name,
-                         group_by=config.columns.id if config.kind == "chat" else None)
-    if config.http is not None:
-        from pipeline.ingest.http_reader import HttpReader
-
-        return HttpReader(config.http, name=config.name)
-    assert config.path is not None  # the config allows exactly one transport
-    return FileReader(config.path, config.format)

@@ -22,7 +22,9 @@ import pandas as pd
 from pipeline.config import SourceConfig
 from pipeline.document import MAX_KEY_LENGTH, Conversation, FeedbackItem, SurveyResponse
 from pipeline.ingest.conversations import summarise_conversation
-from pipeline.ingest.readers import RawRecord, RecordReader, SourceReadError, open_reader
+from pipeline.ingest.http_reader import HttpReader
+from pipeline.ingest.readers import FileReader, RawRecord, RecordReader, SourceReadError
+from pipeline.ingest.sql_reader import SqlReader
 from pipeline.text.normalize import normalize_name
 from pipeline.window import Window
 
@@ -131,7 +133,7 @@ class Source:
 
     def _check_columns(self, records: list[RawRecord]) -> None:
         wanted = {c for c in self.required_columns() if c}
-        good = [r for r in records if "__error__" not in r.fields]
+        good = [r for r in records if r.error is None]
         if good and not wanted <= set().union(*(r.fields.keys() for r in good)):
             missing = wanted - set().union(*(r.fields.keys() for r in good))
             raise SourceReadError(
@@ -168,9 +170,9 @@ class Source:
             batch.items.extend(items)
 
     def _common_checks(self, record: RawRecord) -> tuple[datetime | None, str | None]:
+        if record.error is not None:
+            return None, record.error
         fields = record.fields
-        if "__error__" in fields:
-            return None, fields["__error__"]
         record_id = fields.get(self.config.columns.id)
         if record_id is None or not str(record_id).strip():
             return None, "missing id"
@@ -185,7 +187,9 @@ class Source:
         return created_at, None
 
     def _quarantine(self, record: RawRecord, reason: str) -> QuarantineRecord:
-        raw = record.fields.get("__raw__") or json.dumps(record.fields, ensure_ascii=False, default=str)
+        raw = record.raw
+        if raw is None:
+            raw = json.dumps(record.fields, ensure_ascii=False, default=str)
         return QuarantineRecord(self.config.name, record.location, reason, raw)
 
     def item(self, record: RawRecord, source_id: str, created_at: datetime, day: date, text: str,
@@ -338,6 +342,17 @@ SOURCE_CLASSES: dict[str, type[Source]] = {
     "survey": SurveySource,
     "chat": ChatSource,
 }
+
+
+def open_reader(config: SourceConfig) -> RecordReader:
+    """The reader for the one transport the source config names."""
+    if config.sql is not None:
+        return SqlReader(config.sql, config.columns, name=config.name,
+                         group_by=config.columns.id if config.kind == "chat" else None)
+    if config.http is not None:
+        return HttpReader(config.http, name=config.name)
+    assert config.path is not None  # the config allows exactly one transport
+    return FileReader(config.path, config.format)
 
 
 def open_source(config: SourceConfig, tz: ZoneInfo, reader: RecordReader | None = None) -> Source:

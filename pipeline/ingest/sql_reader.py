@@ -24,7 +24,7 @@ from sqlalchemy.pool import NullPool
 
 from pipeline.config import SourceColumns, SqlReaderConfig
 from pipeline.ingest.readers import RawRecord, SourceReadError
-from pipeline.ingest.secrets import SecretNotFoundError, resolve_secret
+from pipeline.secrets import SecretNotFoundError, resolve_secret
 from pipeline.window import Window
 
 log = logging.getLogger(__name__)

@@ -261,7 +261,7 @@ def test_a_page_without_its_records_is_quarantined_and_ends_the_read(api):
     read = list(HttpReader(http_config(api)).records(WINDOW, SEOUL))
     assert [r.fields["id"] for r in read[:3]] == ["r0", "r1", "r2"]
     assert read[3].location == f"{api.url}/reviews page 2"
-    assert read[3].fields["__error__"] == "page has no list at records_path 'data.items'"
+    assert read[3].error == "page has no list at records_path 'data.items'" and read[3].fields == {}
     assert len(read) == 4
 
 

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pipeline.config import SourceConfig
-from pipeline.ingest.readers import SourceReadError
+from pipeline.ingest.readers import SourceReadError, read_records
 from pipeline.ingest.sources import open_source, parse_timestamp
 from pipeline.window import Window
 
@@ -99,10 +99,21 @@ def test_survey_answers_are_mined_separately_and_keep_their_question(tmp_path):
         ("a", "why", "이유는?", 3, "강남점"), ("a", "fix", "개선점은?", 3, "강남점")]
     assert {q.reason.split(":")[0] for q in batch.quarantine} == {
         "invalid JSON", "NPS score 11 is not a whole number in 0–10"}
+    assert [q.raw for q in batch.quarantine if q.reason.startswith("invalid JSON")] == ["{broken json"]
     assert batch.items[0].feedback_id != batch.items[1].feedback_id
     assert [(r.response_id, r.nps, r.answers, r.product) for r in batch.responses] == [
         ("a", 3, 2, "강남점"), ("b", 10, 0, None)]
     assert batch.records_read == 4
+
+
+def test_unparseable_json_lines_are_handed_on_with_their_reason_and_text(tmp_path):
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"id": 1}\n{broken\n[1, 2]\n', encoding="utf-8")
+    parsed, broken, listed = read_records(str(path))
+    assert (parsed.fields, parsed.error, parsed.raw) == ({"id": 1}, None, None)
+    assert broken.error.startswith("invalid JSON: ") and broken.raw == "{broken" and broken.fields == {}
+    assert listed.location == f"{path}:3"
+    assert (listed.error, listed.raw) == ("JSON line is not an object", "[1, 2]")
 
 
 def test_chat_turns_become_customer_items_and_conversation_facts(tmp_path):
