@@ -28,7 +28,7 @@ Known, accepted differences from the C engine:
 * e5.c embeds texts longer than 512 tokens as non-overlapping windows; here they are truncated to
   512 tokens (``model_max_length``), like any Hugging Face model;
 * e5.c multiplies int8-quantised activations with the 4-bit weights; here the weights are dequantised
-  to fp32 and run in fp32, so vectors agree to a cosine of about 0.9998, not bit for bit;
+  to fp32 and run in fp32, so vectors agree closely but not bit for bit (docs/evaluation.md#speed);
 * e5.c sums Viterbi scores in float32, tokenizers in float64, so an exact tie (long runs such as
   "ㅋㅋㅋㅋㅋㅋㅋ") can put the same pieces in a different order;
 * the file has no BERT pooler; a zero pooler is written so ``AutoModel`` loads without random
@@ -414,7 +414,8 @@ def _tmp_prefix(out_dir: Path) -> str:
 
 
 def _remove_stale_builds(out_dir: Path) -> None:
-    """Delete temp dirs left by builds on this host that were killed (their pid is gone); ~470 MB each."""
+    """Delete temp dirs left by builds on this host that were killed (their pid is gone): each holds a
+    whole model."""
     prefix = _tmp_prefix(out_dir)
     for tmp in out_dir.parent.glob(glob.escape(prefix) + "*"):
         pid = tmp.name[len(prefix) :].split("-", 1)[0]

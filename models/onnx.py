@@ -3,7 +3,7 @@
 Why: on a laptop-class CPU the plain PyTorch models are the slowest stage of a run. Exported to ONNX,
 run by ONNX Runtime on length-sorted batches and with int8 weights (dynamic quantisation), the same
 models classify several times faster for a fraction of an accuracy point (`sori bench` measures
-both, on this machine, every time it runs).
+both, on this machine, every time it runs; recorded figures: docs/evaluation.md#speed).
 
 Each model is exported once, on first use, into ``$SORI_HOME/onnx/<name>-<hash of its source
 files>/`` (``model.onnx`` in fp32, ``model.int8.onnx``, the tokenizer and ``sori_onnx.json``). The
@@ -68,7 +68,8 @@ EXPORT_VERSION = 2
 MARKER = "sori_onnx.json"
 FILES: dict[Precision, str] = {"fp32": "model.onnx", "int8": "model.int8.onnx"}
 PRECISION: dict[str, Precision] = {"onnx": "fp32", "onnx-int8": "int8"}
-# Only weight matrices are quantised: the 250k-row word embedding (Gather) stays fp32 (see README).
+# Only weight matrices are quantised: the 250k-row word embedding (Gather) stays fp32
+# (docs/decisions/0002-onnx-fp32-by-default.md).
 QUANTIZED_OPS = ["MatMul", "Gemm"]
 FP32_TOLERANCE = 1e-3  # max |Δp| (classifier) or 1 - cosine (encoder) allowed against PyTorch
 
@@ -213,9 +214,8 @@ def _export(module: Any, sample: dict[str, Any], path: Path, output: str) -> Non
     """torch.onnx.export with dynamic batch and sequence axes, through the TorchScript exporter.
 
     That exporter is deprecated in favour of the torch.export-based one, but its BERT graph is the one
-    ONNX Runtime's CPU fusions recognise (GELU, SkipLayerNorm, fused MatMuls): measured on 2 cores its
-    int8 graph ran about 1.3× as fast as the torch.export one, whose exported GELU and
-    SkipLayerNormalization run unfused or slower. torch is pinned, so the exporter cannot vanish.
+    ONNX Runtime's CPU fusions recognise (GELU, SkipLayerNorm, fused MatMuls), so it runs faster. torch
+    is pinned, so the exporter cannot vanish. Figures: docs/evaluation.md#speed.
     """
     import torch
 
@@ -261,10 +261,9 @@ def feed_forward_outputs(graph: Any, config: Any) -> list[str]:
 def _quantize(src: Path, dst: Path, config: Any) -> None:
     """Dynamic int8 quantisation: weights per output channel, activations quantised at run time.
 
-    The feed-forward output projections stay fp32. Measured on the sentiment model (`sori bench`,
-    NSMC by-movie test, 2,000 texts): quantising every MatMul lost 0.65 points against fp32 with
-    95.5% label agreement; keeping those 12 in fp32 lost nothing (+0.2) with 99.0% agreement, at
-    about 1.7× fp32's speed instead of 2.2×.
+    The feed-forward output projections stay fp32: quantising them too costs accuracy and label
+    agreement against fp32, keeping them costs some of the speed-up. Figures: docs/evaluation.md#speed;
+    decision: docs/decisions/0002-onnx-fp32-by-default.md.
     """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic

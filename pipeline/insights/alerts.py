@@ -4,8 +4,8 @@ Routing rules in YAML (`configs/alerts.yaml`) match pain points by category, tou
 product (the product or store a text is about, so its owner hears of its pain), severity,
 response_needed, how sure the complaint head is (`min_pain_probability`), and whether their day's
 category, touchpoint, topic or product is an emerging issue (a spike) or rising (growing for weeks:
-`pipeline.insights.emerging`), and send one message per rule and run to a channel: a Slack-compatible webhook or
-e-mail. Each message carries the category's action plan from the taxonomy and the evidence.
+`pipeline.insights.emerging`), and send one message per rule and run to a channel: a Slack-compatible
+webhook or e-mail. Each message carries the category's action plan from the taxonomy and the evidence.
 The `alerts` table remembers every (rule, pain point) delivered, so nothing is sent twice; a failed
 delivery is retried with backoff, recorded, and tried again on the next run.
 """
@@ -27,10 +27,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sqlalchemy import Engine, select
 
 from pipeline.config import Taxonomy
-from pipeline.ingest.secrets import resolve_secret
 from pipeline.insights.emerging import marked
+from pipeline.secrets import resolve_secret
 from pipeline.text.normalize import normalize_name
-from pipeline.warehouse.schema import alerts, feedback, insert_rows, pain_points
+from pipeline.warehouse.schema import alerts, feedback, pain_points
+from pipeline.warehouse.writes import insert_rows
 from pipeline.window import Window
 
 log = logging.getLogger("sori.alerts")

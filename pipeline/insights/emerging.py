@@ -11,16 +11,16 @@ not flag everything.
 An incident that lasts several days is also tested as one: the count of the last `window_days` days
 against the baseline before them (so its first days do not inflate the baseline its later days are
 judged by), at a stricter `max_window_p_value`, while the day itself is still at least twice its
-expected count. Alone, the day's test missed the bundled sample's delivery surge (three times the usual
-complaints for five days): its first days widened the negative binomial enough to hide the rest. The
-days after a flag are judged against baselines that hold the incident's first days too, so a day that
-carries on a flagged incident (`judge_key`) is flagged as well.
+expected count: alone, the day's test misses a surge whose first days widen the negative binomial that
+judges the rest. The days after a flag are judged against baselines that hold the incident's first days
+too, so a day that carries on a flagged incident (`judge_key`) is flagged as well.
 
 Pain that grows over weeks moves its own trailing baseline along with it, so no day stands out: a key
 is also `rising` when its last `trend_days` (14) days hold improbably more pain than the baseline
 before them, leaving out the days the spike tests flagged (reported already; a one-day spike would
-otherwise keep its key rising for two weeks). `python -m models.evaluation.evaluate_emerging` measures all three
-tests on real complaint counts.
+otherwise keep its key rising for two weeks). `python -m models.evaluation.evaluate_emerging` measures
+all three tests on real complaint counts. Figures: docs/evaluation.md#emerging-issues; decision:
+docs/decisions/0007-emerging-issue-tests.md.
 """
 
 from __future__ import annotations
@@ -35,13 +35,8 @@ from scipy.stats import binom, nbinom, poisson
 from sqlalchemy import Engine, delete, distinct, func, select, tuple_
 
 from pipeline.config import EmergingConfig
-from pipeline.warehouse.schema import (
-    emerging_issues,
-    feedback,
-    insert_rows,
-    pain_point_categories,
-    pain_points,
-)
+from pipeline.warehouse.schema import emerging_issues, feedback, pain_point_categories, pain_points
+from pipeline.warehouse.writes import insert_rows
 from pipeline.window import Window
 
 
@@ -144,7 +139,7 @@ def judge_trend(series: Mapping[date, int], mined: Collection[date], day: date, 
     those days were mined to say.
 
     A `sparse` key's baseline (a product with one complaint in four weeks) pins its rate down too
-    loosely to be taken as known: five complaints in two weeks would pass at p 6e-5, and among dozens of
+    loosely to be taken as known: a handful of complaints in two weeks would pass, and among dozens of
     products some do so by chance every month. Its p-value is the larger of that and the exact test of
     equal daily rates (the share of both periods' pain that falls in the recent days, binomial given the
     total). Dense keys keep the first test alone: the exact one would miss most gentle ramps."""

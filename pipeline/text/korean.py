@@ -110,12 +110,11 @@ class KoreanAnalyzer:
         """Kiwi's spacing of each text that runs its words together ("맘에들지않아요" → "맘에 들지 않아요"),
         "" for the others: what the models read instead of the text as written.
 
-        The sentiment adapter and the encoder learned from spaced text, and one app review in eight is
-        written almost without spaces: with every space removed, has_pain on the tune split of
-        models/evaluation/evaluate_tagging.py falls from 0.908 to 0.832 read as written, to 0.874 read respaced. A
-        text counts as run together when Kiwi sets at least one space per ten characters in it
-        (RESPACE_MIN_SHARE). Kiwi would respace three in four well-spaced sentences too ("직원분들이" →
-        "직원 분들이"); that cost 0.009 of category macro-F1 and gained nothing, so those are read as written.
+        The sentiment adapter and the encoder learned from spaced text, and many customers write without
+        spaces. A text counts as run together when Kiwi sets at least one space per ten characters in it
+        (RESPACE_MIN_SHARE); well-spaced texts are read as written, since Kiwi would respace most of them
+        ("직원분들이" → "직원 분들이") for no gain. Figures: docs/evaluation.md#run-together-sentences;
+        decision: docs/decisions/0006-respace-run-together-text.md.
         """
         spaced = list(self.kiwi.space(list(texts))) if texts else []
         return [new if new.count(" ") - old.count(" ") >= RESPACE_MIN_SHARE * len(old) else ""
