@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from prefect import task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from pipeline.config import load_config
-from pipeline.insights.html_report import write_report
 from pipeline.insights.report import Findings, RunSummary, render_markdown
-from pipeline.topics.model import TopicModel
-from pipeline.warehouse.schema import connect
 
 
 @task(name="publish-artifacts", cache_policy=NO_CACHE)
-def publish_artifacts(config_path: str | None, summary: RunSummary, findings: Findings,
-                      topic_model: TopicModel | None) -> None:
-    config = load_config(config_path)
-    engine = connect(config.warehouse.sqlalchemy_url())
+def publish_artifacts(summary: RunSummary, findings: Findings, report: Path) -> None:
+    """The story of a window as Prefect artifacts: tables, the summary and a link to the HTML report."""
     period = f"{summary.window.start} … {summary.window.end}"
     create_table_artifact(
         key="sori-pain-by-category-touchpoint",
@@ -45,7 +41,6 @@ def publish_artifacts(config_path: str | None, summary: RunSummary, findings: Fi
     )
     create_markdown_artifact(key="sori-run-summary", markdown=render_markdown(summary, findings),
                              description=f"What sori found in {period}")
-    report = write_report(engine, summary, config.warehouse.path.parent / "reports", topic_model, findings)
     create_link_artifact(key="sori-html-report", link=report.resolve().as_uri(),
                          link_text=report.name,
                          description=f"The run's story, trends and topic map, {period}")

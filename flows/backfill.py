@@ -9,8 +9,6 @@ reconciliation counts the skipped chunks too, as the runs that completed them re
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import time
 from datetime import date, timedelta
 from typing import Annotated
@@ -20,19 +18,16 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import Field
-from sqlalchemy import select
 
 from flows.nightly import mine_window, tell_window
-from pipeline.config import load_config
-from pipeline.insights.emerging import write_emerging
+from pipeline.app import Sori
 from pipeline.insights.report import RunSummary
-from pipeline.warehouse.schema import RunCounts, connect, ensure_schema, runs
+from pipeline.warehouse.writes import RunCounts
 from pipeline.window import Window
 
 CHUNK_RETRIES = 2
 CHUNK_RETRY_DELAYS = [30, 120]
 MAX_CONCURRENT_CHUNKS = 4
-COUNTS = [f.name for f in dataclasses.fields(RunCounts)]  # also columns of the runs table
 
 
 class BackfillFailed(RuntimeError):
@@ -48,22 +43,6 @@ def chunk_window(window: Window, chunk_days: int) -> list[Window]:
     return chunks
 
 
-def completed_chunks(config_path: str | None, sources: list[str]) -> dict[Window, RunCounts]:
-    """Windows that already have a finished run covering every requested source, with the counts of
-    the latest such run (what it read of its sources), so the whole window still reconciles."""
-    config = load_config(config_path)
-    engine = connect(config.warehouse.sqlalchemy_url())
-    ensure_schema(engine)
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(runs.c.window_start, runs.c.window_end, runs.c.sources, *(runs.c[name] for name in COUNTS))
-            .where(runs.c.status.in_(["ok", "warning"]))
-            .order_by(runs.c.finished_at)
-        ).all()
-    return {Window(row.window_start, row.window_end): RunCounts(**{n: row._mapping[n] for n in COUNTS})
-            for row in rows if set(sources) <= set(json.loads(row.sources))}
-
-
 # The task retries, not the child flow: a flow's retry delay is one number, a task's can back off.
 # Each attempt is a new child flow run of the same name.
 @task(name="mine-chunk", cache_policy=NO_CACHE, retries=CHUNK_RETRIES, retry_delay_seconds=CHUNK_RETRY_DELAYS)
@@ -72,22 +51,14 @@ def mine_chunk(config_path: str | None, start: date, end: date, sources: list[st
     return child(start=start, end=end, sources=sources, config_path=config_path)
 
 
-def combined_counts(counts: list[RunCounts]) -> RunCounts:
-    """The chunks' reconciliation counts added up."""
-    return RunCounts(**{name: sum(getattr(c, name) for c in counts) for name in COUNTS})
-
-
 def publish_window_story(config_path: str | None, window: Window, sources: list[str],
                          counts: list[RunCounts], seconds: float) -> None:
     """The whole window's story, read from the warehouse after the chunks wrote it; the counts are
     those of every chunk, mined by this run or skipped as completed by an earlier one. Emerging issues
     are judged again over the whole window first: chunks mined side by side (`concurrency` > 1) judged
     their days while a neighbour's were still being written."""
-    config = load_config(config_path)
-    engine = connect(config.warehouse.sqlalchemy_url())
-    write_emerging(engine, window, config.emerging)
-    tell_window(config_path, engine, str(flow_run.get_id()), window, sources, combined_counts(counts),
-                seconds)
+    Sori.open(config_path).judge_emerging(window)
+    tell_window(config_path, str(flow_run.get_id()), window, sources, RunCounts.total(counts), seconds)
 
 
 @flow(name="sori-backfill", task_runner=ThreadPoolTaskRunner(max_workers=MAX_CONCURRENT_CHUNKS))
@@ -114,8 +85,9 @@ def backfill(
     started = time.perf_counter()
     logger = get_run_logger()
     window = Window(start, end)
-    names = sources or [s.name for s in load_config(config_path).sources]
-    done = {} if force else completed_chunks(config_path, names)
+    sori = Sori.open(config_path)
+    names = sori.source_names(sources)
+    done = {} if force else sori.completed_windows(names)
     chunks = chunk_window(window, chunk_days)
     todo = [chunk for chunk in chunks if chunk not in done]
     skipped = [done[chunk] for chunk in chunks if chunk in done]

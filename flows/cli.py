@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline.nlp import Pipeline
 
     rows = read_texts(args.file, args.text_column, args.id_column)
-    pipeline = Pipeline.from_config(load_config(args.config), persist_topics=False)
+    pipeline = Pipeline.from_config(load_config(args.config))
     docs = classify_texts(rows, pipeline)
     frame = sentence_rows(docs) if args.sentences else document_rows(docs)
     write_table(frame, args.out)

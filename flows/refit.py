@@ -13,11 +13,8 @@ from typing import Annotated
 from prefect import flow, get_run_logger
 from pydantic import Field
 
-from pipeline.components.embedder import Embedder
-from pipeline.config import load_config
-from pipeline.text.korean import KoreanAnalyzer
-from pipeline.topics.model import RefitReport, refit_window
-from pipeline.warehouse.schema import connect, ensure_schema
+from pipeline.app import Sori
+from pipeline.topics.model import RefitReport
 from pipeline.window import trailing_window
 
 
@@ -34,12 +31,9 @@ def refit_topics(
         end: Last local date of the history window; empty means yesterday.
         config_path: sori config YAML; empty means configs/sori.yaml or $SORI_CONFIG.
     """
-    config = load_config(config_path)
-    window = trailing_window(days, config.tz, end)
-    engine = connect(config.warehouse.sqlalchemy_url())
-    ensure_schema(engine)
-    embedder = Embedder(config.models.encoder, config.models.device, config.models.batch_size)
-    report = refit_window(engine, window, config.topics, embedder, KoreanAnalyzer())
+    sori = Sori.open(config_path)
+    window = trailing_window(days, sori.config.tz, end)
+    report = sori.refit_topics(window)
     logger = get_run_logger()
     logger.info("topic model %s fitted on %d pain sentences of %s … %s (previous: %s)", report.version,
                 report.sentences, window.start, window.end, report.previous_version or "none")

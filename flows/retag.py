@@ -10,11 +10,7 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from pydantic import Field
 
-from flows.nightly import cached_pipeline
-from pipeline.config import load_config
-from pipeline.insights.emerging import write_emerging
-from pipeline.warehouse.retag import replace_mined, stored_items
-from pipeline.warehouse.schema import connect, ensure_schema
+from pipeline.app import Sori
 from pipeline.window import trailing_window
 
 
@@ -33,16 +29,9 @@ def retag(
         sources: Source names to re-tag; empty means all.
         config_path: sori config YAML; empty means configs/sori.yaml or $SORI_CONFIG.
     """
-    config = load_config(config_path)
-    window = trailing_window(days, config.tz, end)
-    engine = connect(config.warehouse.sqlalchemy_url())
-    ensure_schema(engine)
-    items, chats = stored_items(engine, window, sources)
-    pipeline = cached_pipeline(config_path)
-    docs = pipeline(items, chats, batch_size=config.runner.batch_size)
-    run_id = str(flow_run.get_id() or uuid.uuid4())
-    written = replace_mined(engine, docs, run_id, pipeline.model_version, config.warehouse.store_raw_text)
-    flags = write_emerging(engine, window, config.emerging)
-    get_run_logger().info("re-tagged %d texts of %s … %s: %d pain points, %d emerging flags", len(docs),
+    sori = Sori.open(config_path)
+    window = trailing_window(days, sori.config.tz, end)
+    texts, written, flags = sori.retag(window, sources, str(flow_run.get_id() or uuid.uuid4()))
+    get_run_logger().info("re-tagged %d texts of %s … %s: %d pain points, %d emerging flags", texts,
                           window.start, window.end, written, flags)
     return written

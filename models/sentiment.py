@@ -284,3 +284,23 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     best = float(coarse[int(np.argmin([nll(t) for t in coarse]))])
     fine = np.linspace(best / 1.06, best * 1.06, 61)
     return round(float(fine[int(np.argmin([nll(t) for t in fine]))]), 4)
+
+
+def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
+    """How far calibrated probabilities are from observed accuracy, beside `fit_temperature`.
+
+    Top-label ECE: |accuracy - confidence| per equal-width confidence bin, weighted by bin size."""
+    probs = np.asarray(probs, dtype=np.float64)
+    labels = np.asarray(labels)
+    if len(labels) == 0:
+        return float("nan")
+    conf = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == labels
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        sel = which == b
+        if sel.any():
+            ece += sel.mean() * abs(correct[sel].mean() - conf[sel].mean())
+    return float(ece)

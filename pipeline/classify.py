@@ -24,7 +24,7 @@ def read_texts(path: str, text_column: str, id_column: str | None) -> list[tuple
     """(id, text) per input row; ids default to the 1-based row number."""
     rows = []
     for number, record in enumerate(read_records(path), start=1):
-        if "__error__" in record.fields:
+        if record.error is not None:
             rows.append((str(number), ""))
             continue
         if text_column not in record.fields:
@@ -42,7 +42,7 @@ def classify_texts(rows: Sequence[tuple[str, str]], pipeline: Pipeline) -> list[
                      record_date=now.date(), text=text, part=str(position))
         for position, (row_id, text) in enumerate(rows)
     ]
-    return pipeline(items)
+    return pipeline(items, save_topics=False)
 
 
 def _keys(values: Sequence[str | None]) -> str:

@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy.engine import make_url
 
-from pipeline.ingest.secrets import resolve_secret
+from pipeline.secrets import resolve_secret
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "sori.yaml"
@@ -319,6 +319,23 @@ class Taxonomy(StrictModel):
         return self
 
 
+class SeverityConfig(StrictModel):
+    """What each kind of evidence adds to a pain point's 0–1 severity (pipeline/components/severity.py)."""
+
+    negativity: float = Field(0.4, ge=0)  # times P(negative)
+    intensity: float = Field(0.15, ge=0)  # 최악, 짜증, !! …
+    escalation: float = Field(0.2, ge=0)  # 소비자원, 신고, 소송 …
+    response_needed: float = Field(0.1, ge=0)  # asks for an answer, refund, call-back or fix
+    low_rating: float = Field(0.1, ge=0)  # 1–2★
+    detractor: float = Field(0.1, ge=0)  # NPS 0–6
+    several_categories: float = Field(0.05, ge=0)
+    human_denied: float = Field(0.15, ge=0)  # a chat that asked for a human and never reached one
+    long_wait: float = Field(0.1, ge=0)  # first human reply after `long_wait_minutes`
+    bot_loop: float = Field(0.05, ge=0)  # `bot_loop_turns` bot turns before a human
+    long_wait_minutes: float = Field(30.0, gt=0)
+    bot_loop_turns: int = Field(3, ge=1)
+
+
 class SoriConfig(StrictModel):
     timezone: str = "Asia/Seoul"
     warehouse: WarehouseConfig = Field(default_factory=WarehouseConfig)
@@ -331,6 +348,7 @@ class SoriConfig(StrictModel):
     topics: TopicsConfig = Field(default_factory=TopicsConfig)
     runner: RunnerConfig = Field(default_factory=RunnerConfig)
     emerging: EmergingConfig = Field(default_factory=EmergingConfig)
+    severity: SeverityConfig = Field(default_factory=SeverityConfig)
     sources: list[SourceConfig] = Field(default_factory=list)
 
     @field_validator("timezone")

@@ -2,8 +2,10 @@
 
     normalize → mask → sentences → sentiment → embed → pain → tag → topics → severity
 
-Each component is a small callable over `Sequence[Document]` with a `name`, so a user can swap or
-drop one (`Pipeline.replace`, `Pipeline.without`) without touching the others. The pipeline runs
+Every component follows one contract (`Component`): it names the document and sentence attributes it
+`requires` and those it `assigns`, and the pipeline checks when it is built that each requirement is
+assigned by an earlier component, so swapping or dropping one (`replace`, `without`) fails at once,
+not on the first batch. Components take their heavy parts from one `Resources`. The pipeline runs
 without Prefect: flows only call it.
 """
 
@@ -11,67 +13,50 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar, Protocol, runtime_checkable
 
-from models.onnx import sentiment_model
 from models.sentiment import sentiment_spec
 from pipeline import __version__
-from pipeline.components.embedder import Embedder, EmbedSentences
+from pipeline.components.embedder import EmbedSentences
 from pipeline.components.pain import PainDetector
+from pipeline.components.prepare import Mask, Normalize, SplitSentences
 from pipeline.components.sentiment import SentenceSentiment
 from pipeline.components.severity import SeverityScorer
-from pipeline.components.tagger import PainTagger, configured_phrases, phrases_digest
-from pipeline.config import SoriConfig, Taxonomy
+from pipeline.components.tagger import PainTagger, phrases_digest
+from pipeline.components.topics import TopicAssigner
+from pipeline.config import SoriConfig
 from pipeline.document import Conversation, Document, FeedbackItem
-from pipeline.text.korean import KoreanAnalyzer, shared_kiwi
-from pipeline.text.language import detect_language
-from pipeline.text.normalize import normalize_text
-from pipeline.text.pii.masker import PiiMasker
-from pipeline.topics.model import TopicAssigner, TopicModel
+from pipeline.resources import Resources
+from pipeline.topics.model import TopicModel
 
 log = logging.getLogger("sori.nlp")
 
-Component = Callable[[Sequence[Document]], Sequence[Document]]
+# What a document holds before any component ran.
+SOURCE_ATTRIBUTES = ("doc.item", "doc.conversation")
 
 
-class Normalize:
-    """Normalises the text and flags its language: non-Korean feedback is kept and marked."""
+@runtime_checkable
+class Component(Protocol):
+    """A stage over a batch of documents that sets what it `assigns` and reads only what it `requires`
+    ("doc.<field>" or "sentence.<field>"). A `corpus_level` component sees every document of a run at
+    once; the others may run on any chunk."""
 
-    name = "normalize"
+    name: ClassVar[str]
+    requires: ClassVar[tuple[str, ...]]
+    assigns: ClassVar[tuple[str, ...]]
+    corpus_level: ClassVar[bool]
 
-    def __call__(self, docs: Sequence[Document]) -> Sequence[Document]:
-        for doc in docs:
-            doc.text = normalize_text(doc.item.text)
-            doc.language = detect_language(doc.text)
-        return docs
-
-
-class Mask:
-    """Personal data is masked before any later stage sees the text, so nothing downstream can leak it."""
-
-    name = "mask"
-
-    def __init__(self, masker: PiiMasker):
-        self.masker = masker
-
-    def __call__(self, docs: Sequence[Document]) -> Sequence[Document]:
-        for doc, masked in zip(docs, self.masker.mask_many([d.text for d in docs]), strict=True):
-            doc.masked_text = masked.text
-            doc.masked_kinds = sorted(set(masked.kinds))
-        return docs
+    def __call__(self, docs: Sequence[Document]) -> Sequence[Document]: ...
 
 
-class SplitSentences:
-    name = "sentences"
+DEFAULT_COMPONENTS = (Normalize, Mask, SplitSentences, SentenceSentiment, EmbedSentences, PainDetector,
+                      PainTagger, TopicAssigner, SeverityScorer)
 
-    def __init__(self, analyzer: KoreanAnalyzer):
-        self.analyzer = analyzer
 
-    def __call__(self, docs: Sequence[Document]) -> Sequence[Document]:
-        for doc, sentences in zip(docs, self.analyzer.sentences([d.masked_text for d in docs]), strict=True):
-            doc.sentences = sentences
-        return docs
+class MissingRequirement(ValueError):
+    """A component requires an attribute no earlier component assigns."""
 
 
 def documents(items: Iterable[FeedbackItem], conversations: Iterable[Conversation] = ()) -> list[Document]:
@@ -81,58 +66,48 @@ def documents(items: Iterable[FeedbackItem], conversations: Iterable[Conversatio
             for item in items]
 
 
-def complaint_texts(config: SoriConfig, taxonomy: Taxonomy) -> list[str]:
-    """Every text of the phrase file, whatever its labels: a taxonomy edit re-tags pain points but
-    must not change which sentences are pain points (so not the taxonomy's examples either)."""
-    return [p.text for p in configured_phrases(taxonomy, config.tagging.phrases)]
-
-
 @dataclass
 class Pipeline:
-    components: list[tuple[str, Component]]
+    components: list[Component]
     models: str = ""
+    given: tuple[str, ...] = SOURCE_ATTRIBUTES  # attributes the input documents already carry
     timings: dict[str, float] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        available = set(self.given)
+        for component in self.components:
+            missing = [attribute for attribute in component.requires if attribute not in available]
+            if missing:
+                raise MissingRequirement(f"component {component.name!r} requires {', '.join(missing)}, which "
+                                         f"no component before it assigns (pipeline: {self.names})")
+            available.update(component.assigns)
+
     @classmethod
-    def from_config(cls, config: SoriConfig, persist_topics: bool = True) -> Pipeline:
-        kiwi = shared_kiwi()
-        analyzer = KoreanAnalyzer(kiwi)
-        models = config.models
-        embedder = Embedder(models.encoder, models.device, models.batch_size, models.backend)
-        classifier = sentiment_model(models.sentiment, models.device, models.backend)
+    def from_config(cls, config: SoriConfig, resources: Resources | None = None) -> Pipeline:
+        """The default components, built from the config over the process's Resources."""
+        resources = resources or Resources.for_models(config.models)
         taxonomy = config.load_taxonomy()
-        parts: list[Component] = [
-            Normalize(),
-            Mask(PiiMasker(kiwi)),
-            SplitSentences(analyzer),
-            SentenceSentiment(classifier, models.batch_size),
-            EmbedSentences(embedder),
-            PainDetector.from_config(taxonomy.complaint_cues, config.sentiment, config.pain,
-                                     complaint_texts(config, taxonomy), classifier, embedder,
-                                     {(s.name, s.score_reason) for s in config.sources if s.score_reason}),
-            PainTagger(taxonomy, embedder, config.tagging),
-            TopicAssigner(config.topics, embedder, analyzer, persist=persist_topics),
-            SeverityScorer(),
-        ]
+        models = config.models
         models_used = (f"sori={__version__};encoder={models.encoder};"
                        f"sentiment={sentiment_spec(models.sentiment)};taxonomy=v{taxonomy.version};"
                        f"phrases={phrases_digest(config.tagging.phrases)};"
                        f"pain_examples={phrases_digest(config.pain.examples)}")
-        return cls([(part.name, part) for part in parts], models_used)  # type: ignore[attr-defined]
+        return cls([factory.from_config(config, resources) for factory in DEFAULT_COMPONENTS], models_used)
 
-    def _topics(self) -> TopicAssigner | None:
-        return next((c for _, c in self.components if isinstance(c, TopicAssigner)), None)
+    @property
+    def topics(self) -> TopicAssigner | None:
+        return next((c for c in self.components if isinstance(c, TopicAssigner)), None)
 
     @property
     def model_version(self) -> str:
         """What produced a row: sori's version, models, taxonomy version, phrase and example files, and
         the topic model in use."""
-        topics = self._topics()
+        topics = self.topics
         return f"{self.models};topics={topics.version}" if topics else self.models
 
     @property
     def topic_model(self) -> TopicModel | None:
-        topics = self._topics()
+        topics = self.topics
         return topics.model if topics else None
 
     def topic_rows(self) -> list[dict[str, object]]:
@@ -140,52 +115,67 @@ class Pipeline:
 
     @property
     def names(self) -> list[str]:
-        return [name for name, _ in self.components]
+        return [component.name for component in self.components]
 
     def get(self, name: str) -> Component:
-        return dict(self.components)[name]
+        return self.components[self.names.index(name)]
 
     def replace(self, name: str, component: Component) -> Pipeline:
         if name not in self.names:
             raise KeyError(f"no component {name!r}; have {self.names}")
-        return Pipeline([(n, component if n == name else c) for n, c in self.components], self.models)
+        replaced = [component if c.name == name else c for c in self.components]
+        return Pipeline(replaced, self.models, self.given)
 
     def without(self, *names: str) -> Pipeline:
-        return Pipeline([(n, c) for n, c in self.components if n not in names], self.models)
+        return Pipeline([c for c in self.components if c.name not in names], self.models, self.given)
 
     def __call__(self, items: Iterable[FeedbackItem], conversations: Iterable[Conversation] = (),
-                 batch_size: int = 512) -> list[Document]:
-        return self.run(documents(items, conversations), batch_size)
+                 batch_size: int = 512, save_topics: bool = False) -> list[Document]:
+        """Every stage over these items, fitting a first topic model when there is none (`mine`)."""
+        return self.mine(documents(items, conversations), batch_size, save_topics)
+
+    def mine(self, docs: list[Document], batch_size: int = 512, save_topics: bool = False) -> list[Document]:
+        """The batch-level stages, then the explicit topic step (a first model fitted on these documents'
+        pain sentences when none exists, saved for later runs when `save_topics`), then the rest."""
+        head, tail = self.split()
+        head.run(docs, batch_size)
+        self.fit_topics_if_missing(docs, save_topics)
+        return tail.run(docs, batch_size)
+
+    def fit_topics_if_missing(self, docs: Sequence[Document], save: bool) -> None:
+        if self.topics is not None:
+            self.topics.fit_if_missing(docs, save)
 
     def run(self, docs: list[Document], batch_size: int = 512) -> list[Document]:
-        """Batch-level components run chunk by chunk with progress; corpus-level ones (topic fitting
-        needs every pain sentence of the run at once) see all documents together."""
+        """Batch-level components run chunk by chunk with progress; corpus-level ones see all documents
+        together."""
         for stage in self._stages():
-            chunk_size = len(docs) if getattr(stage[0][1], "corpus_level", False) else batch_size
+            chunk_size = len(docs) if stage[0].corpus_level else batch_size
             for offset in range(0, len(docs), max(chunk_size, 1)):
                 chunk = docs[offset : offset + chunk_size]
-                for name, component in stage:
+                for component in stage:
                     started = time.perf_counter()
                     component(chunk)
-                    self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - started
-                log.info("%s: %d/%d documents", "+".join(n for n, _ in stage),
+                    self.timings[component.name] = (self.timings.get(component.name, 0.0)
+                                                    + time.perf_counter() - started)
+                log.info("%s: %d/%d documents", "+".join(c.name for c in stage),
                          min(offset + chunk_size, len(docs)), len(docs))
         return docs
 
     def split(self) -> tuple[Pipeline, Pipeline]:
         """The batch-level head, which can run on many workers over chunks of documents, and the rest,
         from the first corpus-level component on, which must see the whole run at once."""
-        cut = next((i for i, (_, c) in enumerate(self.components) if getattr(c, "corpus_level", False)),
-                   len(self.components))
-        return (Pipeline(self.components[:cut], self.models), Pipeline(self.components[cut:], self.models))
+        cut = next((i for i, c in enumerate(self.components) if c.corpus_level), len(self.components))
+        head = Pipeline(self.components[:cut], self.models, self.given)
+        assigned = tuple(a for c in head.components for a in c.assigns)
+        return head, Pipeline(self.components[cut:], self.models, self.given + assigned)
 
-    def _stages(self) -> list[list[tuple[str, Component]]]:
+    def _stages(self) -> list[list[Component]]:
         """Consecutive batch-level components form one stage; each corpus-level one is a stage alone."""
-        stages: list[list[tuple[str, Component]]] = []
-        for name, component in self.components:
-            corpus = getattr(component, "corpus_level", False)
-            if corpus or not stages or getattr(stages[-1][0][1], "corpus_level", False):
-                stages.append([(name, component)])
+        stages: list[list[Component]] = []
+        for component in self.components:
+            if component.corpus_level or not stages or stages[-1][0].corpus_level:
+                stages.append([component])
             else:
-                stages[-1].append((name, component))
+                stages[-1].append(component)
         return stages

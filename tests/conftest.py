@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from models.evaluation.shared_data import shared_data_root
+from models.training.shared_data import shared_data_root
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -100,8 +100,8 @@ def _gpu_classifier(classifier: SentimentClassifier) -> SentimentClassifier | No
 def _nsmc() -> pd.DataFrame | None:
     """The balanced NSMC by-movie test split (2,000 texts), or None without the development data."""
     from models.evaluation.evaluate_sentiment import SEED
-    from models.evaluation.shared_data import SharedDataMissing
     from models.training.sentiment_data import load_corpus, nsmc_binary
+    from models.training.shared_data import SharedDataMissing
 
     try:
         return nsmc_binary(load_corpus(), "test", NSMC_TEXTS // 2, SEED)
@@ -123,7 +123,7 @@ def _classify_path(config: SoriConfig, backend: str, reviews: list[str]) -> Call
 
     config = config.model_copy(deep=True)
     config.models.backend = backend  # type: ignore[assignment]
-    pipeline = Pipeline.from_config(config, persist_topics=False)
+    pipeline = Pipeline.from_config(config)
     rows = [(str(i), text) for i, text in enumerate(reviews)]
     return lambda: classify_texts(rows, pipeline)
 
@@ -134,7 +134,7 @@ def _load() -> str:
 
 
 def run(config: SoriConfig, sentences: int = 1000, rounds: int = 3, accuracy: bool = True) -> str:
-    """Measure everything and return the report (a few minutes on 2 cores with the defaults)."""
+    """Measure everything and return the report (minutes with the defaults: docs/evaluation.md#speed)."""
     import onnxruntime
     import torch
 

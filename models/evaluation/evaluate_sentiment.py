@@ -26,8 +26,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.evaluation.shared_data import SharedDataMissing
-from models.sentiment import BUILTIN_SENTIMENT, LABELS, resolve_sentiment, softmax_with_temperature
+from models.sentiment import (
+    BUILTIN_SENTIMENT,
+    LABELS,
+    expected_calibration_error,
+    resolve_sentiment,
+    softmax_with_temperature,
+)
 from models.training.sentiment_data import (
     NEGATIVE,
     NO_LABEL,
@@ -44,29 +49,11 @@ from models.training.sentiment_data import (
     training_frame,
     without_final_period,
 )
+from models.training.shared_data import SharedDataMissing
 
 log = logging.getLogger("evaluate_sentiment")
 SEED = 13
 STYLE_TEXTS = 1000  # per binary set: style agreement predicts every text twice more
-ECE_BINS = 15
-
-
-def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> float:
-    """Top-label ECE: |accuracy - confidence| per equal-width confidence bin, weighted by bin size."""
-    probs = np.asarray(probs, dtype=np.float64)
-    labels = np.asarray(labels)
-    if len(labels) == 0:
-        return float("nan")
-    conf = probs.max(axis=1)
-    correct = probs.argmax(axis=1) == labels
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, bins - 1)
-    ece = 0.0
-    for b in range(bins):
-        sel = which == b
-        if sel.any():
-            ece += sel.mean() * abs(correct[sel].mean() - conf[sel].mean())
-    return float(ece)
 
 
 def binary_view(probs: np.ndarray) -> np.ndarray:

@@ -46,8 +46,8 @@ from scipy.sparse import csc_matrix
 from sklearn.decomposition import LatentDirichletAllocation
 from sklearn.feature_extraction.text import CountVectorizer
 
-from models.evaluation.shared_data import require
-from pipeline.components.embedder import Embedder
+from models.embedder import Embedder
+from models.training.shared_data import require
 from pipeline.config import ModelsConfig, TopicsConfig
 from pipeline.text.korean import KoreanAnalyzer
 from pipeline.text.normalize import normalize_text

@@ -35,7 +35,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from models.evaluation.shared_data import require
+from models.training.shared_data import require
 from pipeline.components.pain import read_pain_examples
 from pipeline.text.korean import shared_kiwi
 from pipeline.text.normalize import normalize_text
@@ -117,13 +117,13 @@ _DECLARATIVE_END = re.compile(r"(다|요|음|함|임|됨|것)\.?$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=다)\s+(?=[가-힣A-Za-z0-9\"'(\[])")
 
 
-# The neutral class is mostly petition statements, 82% of them ending in a period and 81% in the formal
-# -ㅂ니다 register, against a quarter and under a tenth of the negative and positive texts: a model
-# trained on them as they are reads "직원이 불친절합니다." as neutral. `vary_style` restyles the final
-# predicate (`restyle`) and toggles the final period at random in the training texts
+# The neutral class is mostly petition statements, far more often ending in a period and in the formal
+# -ㅂ니다 register than the negative and positive texts (figures: docs/evaluation.md#sentiment): a model
+# trained on them as they are reads "직원이 불친절합니다." as neutral. `vary_style` restyles the
+# final predicate (`restyle`) and toggles the final period at random in the training texts
 # (`models.training.train_sentiment --vary-style`), so that neither says anything about the class. The
-# hand-written -요 ↔ -ㅂ니다 swap below stays for the figure of `models.evaluation.evaluate_sentiment` that has
-# measured every adapter since the first; `restyle` reaches plain endings and nouns too.
+# hand-written -요 ↔ -ㅂ니다 swap below stays for the figure of `models.evaluation.evaluate_sentiment`
+# that has measured every adapter since the first; `restyle` reaches plain endings and nouns too.
 _REGISTER_PAIRS = (("해요", "합니다"), ("돼요", "됩니다"), ("이에요", "입니다"), ("예요", "입니다"))
 _TAIL = re.compile(r"[.!?~]*$")
 # Final consonants after which -어요/-아요 ↔ -습니다 is not a plain swap (더워요, 들어요, 나아요, 길어요,
@@ -373,9 +373,9 @@ def load_corpus(root: Path | None = None) -> pd.DataFrame:
 # Customer sentences written for the project (the complaint head's examples and the category phrases):
 # the one licensed source of polite, descriptive customer praise and neutral questions and narration.
 # Without them the polar classes are movie reviews and the neutral one petitions, so the shipped adapter
-# reads "배송 빠름" as negative (0.78) and "배송이 항상 빨라요." as neutral. Kinds the labelling guide
-# leaves between the classes (a general wish, a balanced verdict) are not used. Off by default
-# (`train_sentiment --written-per-class`): see that module's docstring for why.
+# reads "배송 빠름" as negative and "배송이 항상 빨라요." as neutral. Kinds the labelling guide leaves
+# between the classes (a general wish, a balanced verdict) are not used. Off by default
+# (`train_sentiment --written-per-class`): docs/decisions/0003-sentiment-adapter-training-data.md.
 WRITTEN_EXAMPLES = REPO_ROOT / "data" / "tagging" / "pain_examples.csv"
 WRITTEN_COMPLAINTS = REPO_ROOT / "data" / "tagging" / "phrases.csv"
 WRITTEN_KIND_LABEL = {

@@ -5,41 +5,21 @@
 
 Only CC0/MIT data (NSMC raw, KOTE, petitions; see `models.training.sentiment_data`) and, with
 `--written-per-class`, the project's own written customer sentences; split by movie / comment /
-petition, balanced classes. Runs on CPU (2 cores: a few dozen samples/s, so cap the data and set a time
-budget) and much faster on a GPU (bf16 autocast, bigger batches, longer max_length). Writes only the
-adapter, the head, `sori_sentiment.json` (prefix, max_length, temperature) and MODEL_CARD.md, a few MB.
+petition, balanced classes. Runs on CPU (slowly, so cap the data and set a time budget) and much
+faster on a GPU (bf16 autocast, bigger batches, longer max_length). Writes only the adapter, the head,
+`sori_sentiment.json` (prefix, max_length, temperature) and MODEL_CARD.md, a few MB.
 
 With a time budget the learning-rate schedule runs on max(step share, time share), so a run that is cut
 short still ends with a decayed learning rate instead of stopping mid-warmup or at peak.
 
 `--vary-style` restyles training texts at random: the final ending becomes formal or polite
-(`sentiment_data.restyle`, Kiwi re-conjugating it) and the final period is toggled. The neutral class is
-mostly formal petition sentences ending in a period, and the shipped adapter, trained without it, reads
-"직원이 불친절합니다." as neutral (P(negative) 0.01) but "직원이 불친절해요" as negative (0.88). A run with
-it (the command above, `--time-budget-min 33`, 0.76 epochs on CPU) keeps its class for 96–97% of test
-texts across a final period, -요 ↔ -ㅂ니다 and any ending → -ㅂ니다 (shipped: 94.7%, 85.5%, 86.2%), and
-NSMC rises to 86.1% from 84.9%. It is not the default: it reads both sentences above as neutral (0.05),
-as if any styled description were a petition; app reviews fall to 82.3% from 83.6%, and the complaint
-head's has_pain on the tune split to 0.905 from 0.920. Style augmentation cannot undo a neutral class
-drawn from one genre; that needs neutral customer sentences with a licence that allows training.
-
-`--written-per-class N` adds the customer sentences written for the project (the complaint head's examples
-and the category phrases, `sentiment_data.written_sentences`), each class repeated to about N rows. A run
-with N = 2000 (`--max-train 60000 --time-budget-min 35`, 0.89 epochs) is the better sentiment model:
-NSMC 85.6% and app reviews 84.1% (shipped 84.9%, 83.6%), the class kept across -요 ↔ -ㅂ니다 for 90.3%
-(85.5%) and any ending made formal for 88.8% (86.2%); "배송 빠름" goes from P(negative) 0.78 to
-P(positive) 0.79 and "직원분들이 친절하셨어요." from P(positive) 0.03 to 0.95. It is not the default because
-the complaint head is fitted on those same sentences with the sentiment logits among its features: it
-learns to trust scores that are right only on sentences the model was trained on, and has_pain on the
-tune split falls to 0.824 from 0.905 (recall 0.927 → 0.793). Scaling the examples' logits during the
-fit recovers at most 0.882; a head without sentiment features scores 0.900 but flags plain praise.
-A head fitted across folds does no better (an experiment whose code was not kept): two models continued
-from the shipped adapter for 5 min each, each without one half of the written sentences, scored the half
-they had not seen, and the head, fitted on those scores, ran on a third model continued on all of them:
-tune has_pain 0.840. The unseen half is written in the style the model has learned, so its scores there
-still separate complaints far better than on reviews, and the head leans on them. Fitted on the shipped
-model's scores and run on the new one's: 0.900. The complaint head cannot be stacked on sentiment
-learned from its own kind of sentences.
+(`sentiment_data.restyle`, Kiwi re-conjugating it) and the final period is toggled, so that style says
+nothing about the class. `--written-per-class N` adds the customer sentences written for the project
+(the complaint head's examples and the category phrases, `sentiment_data.written_sentences`), each class
+repeated to about N rows. Neither is the default: the first reads styled complaints as neutral, and the
+second teaches the complaint head, fitted on those same sentences, to trust its sentiment scores too
+much. Figures: docs/evaluation.md#training-runs-tried-and-not-shipped; decision:
+docs/decisions/0003-sentiment-adapter-training-data.md.
 """
 
 from __future__ import annotations
@@ -199,7 +179,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     from transformers import AutoTokenizer
 
     from models.encoder import BUILTIN_ENCODER, resolve_model
-    from models.evaluation.evaluate_sentiment import expected_calibration_error
+    from models.sentiment import expected_calibration_error
 
     started = time.time()
     budget_s = args.time_budget_min * 60 if args.time_budget_min else math.inf
@@ -250,7 +230,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
 
     rng = np.random.default_rng(args.seed)
     total_steps = args.epochs * math.ceil(len(train_ids) / batch_size)
-    # keep time for dev inference (about 3x faster than training) and saving
+    # keep time for dev inference (faster than training) and saving
     reserve_s = 0.0
     step, seen, t_train = 0, 0, time.time()
     losses: list[float] = []
@@ -396,7 +376,8 @@ def write_model_card(out: Path, run: dict[str, Any]) -> None:
         " (stopped by the time budget; learning rate decayed on time)" if run["stopped_by_budget"] else ""
     )
     placeholder = (
-        f"{EVAL_START}\n(run `python -m models.evaluation.evaluate_sentiment --card` for test figures)\n{EVAL_END}"
+        f"{EVAL_START}\n(run `python -m models.evaluation.evaluate_sentiment --card` for test figures)\n"
+        f"{EVAL_END}"
     )
     seen = (
         f"Seen {run['samples_seen']:,} samples ({run['epochs_completed']} epochs, {run['steps']} steps of "

@@ -1,52 +1,32 @@
 """Which sentences are pain points: a complaint head over the sentence's embedding and sentiment.
 
-A classifier trained on opinionated reviews is a poor judge of complaints on its own. It scores plain
-questions ("영상 통화하면 돈 드나요?") and slang praise ("여기야말로 지상낙원") negative, and
-descriptive complaints ("앱이 안 열려요", "다 좋은데 글씨 좀 키워 주세요") neutral. The complaint head
-is a logistic regression over the sentence embedding, the sentiment logits, a complaint cue (a
-negated predicate, a complaint word, a request for a fix, from the taxonomy) and the neighbour margin
-(see `ComplaintHead`). It is fitted when the pipeline is built, on sentences written for the project:
-the complaint phrases of the category head plus `data/tagging/pain_examples.csv` (has_pain 0/1,
-labelled by docs/labelling-guide.md). On the tune split of models/evaluation/evaluate_tagging.py has_pain
-accuracy went from 0.80 (P(negative) ≥ 0.5 or a cue) to 0.85 with the head, and to 0.90 with the
-neighbour margin. A review's star rating then shifts the log-odds of its sentences (0.909 → 0.920,
-`PainDetector.rating_log_odds`). Polite praise ending in a period ("배송이 항상 빨라요.") reads as neutral
-to the sentiment adapter and lies next to its complaining twin in the embedding; praise examples in that
-style keep it out (tune split of 380 sentences: 0.905 → 0.910; test 0.866 → 0.868). With
-`pain.examples: null` that rule decides instead.
-
-Either way the sentence must say something: an emoji, "네...", "6번." or an order number tells how
-someone feels or answers a question, not what hurts. It still counts in its document's sentiment, but
-it is no evidence for a pain point. A negation is a cue only next to another word, what it negates
-("답이 없어요"), so a survey's bare "없어요" (nothing to improve) is not one. Nor is a sentence that only
-denies a problem ("개선할 점은 없습니다", "한 번도 실망한 적이 없어요", "나쁘진 않네요";
-`korean.says_nothing_is_wrong`): the sentiment model reads it as negative and the head, which sees a
-complaint word and a negation, flagged it. A sentence that denies a problem and says more ("광고가 없어서
-좋아요", P 0.84 read whole) is judged by what it says besides (`Sentence.undenied`: "좋아요"), so praise
-by denial is no pain point and a complaint beside a denial ("렉 없이 켜지다가 갑자기 꺼져요") still is.
-Real reviews rarely praise so (test split has_pain 0.868 → 0.871, tune unchanged at 0.908, KOTE test
-0.782 → 0.784); a customer trying sori on one such sentence sees it at once.
+The head (`ComplaintHead`) is a logistic regression over the embedding, the sentiment logits, a
+complaint cue from the taxonomy and the neighbour margin, fitted on written complaint phrases and
+`data/tagging/pain_examples.csv` (labelled by docs/labelling-guide.md); with `pain.examples: null` a
+rule on sentiment and cues decides. A sentence must say something and not only deny a problem to be
+a pain point; one that denies a problem and says more is judged by the rest, one that praises and then
+complains by its tail too, and the customer's own verdict (stars, or the score a survey answer
+explains) shifts its log-odds. Why: docs/decisions/0004-complaint-head.md; figures:
+docs/evaluation.md#pain-detection.
 """
 
 from __future__ import annotations
 
 import csv
-import functools
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import ClassVar
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from pipeline.components.embedder import Embedder
-from pipeline.components.sentiment import score_sentences
-from pipeline.config import ComplaintCues, PainConfig, SentimentConfig
+from pipeline.components.tagger import configured_phrases
+from pipeline.config import ComplaintCues, SentimentConfig, SoriConfig
 from pipeline.document import Document, FeedbackItem, Sentence
-from pipeline.text.korean import NEGATIONS, KoreanAnalyzer, contains_word, has_content, shared_kiwi
-from pipeline.text.normalize import normalize_text
+from pipeline.resources import Resources
+from pipeline.text.korean import NEGATIONS, contains_word, has_content
 
 _HANGUL_RUN = re.compile("[가-힣]+")
 EXAMPLE_COLUMNS = ("text", "has_pain", "kind")
@@ -116,9 +96,9 @@ class ComplaintHead:
     """P(complaint | sentence). Besides the base features, the neighbour margin: how much closer the
     sentence lies to its nearest complaint examples than to its nearest other examples. A linear model
     over embeddings draws one boundary; complaints come in many small clusters (a broken app, a rude
-    clerk, a wish for a feature), which the nearest examples see (tune split, the same examples: AUC
-    0.933 → 0.95). When fitting, a sentence is not its own neighbour. lbfgs on a fixed set is
-    deterministic: the same examples, models and cues give the same head."""
+    clerk, a wish for a feature), which the nearest examples see. When fitting, a sentence is not its
+    own neighbour. lbfgs on a fixed set is deterministic: the same examples, models and cues give the
+    same head."""
 
     MARGIN_SCALE = 10.0  # cosine differences are small; scaled to the other features' range
     CHUNK = 2048
@@ -150,28 +130,22 @@ class ComplaintHead:
         return self.model.predict_proba(np.vstack(chunks))[:, 1]
 
 
-def scored_sentences(texts: Sequence[str], classifier: Any, embedder: Embedder) -> list[list[Sentence]]:
-    """Texts as the pipeline sees them: normalised, split, with sentiment and embeddings."""
-    split = KoreanAnalyzer(shared_kiwi()).sentences([normalize_text(t) for t in texts])
-    sentences = [s for group in split for s in group]
-    score_sentences(sentences, classifier, embedder.batch_size)
-    embedder.embed_sentences(sentences)
-    return split
-
-
-@functools.lru_cache(maxsize=4)
-def fitted_complaint_head(examples: tuple[PainExample, ...], classifier: Any, embedder: Embedder,
-                          cues_json: str, c: float, neighbours: int) -> ComplaintHead:
-    """The head for these examples and models, fitted once per process; every sentence of an
-    example carries its label."""
-    split = scored_sentences([e.text for e in examples], classifier, embedder)
+def fit_complaint_head(examples: Sequence[PainExample], resources: Resources, cues: ComplaintCues,
+                       c: float, neighbours: int) -> ComplaintHead:
+    """The head for these examples; every sentence of an example carries its label."""
+    split = resources.score_texts([e.text for e in examples])
     sentences = [s for group in split for s in group]
     targets = [e.has_pain for e, group in zip(examples, split, strict=True) for _ in group]
-    return ComplaintHead(sentences, targets, ComplaintCues.model_validate_json(cues_json), c, neighbours)
+    return ComplaintHead(sentences, targets, cues, c, neighbours)
 
 
 class PainDetector:
-    name = "pain"
+    """Sets whether each sentence is a pain point and how sure the complaint head is of it."""
+
+    name: ClassVar[str] = "pain"
+    requires: ClassVar[tuple[str, ...]] = ("sentence.sentiment", "sentence.embedding")
+    assigns: ClassVar[tuple[str, ...]] = ("sentence.is_pain", "sentence.pain_probability")
+    corpus_level: ClassVar[bool] = False
 
     def __init__(self, cues: ComplaintCues, sentiment: SentimentConfig, head: ComplaintHead | None = None,
                  min_probability: float = 0.5, score_texts: TextScorer | None = None,
@@ -185,21 +159,25 @@ class PainDetector:
         self.score_reasons = frozenset(score_reasons)
 
     @classmethod
-    def from_config(cls, cues: ComplaintCues, sentiment: SentimentConfig, pain: PainConfig,
-                    complaints: Sequence[str], classifier: Any, embedder: Embedder,
-                    score_reasons: Collection[tuple[str, str]] = ()) -> PainDetector:
-        """With `pain.examples`, a head fitted on them plus `complaints` (written complaint sentences).
-        `score_reasons`: the (source, answer) pairs whose text gives the reason for an NPS score."""
+    def from_config(cls, config: SoriConfig, resources: Resources) -> PainDetector:
+        """With `pain.examples`, a head fitted on them plus every text of the tagging phrase file
+        (written complaint sentences, whatever their labels: a taxonomy edit re-tags pain points but
+        must not change which sentences are pain points, so not the taxonomy's examples either).
+        The answers that give the reason for an NPS score weigh the score (`verdict`)."""
+        taxonomy = config.load_taxonomy()
+        cues, pain = taxonomy.complaint_cues, config.pain
+        score_reasons = {(s.name, s.score_reason) for s in config.sources if s.score_reason}
         if pain.examples is None:
-            return cls(cues, sentiment, score_reasons=score_reasons)
+            return cls(cues, config.sentiment, score_reasons=score_reasons)
         if not pain.examples.is_file():
             raise FileNotFoundError(f"pain.examples: {pain.examples} is not a file (null decides by "
                                     "sentiment and complaint cues alone)")
+        complaints = [p.text for p in configured_phrases(taxonomy, config.tagging.phrases)]
         examples = tuple([PainExample(text, True) for text in complaints] + read_pain_examples(pain.examples))
-        head = fitted_complaint_head(examples, classifier, embedder, cues.model_dump_json(), pain.head_c,
-                                     pain.neighbours)
-        return cls(cues, sentiment, head, pain.min_probability,
-                   functools.partial(scored_sentences, classifier=classifier, embedder=embedder),
+        head = resources.fitted(
+            ("complaint-head", examples, cues.model_dump_json(), pain.head_c, pain.neighbours),
+            lambda: fit_complaint_head(examples, resources, cues, pain.head_c, pain.neighbours))
+        return cls(cues, config.sentiment, head, pain.min_probability, resources.score_texts,
                    pain.rating_weight, score_reasons)
 
     def rule(self, sentence: Sentence) -> bool:
@@ -217,10 +195,8 @@ class PainDetector:
     def rating_log_odds(self, rating: float | None) -> float:
         """What a review's star rating (1–5) adds to the log-odds of each of its sentences.
 
-        The customer's own verdict is evidence: on the tune split 63 of the 65 sentences of 1★ reviews
-        are pain points, 14 of the 78 of 5★ ones. A sentence's own text still decides most cases, so
-        praise in a 1★ review and a complaint in a 5★ one stay what they are (has_pain 0.909 → 0.920 at
-        rating_weight 0.5; 0.913–0.920 from 0.25 to 1.0)."""
+        The customer's own verdict is evidence, but a sentence's own text still decides most cases, so
+        praise in a 1★ review and a complaint in a 5★ one stay what they are."""
         return 0.0 if rating is None else self.rating_weight * (3.0 - rating) / 2.0
 
     def verdict(self, item: FeedbackItem) -> float | None:
@@ -228,10 +204,8 @@ class PainDetector:
         for an NPS score, that score mapped onto 1–5 (0 → 1★, 5 → 3★, 10 → 5★).
 
         "그럭저럭" or "가끔 이용해서 잘 모르겠어요" as the reason for a 9 is no complaint; as the reason
-        for a 2 it may well be. On the bundled sample's 801 survey responses (pain or not per response,
-        against the generator's ground truth) 0.916 → 0.940: 20 fewer false alarms, one more miss. The
-        answer to "what should we improve" is left alone: it asks for criticism whatever the score
-        (weighing it too: 0.934, six more misses)."""
+        for a 2 it may well be. The answer to "what should we improve" is left alone: it asks for
+        criticism whatever the score."""
         if item.rating is not None:
             return item.rating
         if item.nps is not None and (item.source, item.part) in self.score_reasons:
@@ -277,8 +251,7 @@ class PainDetector:
         Praise and then a complaint in one sentence ("다 좋은데 글씨 좀 키워 주세요") is a pain point by
         the labelling guide, but its features average the two halves; the tail alone is plainly a
         complaint. A drawback before the contrast and praise after it ("조금 좁지만 깔끔해서 좋았어요")
-        keeps the whole sentence's verdict. Tune split: has_pain 0.894 → 0.909 (five sentences
-        corrected, one new false alarm).
+        keeps the whole sentence's verdict.
         """
         out = np.zeros(len(sentences))
         with_tail = [i for i, s in enumerate(sentences) if s.contrast_tail]

@@ -3,17 +3,19 @@
 The score adds up evidence that a complaint is worse than its words' negativity alone: intensity and
 escalation language, an explicit request for an answer, refund, call-back or fix (`response_needed`),
 the customer's own score (1–2★, an NPS detractor), and the shape of the chat it came from (asked for a
-human and never got one, a long wait for the first human reply, a bot loop). `SeverityWeights` holds
-the weights; `response_needed` is decided by pipeline/text/actionability.py.
+human and never got one, a long wait for the first human reply, a bot loop). The config's `severity:`
+section holds the weights; `response_needed` is decided by pipeline/text/actionability.py.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import ClassVar
 
+from pipeline.config import SeverityConfig, SoriConfig
 from pipeline.document import Conversation, Document, FeedbackItem, Sentence
+from pipeline.resources import Resources
 from pipeline.text.actionability import needs_response
 
 _INTENSITY = re.compile(
@@ -23,24 +25,9 @@ _INTENSITY = re.compile(
 _ESCALATION = re.compile(r"소비자원|소비자보호|신고|고소|고발|법적|민원|카드사|공정위|국민신문고|변호사|소송")
 
 
-@dataclass(frozen=True)
-class SeverityWeights:
-    negativity: float = 0.4
-    intensity: float = 0.15
-    escalation: float = 0.2
-    response_needed: float = 0.1
-    low_rating: float = 0.1
-    detractor: float = 0.1
-    several_categories: float = 0.05
-    human_denied: float = 0.15
-    long_wait: float = 0.1
-    bot_loop: float = 0.05
-    long_wait_minutes: float = 30.0
-    bot_loop_turns: int = 3
-
-
 def severity_score(sentence: Sentence, item: FeedbackItem, conversation: Conversation | None,
-                   weights: SeverityWeights = SeverityWeights()) -> float:
+                   weights: SeverityConfig | None = None) -> float:
+    weights = weights or SeverityConfig()
     score = weights.negativity * sentence.p_negative
     if _INTENSITY.search(sentence.text):
         score += weights.intensity
@@ -71,10 +58,19 @@ def severity_level(score: float) -> int:
 
 
 class SeverityScorer:
-    name = "severity"
+    """Scores each pain point 0–1 and 1–5, and decides whether it asks for a response."""
 
-    def __init__(self, weights: SeverityWeights = SeverityWeights()):
-        self.weights = weights
+    name: ClassVar[str] = "severity"
+    requires: ClassVar[tuple[str, ...]] = ("sentence.is_pain", "sentence.sentiment", "sentence.categories")
+    assigns: ClassVar[tuple[str, ...]] = ("sentence.severity", "sentence.response_needed")
+    corpus_level: ClassVar[bool] = False
+
+    def __init__(self, weights: SeverityConfig | None = None):
+        self.weights = weights or SeverityConfig()
+
+    @classmethod
+    def from_config(cls, config: SoriConfig, resources: Resources) -> SeverityScorer:
+        return cls(config.severity)
 
     def __call__(self, docs: Sequence[Document]) -> Sequence[Document]:
         for doc in docs:

@@ -1,33 +1,17 @@
-"""Pain categories and touchpoints for negative sentences.
+"""Pain categories and touchpoints for pain sentences.
 
-Categories combine a trained head with keywords from the taxonomy file. The head is one logistic
-regression per category over sentence embeddings, fitted when the tagger is built, on labelled
-complaint sentences written for the project (`data/tagging/phrases.csv`) plus the taxonomy's own
-examples, so an analyst who adds examples or phrases changes what it learns without a training step.
-Keywords come first: when keywords of some categories match the spacing-free sentence, those
-categories compete (head probability plus keyword bonus ranks them; the best and those within `margin`
-are kept), because short colloquial complaints often embed ambiguously while naming the thing that
-hurts ("택배 아직도 안옴"). Only when no keyword matches does the head alone name a category, the single
-likeliest and only if its probability reaches `min_probability`; otherwise `other`. On the tune split
-of models/evaluation/evaluate_tagging.py the head raised category macro-F1 from 0.717 (cosine similarity to the
-mean embedding of each category's examples) to 0.735; letting it add categories beside matched keywords
-collapsed precision.
-
-A pain sentence left `other` because nothing in it names a category ("빠른 조치 부탁드립니다",
-"갑자기 오늘부터 그러네요") takes the tags of the nearest named pain sentence within
-`inherit_distance`, as the labelling guide reads it (tune: macro-F1 0.735 → 0.743, touchpoints
-0.868 → 0.874; a distance of 2 or more did worse). A verdict on the whole ("최악의 여행이었어요",
-"절대 비추합니다"; the `other` category's keywords) that names no category stays `other`, as the guide
-labels general dissatisfaction, rather than taking a neighbour's tags (tune: macro-F1 0.670 → 0.683,
-shopping 0.502 → 0.516). The head may still name one ("사골 수프 최악"): overruling it too scored 0.687
-on tune but cost 0.015–0.020 of agreement on both ABSA sets, whose verdicts name a dish or a product.
-
-A pain sentence that also denies a problem is tagged by what it says besides ("광고 없어서 좋은데 |
-결제가 자꾸 실패해요" is price_payment; read whole, the denied 광고 made it ads_spam first).
-
-Touchpoints: similarity to each touchpoint's prototype (mean embedding of its description and examples)
-plus keyword and prior bonuses; the primary category's usual touchpoint is one of those priors (the
-labelling guide: "when two fit, take the one of the primary category").
+Categories combine a head (one logistic regression per category over sentence embeddings, fitted on
+`data/tagging/phrases.csv` plus the taxonomy's own examples, so an analyst's examples change what it
+learns without a training step) with the taxonomy's keywords. Keywords come first: when some match,
+those categories compete (head probability plus keyword bonus; the best and those within `margin` are
+kept); only when none matches does the head alone name the single likeliest category above
+`min_probability`, else `other`. A pain sentence that names nothing takes the tags of the nearest named
+pain sentence within `inherit_distance`, unless it is a verdict on the whole (the `other` keywords),
+which stays `other`. A sentence that also denies a problem is tagged by what it says besides.
+Touchpoints: similarity to each touchpoint's prototype plus keyword and prior bonuses, the primary
+category's usual touchpoint among the priors (the labelling guide: "when two fit, take the one of the
+primary category"). Why: docs/decisions/0005-category-phrases-not-review-sentences.md; figures:
+docs/evaluation.md#tagging.
 """
 
 from __future__ import annotations
@@ -41,14 +25,16 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from pipeline.components.embedder import Embedder
-from pipeline.config import TaggingConfig, Taxonomy, TaxonomyEntry
+from models.embedder import Embedder
+from pipeline.config import SoriConfig, TaggingConfig, Taxonomy, TaxonomyEntry
 from pipeline.document import Document, Sentence
-from pipeline.text.korean import KoreanAnalyzer, contains_word, shared_kiwi
+from pipeline.resources import Resources
+from pipeline.text.korean import contains_word
 
 log = logging.getLogger(__name__)
 
@@ -160,33 +146,37 @@ class CategoryHead:
         return 1.0 / (1.0 + np.exp(-(self.weights @ embedding + self.bias)))
 
 
-@functools.lru_cache(maxsize=4)
-def fitted_head(keys: tuple[str, ...], phrases: tuple[LabelledPhrase, ...], embedder: Embedder,
-                c: float) -> CategoryHead:
-    """The head for these phrases, fitted once per process (embedding them takes seconds)."""
-    return CategoryHead(keys, phrases, embedder, c)
-
-
 class PainTagger:
-    """Pipeline component: tags the pain sentences of each document in place."""
+    """Tags the pain sentences of each document in place: categories with their scores, and one
+    touchpoint. The category head and touchpoint prototypes are fitted once per Resources."""
 
-    name = "tag"
+    name: ClassVar[str] = "tag"
+    requires: ClassVar[tuple[str, ...]] = ("sentence.is_pain", "sentence.embedding")
+    assigns: ClassVar[tuple[str, ...]] = ("sentence.categories", "sentence.touchpoint")
+    corpus_level: ClassVar[bool] = False
 
-    def __init__(self, taxonomy: Taxonomy, embedder: Embedder, config: TaggingConfig):
+    def __init__(self, taxonomy: Taxonomy, config: TaggingConfig, resources: Resources):
         self.taxonomy = taxonomy
         self.config = config
-        self.embedder = embedder
+        self.resources = resources
         self.category_keys = [key for key in taxonomy.categories if key != OTHER]
-        self.head = fitted_head(tuple(self.category_keys), tuple(training_phrases(taxonomy, config.phrases)),
-                                embedder, config.head_c)
-        self.touchpoint_keys, self.touchpoint_vectors = prototypes(taxonomy.touchpoints, embedder)
+        phrases = tuple(training_phrases(taxonomy, config.phrases))
+        self.head = resources.fitted(
+            ("category-head", tuple(self.category_keys), phrases, config.head_c),
+            lambda: CategoryHead(self.category_keys, phrases, resources.embedder, config.head_c))
+        touchpoints = taxonomy.touchpoints
+        self.touchpoint_keys, self.touchpoint_vectors = resources.fitted(
+            ("touchpoint-prototypes", tuple((k, e.model_dump_json()) for k, e in touchpoints.items())),
+            lambda: prototypes(touchpoints, resources.embedder))
+
+    @classmethod
+    def from_config(cls, config: SoriConfig, resources: Resources) -> PainTagger:
+        return cls(config.load_taxonomy(), config.tagging, resources)
 
     def __call__(self, docs: Sequence[Document]) -> Sequence[Document]:
         said = self.said_besides_denials([s for doc in docs for s in doc.pain_sentences if s.undenied])
         for doc in docs:
             pains = doc.pain_sentences
-            if any(sentence.embedding is None for sentence in pains):
-                raise ValueError("PainTagger needs sentence embeddings: run the embed component first")
             named = [self.tag_sentence(s, doc.item.kind, said.get(id(s))) for s in pains]
             sources = [s for s, ok in zip(pains, named, strict=True) if ok]
             for sentence, ok in zip(pains, named, strict=True):
@@ -214,9 +204,9 @@ class PainTagger:
         embedded: "광고 없어서 좋은데 결제가 자꾸 실패해요" names payment, not ads, and "배송 지연 없이
         왔는데 포장이 엉망이에요" packaging, not delivery. A remainder Kiwi splits in two is left out (the
         whole sentence is read)."""
-        analyzed = KoreanAnalyzer(shared_kiwi()).sentences([s.undenied for s in sentences])
+        analyzed = self.resources.analyzer.sentences([s.undenied for s in sentences])
         single = [(s, parts[0]) for s, parts in zip(sentences, analyzed, strict=True) if len(parts) == 1]
-        self.embedder.embed_sentences([clause for _, clause in single])
+        self.resources.embed_sentences([clause for _, clause in single])
         return {id(s): clause for s, clause in single}
 
     def tag_sentence(self, sentence: Sentence, channel_kind: str, said: Sentence | None = None) -> bool:

@@ -10,7 +10,8 @@ from sqlalchemy import Connection, Engine, bindparam, func, select, text
 
 from pipeline.insights.emerging import flagged, rising_keys
 from pipeline.insights.products import MAX_Q_VALUE, product_hotspots
-from pipeline.warehouse.schema import RunCounts, feedback, pain_point_categories, pain_points
+from pipeline.warehouse.schema import feedback, pain_point_categories, pain_points
+from pipeline.warehouse.writes import RunCounts
 from pipeline.window import Window
 
 
@@ -237,6 +238,26 @@ def story(summary: RunSummary, findings: Findings) -> list[Section]:
     ]
 
 
+def warnings(findings: Findings, flags: int, counts: RunCounts, trend_days: int) -> list[str]:
+    """What the run's log should warn an operator of: flags, rising keys, products worse than the rest
+    of their source, and quarantined records."""
+    out = []
+    if flags:
+        out.append(f"{flags} emerging issues flagged: see the emerging_issues table")
+    if rising := findings.rising:
+        out.append(f"rising over the {trend_days} days to {rising[0]['day']}: "
+                   + ", ".join(f"{r['dimension']} {r['label']} ({r['trend_count']} recently, "
+                               f"{r['trend_expected']:.0f} expected)" for r in rising))
+    if products := findings.products:
+        out.append("more pain than the rest of their source: "
+                   + ", ".join(f"{r['month']:%Y-%m} {r['source']} {r['product']} ({r['records_with_pain']} "
+                               f"of {r['records']} records, {r['rest_share']:.0%} elsewhere)"
+                               for r in products))
+    if counts.records_quarantined:
+        out.append(f"{counts.records_quarantined} records quarantined: see the quarantine table")
+    return out
+
+
 def render_markdown(summary: RunSummary, findings: Findings) -> str:
     """The run's story for the Prefect UI: reconciliation, then the story's tables."""
     c = summary.counts
@@ -271,7 +292,8 @@ def _two_decimals(value: float | None) -> str:
 
 
 def _key(row: dict) -> str:
-    """A topic as its id and label (from `pipeline.insights.emerging`), a category or touchpoint as its key."""
+    """A topic as its id and label (from `pipeline.insights.emerging`), a category or touchpoint as its
+    key."""
     return row["key"] if row["label"] == row["key"] else f"{row['key']} {row['label']}"
 
 

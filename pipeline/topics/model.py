@@ -37,15 +37,12 @@ from bertopic.vectorizers import ClassTfidfTransformer
 from hdbscan import HDBSCAN
 from scipy.optimize import linear_sum_assignment
 from sklearn.feature_extraction.text import CountVectorizer
-from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from umap import UMAP
 
-from pipeline.components.embedder import Embedder
+from models.embedder import Embedder
 from pipeline.config import TopicsConfig
-from pipeline.document import Document, Sentence, stable_id
+from pipeline.document import stable_id
 from pipeline.text.korean import NEGATIONS, KoreanAnalyzer
-from pipeline.warehouse.schema import pain_points, topics
-from pipeline.window import Window
 
 log = logging.getLogger("sori.topics")
 
@@ -530,53 +527,6 @@ class TopicModel:
         }
 
 
-class TopicAssigner:
-    """Pipeline component: loads the saved model, or fits and saves one, then assigns pain sentences."""
-
-    name = "topics"
-    corpus_level = True
-
-    def __init__(self, config: TopicsConfig, embedder: Embedder, analyzer: KoreanAnalyzer,
-                 persist: bool = True):
-        self.config = config
-        self.persist = persist
-        self.embedder = embedder
-        self.analyzer = analyzer
-        self.labels = TopicLabels(config.labels)
-        self.labels.get()  # a broken labels file fails here, before any mining
-        self.model: TopicModel | None = None
-        if (config.model_dir / META_FILE).exists():
-            self.model = TopicModel.load(config.model_dir, embedder, self.labels)
-
-    @property
-    def version(self) -> str:
-        return self.model.version if self.model else "none"
-
-    def __call__(self, docs: Sequence[Document]) -> Sequence[Document]:
-        sentences: list[Sentence] = [s for doc in docs for s in doc.pain_sentences]
-        if not sentences:
-            return docs
-        texts = [s.text for s in sentences]
-        embeddings = np.vstack([s.embedding for s in sentences if s.embedding is not None])
-        if self.model is None and len(sentences) >= self.config.min_documents:
-            log.info("fitting a topic model on %d pain sentences", len(sentences))
-            self.model = TopicModel.fit(texts, embeddings, self.config, self.embedder, self.analyzer,
-                                        labels=self.labels)
-            if self.persist:
-                # Reloaded at once, so this run assigns exactly as the nightly runs after it will.
-                self.model.save(self.config.model_dir)
-                self.model = TopicModel.load(self.config.model_dir, self.embedder, self.labels)
-        if self.model is None:
-            log.warning("no topic model yet and only %d pain sentences (< %d): topics left unassigned",
-                        len(sentences), self.config.min_documents)
-            for sentence in sentences:
-                sentence.topic_id, sentence.topic_label = OUTLIER, OUTLIER_LABEL
-            return docs
-        for sentence, topic_id in zip(sentences, self.model.assign(texts, embeddings), strict=True):
-            sentence.topic_id, sentence.topic_label = topic_id, self.model.label(topic_id)
-        return docs
-
-
 @dataclass
 class RefitReport:
     """What a refit did, for the flow's log and return value."""
@@ -598,22 +548,11 @@ class RefitReport:
                 f"{self.agreement:.1%})")
 
 
-def refit_window(engine: Engine, window: Window, config: TopicsConfig, embedder: Embedder,
-                 analyzer: KoreanAnalyzer) -> RefitReport:
-    """Fit a new topic model on the window's pain sentences, matched to the previous model so topic
-    ids carry over, save it for the nightly runs, and re-assign those sentences so the window's rows
-    agree with the model now in use."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(pain_points.c.pain_point_id, pain_points.c.evidence)
-            .where(pain_points.c.record_date >= window.start, pain_points.c.record_date <= window.end)
-            .order_by(pain_points.c.pain_point_id)
-        ).all()
-    if len(rows) < config.min_documents:
-        raise ValueError(f"only {len(rows)} pain sentences in {window.start} … {window.end}; "
-                         f"a topic model needs at least {config.min_documents}")
-    texts = [evidence for _, evidence in rows]
-    embeddings = embedder.embed(analyzer.model_texts(texts))
+def refit(texts: Sequence[str], embeddings: np.ndarray, config: TopicsConfig, embedder: Embedder,
+          analyzer: KoreanAnalyzer) -> tuple[TopicModel, list[int], RefitReport]:
+    """A new model fitted on these pain sentences, matched to the saved one so topic ids carry over,
+    saved for the nightly runs and loaded back; with the loaded model's assignment of the same
+    sentences, so the rows they came from can agree with the model now in use."""
     labels = TopicLabels(config.labels)
     previous = None
     if (config.model_dir / META_FILE).exists():
@@ -622,21 +561,12 @@ def refit_window(engine: Engine, window: Window, config: TopicsConfig, embedder:
     model.save(config.model_dir)
     loaded = TopicModel.load(config.model_dir, embedder, labels)
     assigned = loaded.assign(texts, embeddings)
-    topic_rows = loaded.table()
-    with engine.begin() as conn:
-        conn.execute(
-            update(pain_points).where(pain_points.c.pain_point_id == bindparam("pid")).values(
-                topic_id=bindparam("tid"), topic_label=bindparam("label")),
-            [{"pid": pid, "tid": tid, "label": loaded.label(tid)}
-             for (pid, _), tid in zip(rows, assigned, strict=True)],
-        )
-        conn.execute(delete(topics).where(topics.c.model_version == loaded.version))
-        conn.execute(insert(topics), topic_rows)
-    statuses = Counter(str(row["status"]) for row in topic_rows)
-    return RefitReport(
-        version=loaded.version, previous_version=loaded.meta.previous_version, sentences=len(rows),
+    statuses = Counter(str(row["status"]) for row in loaded.table())
+    report = RefitReport(
+        version=loaded.version, previous_version=loaded.meta.previous_version, sentences=len(texts),
         topics=sum(1 for t in loaded.meta.ids if t != OUTLIER), statuses=dict(statuses),
         outliers_before=model.meta.outliers_before or 0.0, outliers_after=model.meta.outliers_after or 0.0,
         outliers_assigned=share(assigned),
         agreement=agreement(model.fitted, assigned),
     )
+    return loaded, assigned, report

@@ -12,16 +12,8 @@ from collections.abc import Sequence
 from sqlalchemy import Engine, delete, select
 
 from pipeline.document import Conversation, Document, FeedbackItem
-from pipeline.warehouse.schema import (
-    category_rows,
-    conversations,
-    feedback,
-    feedback_rows,
-    insert_rows,
-    pain_point_categories,
-    pain_point_rows,
-    pain_points,
-)
+from pipeline.warehouse.schema import conversations, feedback, pain_point_categories, pain_points
+from pipeline.warehouse.writes import category_rows, feedback_rows, insert_rows, pain_point_rows
 from pipeline.window import Window
 
 _ITEM_FIELDS = ("source", "kind", "channel", "source_id", "created_at", "record_date", "part", "rating",

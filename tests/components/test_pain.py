@@ -162,7 +162,8 @@ def test_example_file_needs_its_columns(tmp_path) -> None:
 def test_a_missing_example_file_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(FileNotFoundError, match="pain.examples: .*nope.csv is not a file"):
         missing = PainConfig(examples=tmp_path / "nope.csv")
-        PainDetector.from_config(ComplaintCues(), SentimentConfig(), missing, [], None, None)  # type: ignore[arg-type]
+        config = load_config(DEFAULT_CONFIG).model_copy(update={"pain": missing})
+        PainDetector.from_config(config, None)  # type: ignore[arg-type]
 
 
 def test_a_star_rating_moves_the_log_odds_around_three_stars() -> None:
@@ -195,15 +196,15 @@ def test_the_verdict_is_the_stars_or_the_score_a_reason_explains() -> None:
 
 
 def test_without_examples_the_rule_decides() -> None:
-    assert PainDetector.from_config(ComplaintCues(), SentimentConfig(), PainConfig(examples=None),
-                                    [], None, None).head is None  # type: ignore[arg-type]
+    config = load_config(DEFAULT_CONFIG).model_copy(update={"pain": PainConfig(examples=None)})
+    assert PainDetector.from_config(config, None).head is None  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
 def pipeline():
     from pipeline.nlp import Pipeline
 
-    return Pipeline.from_config(load_config(DEFAULT_CONFIG), persist_topics=False)
+    return Pipeline.from_config(load_config(DEFAULT_CONFIG))
 
 
 def _documents(pipeline, texts: list[str], stars: float | None = None, nps: int | None = None,

@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.evaluation.shared_data import SharedDataMissing
 from models.sentiment import (
     BUILTIN_SENTIMENT,
     LABELS,
@@ -30,6 +29,7 @@ from models.training.sentiment_data import (
     with_written,
     written_sentences,
 )
+from models.training.shared_data import SharedDataMissing
 
 
 def _shared_or_skip() -> None:
@@ -190,7 +190,7 @@ def test_fit_temperature_recovers_overconfidence() -> None:
 
 
 def test_ece_is_zero_for_perfect_calibration_and_large_for_overconfidence() -> None:
-    from models.evaluation.evaluate_sentiment import expected_calibration_error
+    from models.sentiment import expected_calibration_error
 
     probs = np.tile([0.9, 0.05, 0.05], (1000, 1))
     labels = np.array([0] * 900 + [1] * 100)

@@ -84,16 +84,15 @@ def test_a_category_touchpoint_must_exist(taxonomy) -> None:
 
 
 @pytest.fixture(scope="module")
-def embedder(config):
-    from pipeline.components.embedder import Embedder
+def resources(config):
+    from pipeline.resources import Resources
 
-    models = config.models
-    return Embedder(models.encoder, models.device, models.batch_size, models.backend)
+    return Resources.for_models(config.models)
 
 
-def _tag(tagger: PainTagger, embedder, text: str, kind: str = "review") -> Sentence:
+def _tag(tagger: PainTagger, resources, text: str, kind: str = "review") -> Sentence:
     sentence = Sentence(index=0, start=0, end=len(text), text=text, compact=text.replace(" ", "").lower(),
-                        embedding=embedder.embed([text])[0], is_pain=True)
+                        embedding=resources.embedder.embed([text])[0], is_pain=True)
     tagger.tag_sentence(sentence, kind)
     return sentence
 
@@ -105,35 +104,35 @@ def _tag(tagger: PainTagger, embedder, text: str, kind: str = "review") -> Sente
     ("방에서 하수구 냄새가 올라와요", "quality", "usage"),
     ("앱을 켜면 하얀 화면에서 멈춰요", "reliability", "usage"),
 ])
-def test_written_complaints_get_their_category_and_touchpoint(config, taxonomy, embedder, text, category,
+def test_written_complaints_get_their_category_and_touchpoint(config, taxonomy, resources, text, category,
                                                               touchpoint) -> None:
-    sentence = _tag(PainTagger(taxonomy, embedder, config.tagging), embedder, text)
+    sentence = _tag(PainTagger(taxonomy, config.tagging, resources), resources, text)
     assert sentence.categories[0] == category
     assert sentence.touchpoint == touchpoint
     assert OTHER not in sentence.categories
 
 
 @pytest.mark.slow
-def test_the_primary_category_pulls_its_touchpoint(config, taxonomy, embedder) -> None:
+def test_the_primary_category_pulls_its_touchpoint(config, taxonomy, resources) -> None:
     """The taxonomy's `touchpoint` of a category is the one the tagger favours for it."""
     text = "비밀번호를 세 번 틀렸다고 아예 막혀버렸네요"
     raw = taxonomy.model_dump()
     raw["categories"]["account"]["touchpoint"] = "support"
     moved = Taxonomy.model_validate(raw)
     strong = TaggingConfig(**{**config.tagging.model_dump(), "category_touchpoint_bonus": 1.0})
-    assert _tag(PainTagger(taxonomy, embedder, strong), embedder, text).touchpoint == "signup"
-    assert _tag(PainTagger(moved, embedder, strong), embedder, text).touchpoint == "support"
+    assert _tag(PainTagger(taxonomy, strong, resources), resources, text).touchpoint == "signup"
+    assert _tag(PainTagger(moved, strong, resources), resources, text).touchpoint == "support"
 
 
 @pytest.mark.slow
-def test_the_head_is_fitted_once_per_phrase_set(config, taxonomy, embedder) -> None:
-    first = PainTagger(taxonomy, embedder, config.tagging)
-    assert PainTagger(taxonomy, embedder, config.tagging).head is first.head
+def test_the_head_is_fitted_once_per_phrase_set(config, taxonomy, resources) -> None:
+    first = PainTagger(taxonomy, config.tagging, resources)
+    assert PainTagger(taxonomy, config.tagging, resources).head is first.head
     examples_only = TaggingConfig(**{**config.tagging.model_dump(), "phrases": None})
-    assert PainTagger(taxonomy, embedder, examples_only).head is not first.head
+    assert PainTagger(taxonomy, examples_only, resources).head is not first.head
 
 
-def _document(analyzer, embedder, text: str):
+def _document(analyzer, resources, text: str):
     from datetime import UTC, datetime
 
     from pipeline.document import Document, FeedbackItem
@@ -142,43 +141,44 @@ def _document(analyzer, embedder, text: str):
     doc = Document(item=FeedbackItem(source="t", kind="review", channel="review", source_id="1",
                                      created_at=created, record_date=created.date(), text=text))
     doc.sentences = analyzer.sentences([text])[0]
-    for sentence, vector in zip(doc.sentences, embedder.embed([s.text for s in doc.sentences]), strict=True):
+    vectors = resources.embedder.embed([s.text for s in doc.sentences])
+    for sentence, vector in zip(doc.sentences, vectors, strict=True):
         sentence.embedding, sentence.is_pain = vector, True
     return doc
 
 
 @pytest.mark.slow
-def test_a_follow_up_that_names_nothing_takes_its_neighbours_tags(config, taxonomy, embedder) -> None:
+def test_a_follow_up_that_names_nothing_takes_its_neighbours_tags(config, taxonomy, resources) -> None:
     """The guide labels "빠른 조치 부탁드립니다" after a crash report by what it refers to."""
     from pipeline.text.korean import KoreanAnalyzer
 
     analyzer = KoreanAnalyzer()
     text = "앱을 켜면 하얀 화면에서 멈춰요. 빠른 조치 부탁드립니다."
-    doc = _document(analyzer, embedder, text)
+    doc = _document(analyzer, resources, text)
     assert len(doc.sentences) == 2
-    PainTagger(taxonomy, embedder, config.tagging)([doc])
+    PainTagger(taxonomy, config.tagging, resources)([doc])
     assert doc.sentences[1].categories == doc.sentences[0].categories == ["reliability"]
     assert doc.sentences[1].touchpoint == doc.sentences[0].touchpoint
     alone = TaggingConfig(**{**config.tagging.model_dump(), "inherit_distance": 0})
-    doc = _document(analyzer, embedder, text)
-    PainTagger(taxonomy, embedder, alone)([doc])
+    doc = _document(analyzer, resources, text)
+    PainTagger(taxonomy, alone, resources)([doc])
     assert doc.sentences[1].categories == [OTHER]
 
 
 @pytest.mark.slow
-def test_a_verdict_on_the_whole_stays_other(config, taxonomy, embedder) -> None:
+def test_a_verdict_on_the_whole_stays_other(config, taxonomy, resources) -> None:
     """The guide's general dissatisfaction ("최악의 여행이었어요") is `other`: it does not take the tags of
     the complaint beside it; a verdict that names what failed keeps that category."""
     from pipeline.text.korean import KoreanAnalyzer
 
     analyzer = KoreanAnalyzer()
-    doc = _document(analyzer, embedder, "에어컨이 고장 나서 밤새 더웠어요. 최악의 여행이었어요.")
+    doc = _document(analyzer, resources, "에어컨이 고장 나서 밤새 더웠어요. 최악의 여행이었어요.")
     assert len(doc.sentences) == 2
-    PainTagger(taxonomy, embedder, config.tagging)([doc])
+    PainTagger(taxonomy, config.tagging, resources)([doc])
     assert doc.sentences[0].categories[0] == "quality"
     assert doc.sentences[1].categories == [OTHER]
-    doc = _document(analyzer, embedder, "배송이 너무 늦어서 실망했어요.")
-    PainTagger(taxonomy, embedder, config.tagging)([doc])
+    doc = _document(analyzer, resources, "배송이 너무 늦어서 실망했어요.")
+    PainTagger(taxonomy, config.tagging, resources)([doc])
     assert doc.sentences[0].categories == ["delivery"]
 
 
@@ -187,14 +187,14 @@ def test_the_taxonomy_names_verdicts_as_keywords_of_other(taxonomy) -> None:
 
 
 @pytest.mark.slow
-def test_a_complaint_beside_a_denied_problem_is_tagged_by_the_complaint(config, taxonomy, embedder) -> None:
+def test_a_complaint_beside_a_denied_problem_is_tagged_by_the_complaint(config, taxonomy, resources) -> None:
     """Read whole, the problem a sentence denies names its category ("광고 없어서 좋은데 …" was
     ads_spam first); read as what it says besides, the complaint does."""
-    tagger = PainTagger(taxonomy, embedder, config.tagging)
+    tagger = PainTagger(taxonomy, config.tagging, resources)
     texts = ["광고 없어서 좋은데 결제가 자꾸 실패해요", "배송 지연 없이 왔는데 포장이 엉망이에요"]
     sentences = [KoreanAnalyzer().sentences([text])[0][0] for text in texts]
     for sentence in sentences:
-        sentence.embedding, sentence.is_pain = embedder.embed([sentence.model_text])[0], True
+        sentence.embedding, sentence.is_pain = resources.embedder.embed([sentence.model_text])[0], True
     said = tagger.said_besides_denials(sentences)
     for sentence in sentences:
         tagger.tag_sentence(sentence, "review")

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import text
 
 from pipeline.config import load_config
-from pipeline.warehouse.schema import connect, watermark
+from pipeline.warehouse.schema import connect
+from pipeline.warehouse.writes import watermark
 from tests.flows.test_flow import table, write_config
 
 pytestmark = pytest.mark.slow

@@ -17,7 +17,8 @@ from pipeline.config import DEFAULT_CONFIG, load_config
 from pipeline.ingest.sources import SourceBatch
 from pipeline.insights.alerts import AlertConfig, send_alerts
 from pipeline.text.pii.masker import PiiMasker
-from pipeline.warehouse.schema import connect, ensure_schema, replace_window, window_writes
+from pipeline.warehouse.schema import connect, ensure_schema
+from pipeline.warehouse.writes import replace_window, window_writes
 from pipeline.window import Window
 from tests.factories import pain_doc
 
@@ -105,7 +106,8 @@ def test_matching_pain_points_are_sent_once_with_action_plan_and_evidence(wareho
 @pytest.mark.parametrize("dimension, key", [("category", "reliability"), ("product", "소리마켓 앱")])
 def test_pain_points_of_a_rising_key_are_routed_by_the_rising_condition(warehouse, receiver, monkeypatch,
                                                                         dimension, key):
-    with warehouse.begin() as conn:  # the detector's verdict for the day (pipeline.insights.emerging writes it)
+    # the detector's verdict for the day (pipeline.insights.emerging writes it)
+    with warehouse.begin() as conn:
         conn.execute(text("INSERT INTO emerging_issues (day, dimension, key, count, expected, p_value, "
                           "score, flag, computed_at, trend_count, trend_expected, trend_p_value, rising) "
                           "VALUES (:day, :dimension, :key, 1, 0.4, 0.3, 0.5, false, now(), 30, 9.5, "

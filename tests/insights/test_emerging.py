@@ -23,7 +23,8 @@ from pipeline.insights.emerging import (
 from pipeline.insights.html_report import write_report
 from pipeline.insights.report import RunSummary, read_findings, render_markdown
 from pipeline.text.pii.masker import PiiMasker
-from pipeline.warehouse.schema import RunCounts, connect, ensure_schema, replace_window, window_writes
+from pipeline.warehouse.schema import connect, ensure_schema
+from pipeline.warehouse.writes import RunCounts, replace_window, window_writes
 from pipeline.window import Window
 from tests.factories import pain_doc
 

@@ -192,7 +192,7 @@ SAMPLE_REVIEWS = DEFAULT_CONFIG.parent.parent / "data" / "samples" / "reviews.cs
 
 @pytest.fixture(scope="module")
 def encoder():
-    from pipeline.components.embedder import Embedder
+    from models.embedder import Embedder
     from pipeline.text.korean import KoreanAnalyzer
 
     return Embedder(ModelsConfig().encoder), KoreanAnalyzer()
@@ -314,14 +314,8 @@ def test_the_saved_model_assigns_sori_ids_and_labels_survive_a_refit(first, corp
 @pytest.mark.slow
 def test_refit_window_writes_lineage_and_keeps_outlier_rows(corpus, encoder, tmp_path):
     from pipeline.topics.model import refit_window
-    from pipeline.warehouse.schema import (
-        connect,
-        ensure_schema,
-        insert_rows,
-        pain_point_rows,
-        pain_points,
-        topics,
-    )
+    from pipeline.warehouse.schema import connect, ensure_schema, pain_points, topics
+    from pipeline.warehouse.writes import insert_rows, pain_point_rows
     from pipeline.window import Window
 
     texts, _ = corpus

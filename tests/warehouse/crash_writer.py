@@ -7,10 +7,11 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-from pipeline.warehouse import schema as warehouse
 from pipeline.document import Document
 from pipeline.ingest.sources import SourceBatch
 from pipeline.text.pii.masker import PiiMasker
+from pipeline.warehouse import writes
+from pipeline.warehouse.schema import connect, ensure_schema
 from pipeline.window import Window
 from tests.factories import pain_doc
 
@@ -24,21 +25,21 @@ def documents(count: int, version: str) -> list[Document]:
 
 
 def write(url: str, count: int, version: str) -> None:
-    engine = warehouse.connect(url)
-    warehouse.ensure_schema(engine)
-    writes = warehouse.window_writes([SourceBatch("reviews")], documents(count, version), version, "m",
-                                     PiiMasker(), False)
-    warehouse.replace_window(engine, Window(START, START + timedelta(days=DAYS - 1)), writes)
+    engine = connect(url)
+    ensure_schema(engine)
+    window = writes.window_writes([SourceBatch("reviews")], documents(count, version), version, "m",
+                                  PiiMasker(), False)
+    writes.replace_window(engine, Window(START, START + timedelta(days=DAYS - 1)), window)
     engine.dispose()
 
 
 if __name__ == "__main__":
     url, marker, count = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
-    insert = warehouse.insert_rows
+    insert = writes.insert_rows
 
     def announcing_insert(conn, table, rows):
         marker.touch()
         insert(conn, table, rows)
 
-    warehouse.insert_rows = announcing_insert
+    writes.insert_rows = announcing_insert
     write(url, count, "new")

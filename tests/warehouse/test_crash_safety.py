@@ -33,7 +33,8 @@ def test_sigkill_during_a_window_write_keeps_the_previous_contents(warehouse_url
 
     marker = tmp_path / "inserting"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    writer = subprocess.Popen([sys.executable, str(REPO / "tests" / "warehouse" / "crash_writer.py"), warehouse_url,
+    script = REPO / "tests" / "warehouse" / "crash_writer.py"
+    writer = subprocess.Popen([sys.executable, str(script), warehouse_url,
                                str(marker), "60000"], env=env, cwd=REPO)
     deadline = time.monotonic() + 120
     while not marker.exists():

@@ -20,16 +20,14 @@ from pipeline.insights.report import (
 from pipeline.text.pii.masker import PiiMasker
 from pipeline.warehouse.schema import (
     SCHEMA_VERSION,
-    RunCounts,
     SchemaError,
     connect,
     ensure_schema,
     pain_points,
-    replace_window,
     schema_version,
     survey_responses,
-    window_writes,
 )
+from pipeline.warehouse.writes import RunCounts, replace_window, window_writes
 from pipeline.window import Window
 from tests.factories import SEOUL, pain_doc
 

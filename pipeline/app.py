@@ -1,0 +1,201 @@
+"""The application: what a flow, the CLI or a notebook asks of sori, one method per use case.
+
+`Sori.open(config_path)` is built once per process and config: the validated config, the warehouse
+engine with its schema ensured, and the pipeline over the process's Resources. It is built again
+when the config, the taxonomy or the saved topic model changes, so a long-running `sori serve` picks
+up an analyst's taxonomy edit or a refit. Prefect flows only orchestrate these calls; nothing here
+imports Prefect.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from pipeline.config import SoriConfig, load_config
+from pipeline.document import Conversation, Document, FeedbackItem
+from pipeline.ingest.sources import SourceBatch, open_source
+from pipeline.insights.alerts import load_alert_config, send_alerts
+from pipeline.insights.emerging import write_emerging
+from pipeline.insights.html_report import write_report
+from pipeline.insights.report import Findings, RunSummary, pain_counts, read_findings
+from pipeline.nlp import Pipeline, documents
+from pipeline.resources import Resources
+from pipeline.text.pii.masker import PiiMasker
+from pipeline.topics.model import META_FILE as TOPIC_META_FILE
+from pipeline.topics.model import RefitReport, refit
+from pipeline.warehouse.queries import completed_windows, pain_evidence, replace_topics
+from pipeline.warehouse.retag import replace_mined, stored_items
+from pipeline.warehouse.schema import connect, ensure_schema
+from pipeline.warehouse.writes import (
+    RunCounts,
+    finish_run,
+    replace_window,
+    start_run,
+    watermark,
+    window_writes,
+)
+from pipeline.window import Window, trailing_window
+
+log = logging.getLogger("sori.app")
+
+_opened: dict[tuple[str | None, str], Sori] = {}
+_opened_lock = threading.Lock()
+
+
+def fingerprint(config: SoriConfig) -> str:
+    """What a built pipeline depends on besides code: the config, the taxonomy file and the saved
+    topic model's metadata."""
+    parts = [config.model_dump_json().encode(), config.taxonomy.read_bytes()]
+    topic_meta = config.topics.model_dir / TOPIC_META_FILE
+    if topic_meta.exists():
+        parts.append(topic_meta.read_bytes())
+    return hashlib.sha256(b"\x1f".join(parts)).hexdigest()
+
+
+@dataclass
+class Sori:
+    config: SoriConfig
+    engine: Engine
+    pipeline: Pipeline
+
+    @classmethod
+    def open(cls, config_path: str | None = None) -> Sori:
+        """The process's Sori for this config, built again when the config, the taxonomy or the topic
+        model changed since it was built."""
+        config = load_config(config_path)
+        key = (config_path, fingerprint(config))
+        with _opened_lock:
+            if key not in _opened:
+                engine = connect(config.warehouse.sqlalchemy_url())
+                ensure_schema(engine)
+                _opened[key] = cls(config, engine, Pipeline.from_config(config))
+            return _opened[key]
+
+    @property
+    def resources(self) -> Resources:
+        return Resources.for_models(self.config.models)
+
+    def window(self, start: date | None, end: date | None) -> Window:
+        """The given dates, or yesterday in the configured time zone."""
+        return Window(start, end or start) if start else trailing_window(1, self.config.tz)
+
+    def source_names(self, sources: list[str] | None) -> list[str]:
+        return sources or [s.name for s in self.config.sources]
+
+    # Reading
+
+    def reads_incrementally(self, source: str) -> bool:
+        """Whether the source (a database or API) can be read from a watermark on."""
+        return open_source(self.config.source(source), self.config.tz).supports_incremental
+
+    def watermark(self, source: str) -> datetime | None:
+        """The last modification time read from the source, None before its first incremental read."""
+        return watermark(self.engine, source)
+
+    def read_source(self, source: str, window: Window, since: datetime | None,
+                    track_watermark: bool) -> SourceBatch:
+        """The window's records, or (with `since`) everything modified after the source's watermark."""
+        batch = open_source(self.config.source(source), self.config.tz).read(None if since else window, since)
+        if not track_watermark:
+            batch.watermark = None
+        return batch
+
+    # Mining
+
+    def classify(self, items: list[FeedbackItem], conversations: list[Conversation]) -> list[Document]:
+        """The batch-level stages (normalise … tag) on one batch."""
+        head, _ = self.pipeline.split()
+        return head.run(documents(items, conversations))
+
+    def finish(self, docs: list[Document]) -> tuple[list[Document], str]:
+        """The explicit topic step (a first model, saved, when none exists) and the corpus-level stages,
+        which need every document of the run at once; with the model version the rows record."""
+        self.pipeline.fit_topics_if_missing(docs, save=True)
+        _, tail = self.pipeline.split()
+        return tail.run(docs), self.pipeline.model_version
+
+    # Writing
+
+    def start_run(self, run_id: str, flow: str, window: Window, sources: list[str]) -> None:
+        start_run(self.engine, run_id, flow, window, sources)
+
+    def finish_run(self, run_id: str, status: str, counts: RunCounts, seconds: float, message: str = "",
+                   model_version: str = "") -> None:
+        finish_run(self.engine, run_id, status, counts, seconds, message, model_version)
+
+    def write_window(self, window: Window, batches: list[SourceBatch], docs: list[Document], run_id: str,
+                     model_version: str) -> RunCounts:
+        """Replaces the window's rows of every mined source in one transaction; the reconciliation."""
+        channels = {source.name: source.channel_name for source in self.config.sources}
+        writes = window_writes(batches, docs, run_id, model_version, PiiMasker(),
+                               self.config.warehouse.store_raw_text, channels)
+        replace_window(self.engine, window, writes, self.pipeline.topic_rows())
+        return RunCounts(
+            records_read=sum(b.records_read for b in batches),
+            records_quarantined=sum(len(b.quarantine) for b in batches),
+            feedback_rows=sum(len(w.feedback) for w in writes),
+            sentences=sum(len(d.sentences) for d in docs),
+            pain_points=sum(len(w.pain_points) for w in writes),
+        )
+
+    def judge_emerging(self, window: Window) -> int:
+        """Emerging issues of the window judged again from the warehouse; the number flagged."""
+        return write_emerging(self.engine, window, self.config.emerging)
+
+    def completed_windows(self, sources: list[str]) -> dict[Window, RunCounts]:
+        return completed_windows(self.engine, sources)
+
+    # Telling
+
+    def tell_window(self, run_id: str, window: Window, sources: list[str], counts: RunCounts,
+                    seconds: float) -> tuple[RunSummary, Findings, Path]:
+        """What the window holds now, read back from the warehouse: the run summary, the story and the
+        HTML report written beside the warehouse. A mined window and a whole backfill tell it so."""
+        by_category, by_touchpoint = pain_counts(self.engine, window, sources)
+        summary = RunSummary(run_id, window, counts, seconds, by_category, by_touchpoint)
+        findings = read_findings(self.engine, window, sources)
+        report = write_report(self.engine, summary, self.config.warehouse.path.parent / "reports",
+                              self.pipeline.topic_model, findings)
+        return summary, findings, report
+
+    def route_alerts(self, window: Window, sources: list[str], run_id: str) -> dict[str, int] | None:
+        """Alerts for the window's pain points by the configured rules; None when none are configured."""
+        if self.config.alerts is None:
+            return None
+        return send_alerts(self.engine, load_alert_config(self.config.alerts), self.config.load_taxonomy(),
+                           window, sources, run_id)
+
+    # Maintenance
+
+    def refit_topics(self, window: Window) -> RefitReport:
+        """A new topic model on the window's pain sentences, embedded as the nightly run embeds them
+        (the same Resources), with the window's rows re-assigned to it."""
+        rows = pain_evidence(self.engine, window)
+        topics = self.config.topics
+        if len(rows) < topics.min_documents:
+            raise ValueError(f"only {len(rows)} pain sentences in {window.start} … {window.end}; "
+                             f"a topic model needs at least {topics.min_documents}")
+        texts = [evidence for _, evidence in rows]
+        resources = self.resources
+        embeddings = resources.embedder.embed(resources.analyzer.model_texts(texts))
+        model, assigned, report = refit(texts, embeddings, topics, resources.embedder, resources.analyzer)
+        replace_topics(self.engine, [(pid, tid, model.label(tid)) for (pid, _), tid in zip(rows, assigned,
+                                                                                              strict=True)],
+                       model.version, model.table())
+        return report
+
+    def retag(self, window: Window, sources: list[str] | None, run_id: str) -> tuple[int, int, int]:
+        """Stored feedback of the window mined again with the current taxonomy and models: (texts,
+        pain points written, emerging flags)."""
+        items, chats = stored_items(self.engine, window, sources)
+        docs = self.pipeline(items, chats, batch_size=self.config.runner.batch_size, save_topics=True)
+        written = replace_mined(self.engine, docs, run_id, self.pipeline.model_version,
+                                self.config.warehouse.store_raw_text)
+        return len(docs), written, self.judge_emerging(window)

@@ -1,0 +1,84 @@
+"""Topic of each pain sentence, by the saved topic model's nearest centroid.
+
+Assigning only: fitting a first model is the application's explicit step (`Sori.fit_topics_if_missing`),
+and a refit is a flow of its own, so a transform never writes to disk.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import ClassVar
+
+import numpy as np
+
+from pipeline.config import SoriConfig, TopicsConfig
+from pipeline.document import Document, Sentence
+from pipeline.resources import Resources
+from pipeline.topics.model import META_FILE, OUTLIER, OUTLIER_LABEL, TopicLabels, TopicModel
+
+log = logging.getLogger("sori.topics")
+
+
+class TopicAssigner:
+    """Sets each pain sentence's topic id and label; −1 (미분류) for every one while no model exists."""
+
+    name: ClassVar[str] = "topics"
+    requires: ClassVar[tuple[str, ...]] = ("sentence.is_pain", "sentence.embedding")
+    assigns: ClassVar[tuple[str, ...]] = ("sentence.topic_id",)
+    # Topics are one model over the whole run: the first fit needs every pain sentence at once.
+    corpus_level: ClassVar[bool] = True
+
+    def __init__(self, config: TopicsConfig, labels: TopicLabels, resources: Resources,
+                 model: TopicModel | None = None):
+        self.config = config
+        self.labels = labels
+        self.resources = resources
+        self.model = model
+
+    @classmethod
+    def from_config(cls, config: SoriConfig, resources: Resources) -> TopicAssigner:
+        """With the saved model when there is one; a broken labels file fails here, before any mining."""
+        labels = TopicLabels(config.topics.labels)
+        labels.get()
+        model = None
+        if (config.topics.model_dir / META_FILE).exists():
+            model = TopicModel.load(config.topics.model_dir, resources.embedder, labels)
+        return cls(config.topics, labels, resources, model)
+
+    def fit_if_missing(self, docs: Sequence[Document], save: bool) -> None:
+        """Without a model, fits the first one on the run's pain sentences when there are at least
+        `min_documents`; saved and reloaded when `save`, so this run assigns exactly as the nightly runs
+        after it will."""
+        sentences = [s for doc in docs for s in doc.pain_sentences]
+        if self.model is not None or len(sentences) < self.config.min_documents:
+            return
+        log.info("fitting a topic model on %d pain sentences", len(sentences))
+        embeddings = np.vstack([s.embedding for s in sentences if s.embedding is not None])
+        embedder = self.resources.embedder
+        model = TopicModel.fit([s.text for s in sentences], embeddings, self.config, embedder,
+                               self.resources.analyzer, labels=self.labels)
+        if save:
+            model.save(self.config.model_dir)
+            model = TopicModel.load(self.config.model_dir, embedder, self.labels)
+        self.model = model
+
+    @property
+    def version(self) -> str:
+        return self.model.version if self.model else "none"
+
+    def __call__(self, docs: Sequence[Document]) -> Sequence[Document]:
+        sentences: list[Sentence] = [s for doc in docs for s in doc.pain_sentences]
+        if not sentences:
+            return docs
+        if self.model is None:
+            log.warning("no topic model yet and only %d pain sentences (< %d): topics left unassigned",
+                        len(sentences), self.config.min_documents)
+            for sentence in sentences:
+                sentence.topic_id, sentence.topic_label = OUTLIER, OUTLIER_LABEL
+            return docs
+        embeddings = np.vstack([s.embedding for s in sentences if s.embedding is not None])
+        assigned = self.model.assign([s.text for s in sentences], embeddings)
+        for sentence, topic_id in zip(sentences, assigned, strict=True):
+            sentence.topic_id, sentence.topic_label = topic_id, self.model.label(topic_id)
+        return docs
