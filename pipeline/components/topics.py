@@ -15,7 +15,7 @@ import numpy as np
 from pipeline.config import SoriConfig, TopicsConfig
 from pipeline.document import Document, Sentence
 from pipeline.resources import Resources
-from pipeline.topics.model import META_FILE, OUTLIER, OUTLIER_LABEL, TopicLabels, TopicModel
+from pipeline.topics.model import META_FILE, OUTLIER, OUTLIER_LABEL, TopicLabels, TopicModel, writer_lock
 
 log = logging.getLogger("sori.topics")
 
@@ -49,19 +49,24 @@ class TopicAssigner:
     def fit_if_missing(self, docs: Sequence[Document], save: bool) -> None:
         """Without a model, fits the first one on the run's pain sentences when there are at least
         `min_documents`; saved and reloaded when `save`, so this run assigns exactly as the nightly runs
-        after it will."""
+        after it will. A model another run saved meanwhile is loaded instead of fitting a rival."""
         sentences = [s for doc in docs for s in doc.pain_sentences]
         if self.model is not None or len(sentences) < self.config.min_documents:
             return
+        if not save:
+            self.model = self._fit(sentences)
+            return
+        directory, embedder = self.config.model_dir, self.resources.embedder
+        with writer_lock(directory):
+            if not (directory / META_FILE).exists():
+                self._fit(sentences).save(directory)
+            self.model = TopicModel.load(directory, embedder, self.labels)
+
+    def _fit(self, sentences: Sequence[Sentence]) -> TopicModel:
         log.info("fitting a topic model on %d pain sentences", len(sentences))
         embeddings = np.vstack([s.embedding for s in sentences if s.embedding is not None])
-        embedder = self.resources.embedder
-        model = TopicModel.fit([s.text for s in sentences], embeddings, self.config, embedder,
-                               self.resources.analyzer, labels=self.labels)
-        if save:
-            model.save(self.config.model_dir)
-            model = TopicModel.load(self.config.model_dir, embedder, self.labels)
-        self.model = model
+        return TopicModel.fit([s.text for s in sentences], embeddings, self.config, self.resources.embedder,
+                              self.resources.analyzer, labels=self.labels)
 
     @property
     def version(self) -> str:

@@ -34,6 +34,7 @@ from bertopic import BERTopic
 from bertopic.backend import BaseEmbedder
 from bertopic.representation import MaximalMarginalRelevance
 from bertopic.vectorizers import ClassTfidfTransformer
+from filelock import FileLock
 from hdbscan import HDBSCAN
 from scipy.optimize import linear_sum_assignment
 from sklearn.feature_extraction.text import CountVectorizer
@@ -429,7 +430,8 @@ class TopicModel:
         return fitted
 
     def save(self, directory: Path) -> None:
-        """Written beside and then swapped in, so a crash never leaves half a model."""
+        """Written beside and then swapped in, so a crash never leaves half a model. Callers hold
+        `writer_lock(directory)`, so two processes never swap at once."""
         staging = directory.with_name(directory.name + ".tmp")
         shutil.rmtree(staging, ignore_errors=True)
         staging.parent.mkdir(parents=True, exist_ok=True)
@@ -548,18 +550,27 @@ class RefitReport:
                 f"{self.agreement:.1%})")
 
 
+def writer_lock(directory: Path) -> FileLock:
+    """The lock every writer of the saved topic model holds from reading the model it replaces (or
+    finding none) to saving its own: two first runs, or a refit beside a first run, cannot both fit
+    and leave rows numbered by a model that was overwritten."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(directory.with_name(directory.name + ".lock")))
+
+
 def refit(texts: Sequence[str], embeddings: np.ndarray, config: TopicsConfig, embedder: Embedder,
           analyzer: KoreanAnalyzer) -> tuple[TopicModel, list[int], RefitReport]:
     """A new model fitted on these pain sentences, matched to the saved one so topic ids carry over,
     saved for the nightly runs and loaded back; with the loaded model's assignment of the same
     sentences, so the rows they came from can agree with the model now in use."""
     labels = TopicLabels(config.labels)
-    previous = None
-    if (config.model_dir / META_FILE).exists():
-        previous = TopicModel.load(config.model_dir, embedder, labels, check_encoder=False)
-    model = TopicModel.fit(texts, embeddings, config, embedder, analyzer, previous, labels)
-    model.save(config.model_dir)
-    loaded = TopicModel.load(config.model_dir, embedder, labels)
+    with writer_lock(config.model_dir):
+        previous = None
+        if (config.model_dir / META_FILE).exists():
+            previous = TopicModel.load(config.model_dir, embedder, labels, check_encoder=False)
+        model = TopicModel.fit(texts, embeddings, config, embedder, analyzer, previous, labels)
+        model.save(config.model_dir)
+        loaded = TopicModel.load(config.model_dir, embedder, labels)
     assigned = loaded.assign(texts, embeddings)
     statuses = Counter(str(row["status"]) for row in loaded.table())
     report = RefitReport(

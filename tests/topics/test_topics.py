@@ -351,3 +351,45 @@ def test_the_evaluation_runs_on_a_small_limit(capsys):
     assert main(["--limit", "300"]) == 0
     out = capsys.readouterr().out
     assert "NPMI" in out and "diversity" in out and "ids kept" in out and "save/load agreement" in out
+
+
+def pain_docs(corpus) -> list:
+    """The corpus's sentences as documents with one embedded pain sentence each."""
+    from datetime import date
+
+    from tests.factories import pain_doc
+
+    texts, embeddings = corpus
+    docs = [pain_doc(f"r{i}", date(2026, 10, 1), text.replace(". ", " "))
+            for i, text in enumerate(texts[:300])]
+    for doc, vector in zip(docs, embeddings, strict=False):
+        doc.sentences[0].embedding = vector
+    return docs
+
+
+@pytest.fixture(scope="module")
+def resources():
+    from pipeline.resources import Resources
+
+    return Resources.for_models(ModelsConfig())
+
+
+def test_a_first_run_saves_its_model_and_a_second_loads_it_instead_of_a_rival(corpus, resources, first,
+                                                                               tmp_path):
+    """Two first runs: the one that finds a model saved while it mined (behind the writer lock) assigns
+    with that model, so no day keeps ids of a model another run overwrote."""
+    from pipeline.components.topics import TopicAssigner
+    from pipeline.topics.model import META_FILE, TopicLabels
+
+    config = TopicsConfig(seed=42, min_topic_size=6, min_documents=20, labels=None,
+                          model_dir=tmp_path / "model")
+    docs = pain_docs(corpus)
+    alone = TopicAssigner(config, TopicLabels(None), resources)
+    alone.fit_if_missing(docs, save=True)
+    assert (config.model_dir / META_FILE).exists() and alone.model is not None
+
+    late = TopicAssigner(config.model_copy(update={"model_dir": tmp_path / "shared"}), TopicLabels(None),
+                         resources)
+    first.save(tmp_path / "shared")  # another run saved its model after `late` was built
+    late.fit_if_missing(docs, save=True)
+    assert late.model is not None and late.model.version == first.version
