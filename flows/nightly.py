@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 
-from prefect import flow, get_run_logger, task
+from prefect import Flow, flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import FlowRun
 from prefect.runtime import flow_run
+from prefect.states import Completed, State
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from flows.artifacts import publish_artifacts
@@ -23,7 +26,7 @@ from pipeline.document import Conversation, Document, FeedbackItem
 from pipeline.ingest.readers import SourceReadError
 from pipeline.ingest.sources import SourceBatch
 from pipeline.insights.report import Findings, RunSummary, warnings
-from pipeline.warehouse.writes import RunCounts
+from pipeline.warehouse.writes import RunCounts, RunOutcome
 from pipeline.window import Window
 
 
@@ -86,8 +89,22 @@ def task_runner(config: SoriConfig) -> TaskRunner:
 
 @task(name="write-window", retries=2, retry_delay_seconds=[5, 30], cache_policy=NO_CACHE)
 def write_window(config_path: str | None, start: date, end: date, batches: list[SourceBatch],
-                 docs: list[Document], run_id: str, model_version: str) -> RunCounts:
-    return Sori.open(config_path).write_window(Window(start, end), batches, docs, run_id, model_version)
+                 docs: list[Document], run_id: str, model_version: str, failures: list[str],
+                 seconds: float) -> RunOutcome:
+    return Sori.open(config_path).write_window(Window(start, end), batches, docs, run_id, model_version,
+                                               failures, seconds)
+
+
+def record_end(status: str) -> Callable[[Flow, FlowRun, State], None]:
+    """A state hook: records in `runs` that Prefect ended the run so (failed, cancelled, crashed),
+    which sori's own bookkeeping cannot do for a cancelled or killed run."""
+
+    def hook(flow: Flow, flow_run: FlowRun, state: State) -> None:
+        config_path = flow_run.parameters.get("config_path")
+        message = f"{state.name}: {state.message or 'no message'}"
+        Sori.open(config_path).close_run(str(flow_run.id), status, message[:2000])
+
+    return hook
 
 
 def tell_window(config_path: str | None, run_id: str, window: Window, sources: list[str],
@@ -101,7 +118,8 @@ def tell_window(config_path: str | None, run_id: str, window: Window, sources: l
 
 # No log_prints: it swaps builtins.print for the run, and numba then fails to compile UMAP's kernels
 # (pynndescent) the first time they are compiled in a fresh environment ("Untyped global name 'print'").
-@flow(name="sori-mine-window")
+@flow(name="sori-mine-window", on_failure=[record_end("failed")], on_cancellation=[record_end("cancelled")],
+      on_crashed=[record_end("crashed")])
 def mine_window(start: date | None = None, end: date | None = None, sources: list[str] | None = None,
                 config_path: str | None = None) -> RunSummary:
     """Mine one window into the warehouse; re-running a window replaces its rows.
@@ -118,7 +136,8 @@ def mine_window(start: date | None = None, end: date | None = None, sources: lis
     window = sori.window(start, end)
     names = sori.source_names(sources)
     run_id = str(flow_run.get_id() or uuid.uuid4())
-    sori.start_run(run_id, "mine-window", window, names)
+    for closed in sori.start_run(run_id, "mine-window", window, names):
+        logger.warning("run %s was left running by a process that is gone: closed as crashed", closed)
 
     batches, failures = [], []
     for name in names:
@@ -131,23 +150,26 @@ def mine_window(start: date | None = None, end: date | None = None, sources: lis
         except SourceReadError as exc:
             logger.error("source %s cannot be read, nothing written for it: %s", name, exc)
             failures.append(f"{name}: {exc}")
-    counts, model_version = RunCounts(), ""
     try:
         docs, model_version = mine(config_path, batches)
-        counts = write_window(config_path, window.start, window.end, batches, docs, run_id, model_version)
+        outcome = write_window(config_path, window.start, window.end, batches, docs, run_id, model_version,
+                               failures, time.perf_counter() - started)
     except Exception as exc:
-        sori.finish_run(run_id, "failed", counts, time.perf_counter() - started, repr(exc))
+        sori.finish_run(RunOutcome(run_id, "failed", RunCounts(), time.perf_counter() - started, repr(exc)))
         raise
     flags = sori.judge_emerging(window)
-    seconds = time.perf_counter() - started
-    status = "failed" if failures else ("warning" if counts.records_quarantined else "ok")
-    sori.finish_run(run_id, status, counts, seconds, "; ".join(failures), model_version)
     mined_sources = [b.source for b in batches]
-    summary, findings = tell_window(config_path, run_id, window, mined_sources, counts, seconds)
+    counts = outcome.counts
+    summary, findings = tell_window(config_path, run_id, window, mined_sources, counts,
+                                    time.perf_counter() - started)
     if sori.config.alerts:
         route_alerts(config_path, window.start, window.end, mined_sources, run_id)
     for warning in warnings(findings, flags, counts, sori.config.emerging.trend_days):
         logger.warning("%s", warning)
+    sori.record_seconds(run_id, time.perf_counter() - started)
     if failures:
         raise SourceReadError("; ".join(failures))
+    if counts.records_read == 0:
+        logger.warning("%s", outcome.message)
+        return Completed(data=summary, name="Empty", message=outcome.message)
     return summary

@@ -13,7 +13,7 @@ import hashlib
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -35,7 +35,11 @@ from pipeline.warehouse.retag import replace_mined, stored_items
 from pipeline.warehouse.schema import connect, ensure_schema
 from pipeline.warehouse.writes import (
     RunCounts,
+    RunOutcome,
+    close_abandoned_runs,
+    close_run,
     finish_run,
+    record_seconds,
     replace_window,
     start_run,
     watermark,
@@ -47,6 +51,18 @@ log = logging.getLogger("sori.app")
 
 _opened: dict[tuple[str | None, str], Sori] = {}
 _opened_lock = threading.Lock()
+
+
+def run_status(window: Window, counts: RunCounts, failures: list[str]) -> tuple[str, str]:
+    """`failed` when a source could not be read; `warning` when records were quarantined or no source
+    had a single record for the window (a missing export looks like a quiet night); else `ok`."""
+    if failures:
+        return "failed", "; ".join(failures)
+    if counts.records_read == 0:
+        return "warning", f"no records read from any source for {window.start} … {window.end}"
+    if counts.records_quarantined:
+        return "warning", f"{counts.records_quarantined} records quarantined"
+    return "ok", ""
 
 
 def fingerprint(config: SoriConfig) -> str:
@@ -123,27 +139,44 @@ class Sori:
 
     # Writing
 
-    def start_run(self, run_id: str, flow: str, window: Window, sources: list[str]) -> None:
+    def start_run(self, run_id: str, flow: str, window: Window, sources: list[str]) -> list[str]:
+        """Records the run as `running`, first closing as `crashed` the runs a killed process left
+        open; returns the ids it closed."""
+        abandoned_after = timedelta(hours=self.config.warehouse.abandoned_after_hours)
+        closed = close_abandoned_runs(self.engine, abandoned_after, run_id)
         start_run(self.engine, run_id, flow, window, sources)
+        return closed
 
-    def finish_run(self, run_id: str, status: str, counts: RunCounts, seconds: float, message: str = "",
-                   model_version: str = "") -> None:
-        finish_run(self.engine, run_id, status, counts, seconds, message, model_version)
+    def finish_run(self, outcome: RunOutcome) -> None:
+        """Records the outcome of a run that wrote no window."""
+        finish_run(self.engine, outcome)
+
+    def close_run(self, run_id: str, status: str, message: str) -> bool:
+        """Records that Prefect ended the run (`failed`, `cancelled`, `crashed`) outside sori's own
+        bookkeeping."""
+        return close_run(self.engine, run_id, status, message)
+
+    def record_seconds(self, run_id: str, seconds: float) -> None:
+        record_seconds(self.engine, run_id, seconds)
 
     def write_window(self, window: Window, batches: list[SourceBatch], docs: list[Document], run_id: str,
-                     model_version: str) -> RunCounts:
-        """Replaces the window's rows of every mined source in one transaction; the reconciliation."""
+                     model_version: str, failures: list[str], seconds: float) -> RunOutcome:
+        """Replaces the window's rows of every mined source and records the run's outcome, in one
+        transaction. `failures` are the sources that could not be read."""
         channels = {source.name: source.channel_name for source in self.config.sources}
         writes = window_writes(batches, docs, run_id, model_version, PiiMasker(),
                                self.config.warehouse.store_raw_text, channels)
-        replace_window(self.engine, window, writes, self.pipeline.topic_rows())
-        return RunCounts(
+        counts = RunCounts(
             records_read=sum(b.records_read for b in batches),
             records_quarantined=sum(len(b.quarantine) for b in batches),
             feedback_rows=sum(len(w.feedback) for w in writes),
             sentences=sum(len(d.sentences) for d in docs),
             pain_points=sum(len(w.pain_points) for w in writes),
         )
+        status, message = run_status(window, counts, failures)
+        outcome = RunOutcome(run_id, status, counts, seconds, message, model_version)
+        replace_window(self.engine, window, writes, self.pipeline.topic_rows(), outcome)
+        return outcome
 
     def judge_emerging(self, window: Window) -> int:
         """Emerging issues of the window judged again from the warehouse; the number flagged."""

@@ -34,6 +34,9 @@ class WarehouseConfig(StrictModel):
     url_secret: str | None = None
     path: Path = Path("../warehouse/sori.duckdb")
     store_raw_text: bool = False
+    # A run left `running` by a process on another host is closed as crashed after this long (one on
+    # this host as soon as its process is gone).
+    abandoned_after_hours: float = Field(24.0, gt=0)
 
     @field_validator("url")
     @classmethod
@@ -336,6 +339,18 @@ class SeverityConfig(StrictModel):
     bot_loop_turns: int = Field(3, ge=1)
 
 
+class LimitsConfig(StrictModel):
+    """Per text, so one pasted essay or a sentence repeated a thousand times cannot dominate counts,
+    topics or emerging issues. What a limit leaves out is recorded on the feedback row."""
+
+    # Characters read of one text; the rest is cut at the last space before the limit.
+    max_characters: int = Field(4000, ge=100)
+    # Sentences mined of one text, counted after repeats are dropped.
+    max_sentences: int = Field(60, ge=1)
+    # Times the same sentence (spacing and case aside) is mined in one text.
+    max_repeats: int = Field(1, ge=1)
+
+
 class SoriConfig(StrictModel):
     timezone: str = "Asia/Seoul"
     warehouse: WarehouseConfig = Field(default_factory=WarehouseConfig)
@@ -349,6 +364,7 @@ class SoriConfig(StrictModel):
     runner: RunnerConfig = Field(default_factory=RunnerConfig)
     emerging: EmergingConfig = Field(default_factory=EmergingConfig)
     severity: SeverityConfig = Field(default_factory=SeverityConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
     sources: list[SourceConfig] = Field(default_factory=list)
 
     @field_validator("timezone")

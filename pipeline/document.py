@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
 
 import numpy as np
 
@@ -148,7 +147,10 @@ class Document:
     sentiment: str = "neutral"
     p_negative: float = 0.0
     conversation: Conversation | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    # What the per-text limits (config `limits:`) left unread: characters past `max_characters`, and
+    # sentences that repeat an earlier one or come after `max_sentences`. Recorded, never silent.
+    characters_cut: int = 0
+    sentences_cut: int = 0
 
     @property
     def feedback_id(self) -> str:

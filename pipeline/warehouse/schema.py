@@ -17,6 +17,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Double,
     Engine,
     Float,
     Integer,
@@ -68,6 +69,9 @@ feedback = Table(
     Column("sentences", Integer, nullable=False),
     Column("pain_points", Integer, nullable=False),
     Column("run_id", String(40), nullable=False),
+    # What the per-text limits left unread (config `limits:`): 0 for nearly every text.
+    Column("characters_cut", Integer),
+    Column("sentences_cut", Integer),
 )
 
 pain_points = Table(
@@ -158,7 +162,7 @@ topics = Table(
 @event.listens_for(metadata, "after_create")
 def _add_new_columns(target: MetaData, conn: Connection, **_: Any) -> None:
     """create_all never alters a table: add the nullable columns a warehouse made before them lacks."""
-    for table in (pain_points, topics, emerging_issues, survey_responses):
+    for table in (feedback, pain_points, topics, emerging_issues, survey_responses, runs):
         present = set(conn.execute(text(f"SELECT * FROM {table.name} WHERE 1 = 0")).keys())
         for column in table.columns:
             if column.name not in present:
@@ -238,6 +242,10 @@ runs = Table(
     Column("model_version", Text, nullable=False),
     Column("seconds", Float),
     Column("message", Text),
+    # The process that runs it, so the next run can tell a killed run from a live one.
+    Column("host", String(255)),
+    Column("pid", Integer),
+    Column("process_started", Double),  # seconds since the epoch: FLOAT is too coarse on DuckDB
 )
 
 

@@ -7,11 +7,13 @@ mid-write leaves the previous contents in place. Every statement is parameterise
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psutil
 from sqlalchemy import Engine, Table, delete, insert, select
 from sqlalchemy.engine import Connection
 
@@ -74,6 +76,7 @@ def feedback_rows(docs: Sequence[Document], run_id: str, store_raw_text: bool) -
             "masked_kinds": ";".join(doc.masked_kinds), "sentiment": doc.sentiment,
             "p_negative": doc.p_negative, "sentences": len(doc.sentences),
             "pain_points": len(doc.pain_sentences), "run_id": run_id,
+            "characters_cut": doc.characters_cut, "sentences_cut": doc.sentences_cut,
         })
     return rows
 
@@ -198,9 +201,10 @@ def _advance_watermark(conn: Connection, source: str, new: datetime) -> None:
 
 
 def replace_window(engine: Engine, window: Window, writes: Sequence[WindowWrite],
-                   topic_rows: Sequence[dict[str, Any]] = ()) -> None:
+                   topic_rows: Sequence[dict[str, Any]] = (), outcome: RunOutcome | None = None) -> None:
     """One transaction: delete each source's rows in the window (or, for an incremental pull, the rows
-    of the records it read), insert the new ones, and advance the source's watermark."""
+    of the records it read), insert the new ones, advance the source's watermark and record the run's
+    outcome, so a run killed at any point leaves its rows and its `runs` row agreeing."""
     with engine.begin() as conn:
         for write in writes:
             if write.record_ids is None:
@@ -222,6 +226,8 @@ def replace_window(engine: Engine, window: Window, writes: Sequence[WindowWrite]
             versions = {row["model_version"] for row in topic_rows}
             conn.execute(delete(topics).where(topics.c.model_version.in_(versions)))
             insert_rows(conn, topics, list(topic_rows))
+        if outcome is not None:
+            _record_outcome(conn, outcome)
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -236,26 +242,93 @@ def watermark(engine: Engine, source: str) -> datetime | None:
         return conn.execute(select(source_state.c.watermark).where(source_state.c.source == source)).scalar()
 
 
+@dataclass
+class RunOutcome:
+    """How a run ended, recorded in the `runs` row in the transaction that writes its rows."""
+
+    run_id: str
+    status: str  # ok | warning | failed
+    counts: RunCounts
+    seconds: float
+    message: str = ""
+    model_version: str = ""
+
+
+def _this_process() -> dict[str, Any]:
+    process = psutil.Process()
+    return {"host": socket.gethostname(), "pid": process.pid, "process_started": process.create_time()}
+
+
 def start_run(engine: Engine, run_id: str, flow: str, window: Window, sources: Sequence[str]) -> None:
     with engine.begin() as conn:
         conn.execute(insert(runs), [{
             "run_id": run_id, "flow": flow, "started_at": _now(), "window_start": window.start,
             "window_end": window.end, "sources": json.dumps(list(sources)), "status": "running",
             "records_read": 0, "records_loaded": 0, "records_quarantined": 0, "feedback_rows": 0,
-            "sentences": 0, "pain_points": 0, "model_version": "",
+            "sentences": 0, "pain_points": 0, "model_version": "", **_this_process(),
         }])
 
 
-def finish_run(engine: Engine, run_id: str, status: str, counts: RunCounts, seconds: float,
-               message: str = "", model_version: str = "") -> None:
-    with engine.begin() as conn:
-        conn.execute(
-            runs.update().where(runs.c.run_id == run_id).values(
-                finished_at=_now(), model_version=model_version, status=status,
-                records_read=counts.records_read,
-                records_loaded=counts.records_loaded, records_quarantined=counts.records_quarantined,
-                feedback_rows=counts.feedback_rows, sentences=counts.sentences,
-                pain_points=counts.pain_points, seconds=round(seconds, 2), message=message,
-            )
+def _record_outcome(conn: Connection, outcome: RunOutcome) -> None:
+    counts = outcome.counts
+    conn.execute(
+        runs.update().where(runs.c.run_id == outcome.run_id).values(
+            finished_at=_now(), model_version=outcome.model_version, status=outcome.status,
+            records_read=counts.records_read, records_loaded=counts.records_loaded,
+            records_quarantined=counts.records_quarantined, feedback_rows=counts.feedback_rows,
+            sentences=counts.sentences, pain_points=counts.pain_points, seconds=round(outcome.seconds, 2),
+            message=outcome.message,
         )
+    )
 
+
+def finish_run(engine: Engine, outcome: RunOutcome) -> None:
+    """Records how a run ended that wrote no window (it failed before or while writing)."""
+    with engine.begin() as conn:
+        _record_outcome(conn, outcome)
+
+
+def record_seconds(engine: Engine, run_id: str, seconds: float) -> None:
+    """The run's whole time, once its story is told after the window was written."""
+    with engine.begin() as conn:
+        conn.execute(runs.update().where(runs.c.run_id == run_id).values(seconds=round(seconds, 2)))
+
+
+def close_run(engine: Engine, run_id: str, status: str, message: str) -> bool:
+    """Marks a run that ended outside sori's own bookkeeping (Prefect says it failed, was cancelled or
+    crashed) unless it was already recorded as failed; False when there is no such open run."""
+    with engine.begin() as conn:
+        current = conn.execute(select(runs.c.status).where(runs.c.run_id == run_id)).scalar()
+        if current in (None, "failed"):
+            return False
+        conn.execute(runs.update().where(runs.c.run_id == run_id)
+                     .values(status=status, finished_at=_now(), message=message))
+    return True
+
+
+def close_abandoned_runs(engine: Engine, abandoned_after: timedelta, closing_run: str) -> list[str]:
+    """Closes as `crashed` the runs left `running` by a process that is gone: one on this host whose
+    process no longer exists (or is another process with the same pid), one on another host (or from
+    before sori recorded hosts) once it started more than `abandoned_after` ago. Returns their ids."""
+    here, now = _this_process(), _now()
+    with engine.begin() as conn:
+        rows = conn.execute(select(runs.c.run_id, runs.c.host, runs.c.pid, runs.c.process_started,
+                                   runs.c.started_at).where(runs.c.status == "running")).all()
+        gone = [row for row in rows if row.run_id != closing_run and not _may_be_alive(row, here, now,
+                                                                                        abandoned_after)]
+        for row in gone:
+            where = f"process {row.pid} on {row.host}" if row.host else "its process"
+            conn.execute(runs.update().where(runs.c.run_id == row.run_id, runs.c.status == "running").values(
+                status="crashed", finished_at=now,
+                message=f"{where} ended without finishing; closed when run {closing_run} started"))
+    return [row.run_id for row in gone]
+
+
+def _may_be_alive(row: Any, here: dict[str, Any], now: datetime, abandoned_after: timedelta) -> bool:
+    if row.host == here["host"] and row.pid is not None:
+        try:
+            return abs(psutil.Process(row.pid).create_time() - (row.process_started or 0.0)) < 1.0
+        except psutil.Error:
+            return False
+    started = row.started_at if row.started_at.tzinfo else row.started_at.replace(tzinfo=UTC)
+    return now - started < abandoned_after

@@ -181,3 +181,17 @@ def test_no_personal_data_reaches_any_warehouse_table(prefect_harness, tmp_path)
     for kind, value in PERSONAL.items():
         assert value not in everything, kind
         assert value.replace("-", "") not in everything, kind
+
+
+def test_an_empty_window_from_every_source_ends_in_a_warning(prefect_harness, tmp_path):
+    """A missing export looks like a quiet night: the run says so in `runs` and in its Prefect state,
+    which an automation can alert on."""
+    from flows.nightly import mine_window
+
+    config_path = write_config(tmp_path)
+    state = mine_window(start=date(2020, 1, 1), config_path=str(config_path), return_state=True)
+    assert state.is_completed() and state.name == "Empty"
+    assert "no records read from any source" in state.message
+    (run,) = table(f"duckdb:///{tmp_path / 'sori.duckdb'}", "runs")
+    assert run["status"] == "warning" and run["records_read"] == 0
+    assert "no records read from any source for 2020-01-01" in run["message"]
