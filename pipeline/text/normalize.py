@@ -30,10 +30,10 @@ INVISIBLE_CHARACTERS = (
 )
 _INVISIBLE = re.compile(f"[{INVISIBLE_CHARACTERS}]")
 _INVISIBLE_OR_BREAK = re.compile(f"[{INVISIBLE_CHARACTERS}\t\n\r]")
-# A tag as HTML opens one: `<` right before a letter, `/`, `!` or `?` (`< b>` is text to a browser).
-_TAG = re.compile(r"<[/!?]?[a-zA-Z][^<>]{0,200}>")
-# What an HTML parser would still open as markup once tags are gone: an unclosed `<img …`, `<!--`.
-_MARKUP_OPEN = re.compile(r"<(?=[a-zA-Z/!?])")
+_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]{0,200}>")
+# What an HTML parser would still open as a tag once tags are gone (an unclosed `<img …`): `<` right
+# before an ASCII letter, or before `/` and one. `<!` and `<?` open only comments, which run no code.
+_TAG_OPEN = re.compile(r"<(?=/?[a-zA-Z])")
 _SPACES = re.compile(r"[ \t\u00a0\u3000]+")
 _NEWLINES = re.compile(r"\s*\n\s*")
 _COMPAT_JAMO = re.compile(r"([\u3131-\u318e]+)")
@@ -71,7 +71,7 @@ def escape_invisible(text: str) -> str:
 
 def _without_markup(text: str) -> str:
     """Tags removed, entities decoded once, and tags removed again, so that an escaped tag cannot come
-    out live; then any `<` an HTML parser would still open as markup (an unclosed `<img …`) gets a space
+    out live; then any `<` an HTML parser would still open as a tag (an unclosed `<img …`) gets a space
     after it.
 
     Tags are stripped rather than entities kept escaped because models read this text: `&quot;` or
@@ -80,8 +80,8 @@ def _without_markup(text: str) -> str:
     HTML, so Korean brackets (`<상품명>`) and emoticons (`<3`) are kept as written."""
     text = _TAG.sub(" ", text)
     if "&" in text:
-        text = nfkc_keeping_jamo(html.unescape(text))
-    return _MARKUP_OPEN.sub("< ", _TAG.sub(" ", text))
+        text = html.unescape(text)
+    return _TAG_OPEN.sub("< ", _TAG.sub(" ", text))
 
 
 def normalize_text(text: str) -> str:

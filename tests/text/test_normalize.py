@@ -55,7 +55,7 @@ def test_a_product_name_is_one_key_however_the_export_wrote_it():
 def test_hostile_markup_comes_out_inert(payload):
     text = normalize_text(payload)
     assert "배송이 늦어요" in text
-    assert not re.search(r"<[a-zA-Z/!?]", text), "nothing an HTML parser would open as a tag"
+    assert not re.search(r"</?[a-zA-Z]", text), "nothing an HTML parser would open as a tag"
 
 
 def test_entities_are_decoded_once():
