@@ -147,7 +147,7 @@ def _read_csv(path: str, looks_like_record: RecordTest | None = None) -> Iterato
                 restart = first + 1
                 yield RawRecord.unreadable(f"{path}:{first + 1}", SWALLOWED, lines[first].rstrip("\r\n"))
                 continue
-            yield _csv_record(f"{path}:{first + 1}", header, row, "".join(lines[first:done]))
+            yield _csv_record(f"{path}:{first + 1}", header, row, lines[first:done])
         start = restart
 
 
@@ -159,11 +159,11 @@ def _is_record(line: str, header: list[str], dialect: dict[str, str], looks_like
     return len(fields) == len(header) and looks_like_record(dict(zip(header, fields, strict=True)))
 
 
-def _csv_record(location: str, header: list[str], row: list[str], raw: str) -> RawRecord:
+def _csv_record(location: str, header: list[str], row: list[str], lines: list[str]) -> RawRecord:
     """A row as the header names it; missing trailing fields are None, as csv.DictReader gives them."""
     if len(row) > len(header) and any(value.strip() for value in row[len(header):]):
         reason = f"row has {len(row)} fields; the header has {len(header)}"
-        return RawRecord.unreadable(location, reason, raw.rstrip("\r\n"))
+        return RawRecord.unreadable(location, reason, "".join(lines).rstrip("\r\n"))
     fields: dict[str, Any] = dict.fromkeys(header)
     fields.update(zip(header, row, strict=False))
     return RawRecord(location, fields)

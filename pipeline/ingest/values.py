@@ -36,6 +36,8 @@ def plain_value(value: Any) -> Any:
     """A typed reader's value as plain Python: missing markers as None, numpy scalars as Python
     numbers, whole `Decimal`s as int (others as float), pandas timestamps as datetime, bytes as text
     (undecodable bytes replaced), UUIDs as text. What the kinds and the quarantine's JSON expect."""
+    if type(value) is str:  # the common case (every CSV value), answered first
+        return value
     if is_missing(value):
         return None
     if isinstance(value, np.datetime64):  # .item() of a nanosecond one is an int
