@@ -45,9 +45,11 @@ def plain_value(value: Any) -> Any:
     elif isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, Decimal):
+        if value.is_nan():
+            return None
         return int(value) if value.is_finite() and value == value.to_integral_value() else float(value)
     if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
+        return value.to_pydatetime(warn=False)
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value).decode("utf-8", errors="replace")
     if isinstance(value, UUID):
@@ -118,7 +120,8 @@ _KOREAN_DATE = re.compile(
 
 def parse_timestamp(value: Any, tz: ZoneInfo) -> datetime | None:
     """Parse ISO 8601 and the common Korean export formats; naive times are local to `tz`. A typed
-    timestamp is taken as it is, a date as its midnight; None when missing or unparseable."""
+    timestamp is taken as it is, a date as its midnight; None when missing, unparseable, or so near
+    the ends of the calendar (year 1, 9999) that it has no local date in `tz`."""
     value = plain_value(value)
     if value is None:
         return None
@@ -131,7 +134,12 @@ def parse_timestamp(value: Any, tz: ZoneInfo) -> datetime | None:
         if parsed_text is None:
             return None
         parsed = parsed_text
-    return parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed
+    parsed = parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed
+    try:
+        parsed.astimezone(tz)
+    except OverflowError:
+        return None
+    return parsed
 
 
 def _parse_text(text: str) -> datetime | None:

@@ -10,10 +10,14 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import text
 
 from pipeline.config import SourceConfig
 from pipeline.ingest.readers import SourceReadError
 from pipeline.ingest.sources import open_source
+from pipeline.text.pii.masker import PiiMasker
+from pipeline.warehouse.schema import connect, ensure_schema
+from pipeline.warehouse.writes import replace_window, window_writes
 from pipeline.window import Window
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -139,3 +143,20 @@ def test_windows_that_partition_a_period_sum_to_the_file(tmp_path):
     assert sum(b.records_read for b in batches) == 60
     assert sum(len(b.quarantine) for b in batches) == len({q.location for b in batches for q in b.quarantine})
     assert sum(len(b.items) + len(b.quarantine) for b in batches) == 60
+
+
+def test_three_windows_quarantine_as_many_records_as_they_count(warehouse_url, tmp_path):
+    """What `runs.records_quarantined` adds up to over the windows equals the quarantine rows written,
+    on DuckDB and PostgreSQL, and re-running a window counts and writes the same again."""
+    path = tmp_path / "r.csv"
+    path.write_text(MESSY, encoding="utf-8")
+    engine = connect(warehouse_url)
+    ensure_schema(engine)
+    source, masker, counted = reviews(path), PiiMasker(), []
+    for window in [*WINDOWS, WINDOWS[1]]:
+        batch = source.read(window)
+        replace_window(engine, window, window_writes([batch], [], "run", "m", masker, store_raw_text=False))
+        counted.append(len(batch.quarantine))
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT count(*) FROM quarantine")).scalar()
+    assert counted == [3, 2, 2, 2] and rows == sum(counted[:3]) == 7

@@ -31,7 +31,7 @@ URL_ENV = "SORI_TEST_TYPED_DB"
 @pytest.mark.parametrize("value, key", [
     (101, "101"), (101.0, "101"), (np.int64(101), "101"), (np.float64(101.0), "101"), (Decimal("101"), "101"),
     (Decimal("101.00"), "101"), (" R-7 ", "R-7"), (1.5, "1.5"), (None, ""), (float("nan"), ""), (pd.NA, ""),
-    (pd.NaT, ""), (np.datetime64("NaT"), ""), (uuid.UUID(int=1), str(uuid.UUID(int=1))),
+    (pd.NaT, ""), (np.datetime64("NaT"), ""), (Decimal("NaN"), ""), (uuid.UUID(int=1), str(uuid.UUID(int=1))),
     ({"a": 1}, None), ([1], None), (datetime(2026, 10, 1), None),
 ])
 def test_an_id_reads_as_what_it_means(value, key):
@@ -62,7 +62,8 @@ def test_timestamps_of_every_type_parse_and_nulls_of_every_type_are_missing():
                   pd.Timestamp("2026-10-05 00:30", tz="UTC")):
         assert parse_timestamp(value, SEOUL) == expected, value
     assert parse_timestamp(date(2026, 10, 5), SEOUL) == datetime(2026, 10, 5, tzinfo=SEOUL)
-    for missing in (None, pd.NaT, np.datetime64("NaT"), pd.NA, float("nan"), "", "  "):
+    for missing in (None, pd.NaT, np.datetime64("NaT"), pd.NA, float("nan"), "", "  ", datetime.max.replace(
+            tzinfo=ZoneInfo("UTC")), "0001-01-01T00:00:00+09:00", Decimal("NaN"), ["2026-10-05"]):
         assert parse_timestamp(missing, SEOUL) is None, missing
     assert plain_value(np.datetime64("2026-10-05T09:30")) == datetime(2026, 10, 5, 9, 30)
 
