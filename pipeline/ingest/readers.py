@@ -10,6 +10,7 @@ import glob
 import io
 import itertools
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -169,12 +170,14 @@ def _csv_record(location: str, header: list[str], row: list[str], lines: list[st
     return RawRecord(location, fields)
 
 
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
 def _read_jsonl(path: str) -> Iterator[RawRecord]:
-    """One JSON object per line. Lines end at \n only: a JSON string may hold U+2028, U+0085 or a form
-    feed unescaped, and `str.splitlines` would cut the record there."""
+    """One JSON object per line. Lines end at \n, \r\n or \r, which JSON never holds raw inside a
+    string; not at U+2028 or U+0085, which it may, and where `str.splitlines` would cut the record."""
     text = decode_bytes(Path(path).read_bytes(), path)
-    for line_number, line in enumerate(text.split("\n"), start=1):
-        line = line.removesuffix("\r")
+    for line_number, line in enumerate(_LINE_END.split(text), start=1):
         if not line.strip():
             continue
         location = f"{path}:{line_number}"

@@ -94,7 +94,7 @@ def test_a_malformed_record_is_quarantined_and_the_rest_of_the_file_is_read(tmp_
         (f"{path}:3", "CSV: field larger than field limit (100)")]
 
 
-@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85", "\x0c", "\x1e"])
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85"])
 def test_a_json_line_is_not_cut_at_a_separator_inside_a_string(tmp_path, separator):
     path = tmp_path / "r.jsonl"
     rows = [{"id": "j1", "date": "2026-10-17", "stars": 1, "text": f"첫 줄{separator}둘째 줄"},
@@ -104,3 +104,10 @@ def test_a_json_line_is_not_cut_at_a_separator_inside_a_string(tmp_path, separat
                                                                              (f"{path}:2", "j2")]
     batch = source(path).read(OCTOBER)
     assert [i.source_id for i in batch.items] == ["j1", "j2"] and not batch.quarantine
+
+
+def test_json_lines_may_end_in_any_newline(tmp_path):
+    path = tmp_path / "r.jsonl"
+    rows = [json.dumps({"id": f"j{n}", "date": "2026-10-17", "stars": 5, "text": "좋아요"}) for n in range(3)]
+    path.write_text(f"{rows[0]}\r{rows[1]}\r\n\n{rows[2]}", encoding="utf-8", newline="")
+    assert [r.location.rsplit(":", 1)[1] for r in read_records(str(path))] == ["1", "2", "4"]
