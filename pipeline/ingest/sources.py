@@ -14,18 +14,30 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
-
-import pandas as pd
 
 from pipeline.config import SourceConfig
 from pipeline.document import MAX_KEY_LENGTH, Conversation, FeedbackItem, SurveyResponse
 from pipeline.ingest.conversations import summarise_conversation
 from pipeline.ingest.http_reader import HttpReader
-from pipeline.ingest.readers import FileReader, RawRecord, RecordReader, SourceReadError
+from pipeline.ingest.readers import FileReader, RawRecord, RecordReader, RecordTest, SourceReadError
 from pipeline.ingest.sql_reader import SqlReader
-from pipeline.text.normalize import normalize_name
+from pipeline.ingest.values import (
+    describe,
+    number_value,
+    parse_timestamp,
+    record_key,
+    text_value,
+)
+from pipeline.text.normalize import (
+    escape_invisible,
+    invisible_in,
+    normalize_name,
+    normalize_text,
+    strip_invisible,
+)
 from pipeline.window import Window
 
 
@@ -58,47 +70,28 @@ class SourceBatch:
     watermark: datetime | None = None
 
 
-_KOREAN_DATE = re.compile(
-    r"^\s*(\d{4})\s*(?:년|[.\-/])\s*(\d{1,2})\s*(?:월|[.\-/])\s*(\d{1,2})\s*(?:일|\.)?"
-    r"(?:\s*(오전|오후)?\s*(\d{1,2})\s*(?:시|:)\s*(\d{1,2})?\s*(?:분)?(?:\s*:?\s*(\d{1,2})\s*(?:초)?)?)?\s*$"
-)
+@dataclass
+class _Checked:
+    """A record as the source judged it before any window: its id ("" when unusable), its time (None
+    when unusable) and why it cannot be used (None when it can)."""
 
-
-def parse_timestamp(value: Any, tz: ZoneInfo) -> datetime | None:
-    """Parse ISO 8601 and the common Korean export formats; naive times are local to `tz`."""
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return None
-    if isinstance(value, datetime):
-        parsed = value
-    else:
-        text = str(value).strip()
-        if not text:
-            return None
-        match = _KOREAN_DATE.match(text)
-        if match:
-            year, month, day, ampm, hour, minute, second = match.groups()
-            hour_value = int(hour or 0)
-            if ampm == "오후" and hour_value < 12:
-                hour_value += 12
-            if ampm == "오전" and hour_value == 12:
-                hour_value = 0
-            try:
-                parsed = datetime(
-                    int(year), int(month), int(day), hour_value, int(minute or 0), int(second or 0)
-                )
-            except ValueError:
-                return None
-        else:
-            try:
-                parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            except ValueError:
-                return None
-    return parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed
+    record: RawRecord
+    key: str
+    created_at: datetime | None
+    reason: str | None
 
 
 class Source:
     """Base of the source kinds: takes raw records from a reader (files, SQL, HTTP), checks the
-    common fields, filters the window, and leaves what a record means to the kind."""
+    common fields, filters the window, and leaves what a record means to the kind.
+
+    Every record read is counted by exactly one window, so windows never count one twice: by its own
+    local date when it has a usable one, a chat turn by its conversation's; otherwise by the date of
+    the nearest record read before it that has one (after it, at the start of a read), since exports
+    are written in time order and a bad line belongs with its neighbours. A window read in which no
+    record has a usable date fails the source: nothing tells which window its records belong to,
+    and a whole source without dates is misconfigured, not a bad record.
+    """
 
     def __init__(self, config: SourceConfig, tz: ZoneInfo, reader: RecordReader | None = None):
         self.config = config
@@ -120,7 +113,7 @@ class Source:
         except (OSError, csv.Error, ValueError) as exc:
             raise SourceReadError(f"source {self.config.name!r} cannot be read: {exc}") from exc
         self._check_columns(records)
-        self.collect(records, window, batch)
+        self.collect([self._check(record) for record in records], window, batch)
         batch.watermark = self._watermark(records)
         return batch
 
@@ -145,52 +138,87 @@ class Source:
         columns = self.config.columns
         return [columns.id, columns.created_at, columns.text]
 
-    def collect(self, records: list[RawRecord], window: Window | None, batch: SourceBatch) -> None:
-        columns = self.config.columns
-        last_of_id = {str(r.fields.get(columns.id)).strip(): r.location for r in records}
-        for record in records:
-            created_at, reason = self._common_checks(record)
-            newer = last_of_id.get(str(record.fields.get(columns.id)).strip())
-            if not reason and newer != record.location:
-                reason = f"duplicate id: superseded by {newer}"
-            if reason:
-                batch.records_read += 1
-                batch.quarantine.append(self._quarantine(record, reason))
-                continue
-            assert created_at is not None
-            day = created_at.astimezone(self.tz).date()
+    def collect(self, checked: list[_Checked], window: Window | None, batch: SourceBatch) -> None:
+        """Each id's last valid version is loaded; its other valid versions are superseded by it, and
+        an invalid version is quarantined for what is wrong with it, never taking a valid one down."""
+        winners = {c.key: c for c in checked if c.reason is None}
+        for check, day in zip(checked, self._counting_days(checked, window, {}), strict=True):
             if window is not None and not window.contains(day):
                 continue
             batch.records_read += 1
-            batch.record_ids.add(str(record.fields[columns.id]).strip())
-            items, reason = self.to_items(record, str(record.fields[columns.id]).strip(), created_at, day,
-                                          batch)
+            winner = winners.get(check.key)
+            reason = check.reason
+            if reason is None and winner is not None and winner is not check:
+                reason = f"duplicate id: superseded by {winner.record.location}"
             if reason:
-                batch.quarantine.append(self._quarantine(record, reason))
-            batch.items.extend(items)
+                batch.quarantine.append(self._quarantine(check.record, reason))
+                continue
+            assert check.created_at is not None
+            batch.record_ids.add(check.key)
+            batch.items.extend(self.to_items(check.record, check.key, check.created_at,
+                                             self._day(check.created_at), batch))
 
-    def _common_checks(self, record: RawRecord) -> tuple[datetime | None, str | None]:
+    def _day(self, at: datetime) -> date:
+        return at.astimezone(self.tz).date()
+
+    def _counting_days(self, checked: list[_Checked], window: Window | None,
+                       by_key: dict[str, date]) -> list[date | None]:
+        """The date each record is counted by (see the class docstring); `by_key` gives the date of
+        the group a key belongs to (a chat conversation's)."""
+        own = [by_key.get(c.key) or (self._day(c.created_at) if c.created_at else None) for c in checked]
+        days, previous = list(own), None
+        for index, day in enumerate(own):
+            days[index] = previous = day or previous
+        following = None
+        for index in range(len(own) - 1, -1, -1):
+            following = own[index] or following
+            days[index] = days[index] or following
+        if window is not None and checked and following is None:
+            first = checked[0]
+            raise SourceReadError(
+                f"source {self.config.name!r}: none of the {len(checked)} records read has a usable date "
+                f"in column {self.config.columns.created_at!r} (the first, at "
+                f"{escape_invisible(first.record.location)}: {first.reason}), so no window can count them"
+            )
+        return days
+
+    def _check(self, record: RawRecord) -> _Checked:
+        """The record's id and time, and the first thing that makes it unusable."""
         if record.error is not None:
-            return None, record.error
-        fields = record.fields
-        record_id = fields.get(self.config.columns.id)
-        if record_id is None or not str(record_id).strip():
-            return None, "missing id"
-        if len(str(record_id).strip()) > MAX_KEY_LENGTH:
-            return None, f"id longer than {MAX_KEY_LENGTH} characters"
-        if len(self.product(record) or "") > MAX_KEY_LENGTH:
-            return None, f"product name longer than {MAX_KEY_LENGTH} characters"
-        raw_time = fields.get(self.config.columns.created_at)
+            return _Checked(record, "", None, record.error)
+        columns = self.config.columns
+        raw_id, raw_time = record.fields.get(columns.id), record.fields.get(columns.created_at)
+        key = record_key(raw_id)
         created_at = parse_timestamp(raw_time, self.tz)
-        if created_at is None:
-            return None, "missing date" if not str(raw_time or "").strip() else "unparseable date"
-        return created_at, None
+        reason = _key_problem(raw_id, key) or self._product_problem(record)
+        if not reason and created_at is None:
+            reason = "missing date" if _blank(raw_time) else "unparseable date"
+        return _Checked(record, key or "", created_at, reason or self.problem(record))
+
+    def _product_problem(self, record: RawRecord) -> str | None:
+        column = self.config.columns.product
+        if not column:
+            return None
+        value = record.fields.get(column)
+        if text_value(value) is None:
+            return f"product is {describe(value)}, not a string"
+        if len(self.product(record) or "") > MAX_KEY_LENGTH:
+            return f"product name longer than {MAX_KEY_LENGTH} characters"
+        return None
+
+    def problem(self, record: RawRecord) -> str | None:
+        """What makes the record unusable for this kind, once its id and date are good; None if nothing."""
+        raise NotImplementedError
 
     def _quarantine(self, record: RawRecord, reason: str) -> QuarantineRecord:
+        """The record as read, without invisible characters (the reason names any that matter), and its
+        location with them escaped, so that no database refuses the row and no key changes."""
         raw = record.raw
         if raw is None:
-            raw = json.dumps(record.fields, ensure_ascii=False, default=str)
-        return QuarantineRecord(self.config.name, record.location, reason, raw)
+            fields = {k: strip_invisible(v) if isinstance(v, str) else v for k, v in record.fields.items()}
+            raw = json.dumps(fields, ensure_ascii=False, default=str)
+        return QuarantineRecord(self.config.name, escape_invisible(record.location), escape_invisible(reason),
+                                strip_invisible(raw))
 
     def item(self, record: RawRecord, source_id: str, created_at: datetime, day: date, text: str,
              **extra: Any) -> FeedbackItem:
@@ -201,140 +229,190 @@ class Source:
             source_id=source_id,
             created_at=created_at,
             record_date=day,
-            text=text,
+            text=strip_invisible(text),
             location=record.location,
             **extra,
         )
 
     def to_items(self, record: RawRecord, source_id: str, created_at: datetime, day: date,
-                 batch: SourceBatch) -> tuple[list[FeedbackItem], str | None]:
+                 batch: SourceBatch) -> list[FeedbackItem]:
+        """The texts to mine of a record that passed `problem`."""
         raise NotImplementedError
 
     def product(self, record: RawRecord) -> str | None:
         """The product or store the record is about, when the source maps one."""
         column = self.config.columns.product
-        return normalize_name(_text(record.fields.get(column))) or None if column else None
+        return normalize_name(text_value(record.fields.get(column)) or "") or None if column else None
+
+
+def _key_problem(raw: Any, key: str | None) -> str | None:
+    if key is None:
+        return f"id is {describe(raw)}, not a string or a number"
+    if not key:
+        return "missing id"
+    if len(key) > MAX_KEY_LENGTH:
+        return f"id longer than {MAX_KEY_LENGTH} characters"
+    if (invisible := invisible_in(key)) is not None:
+        return f"id contains the control or invisible character U+{ord(invisible):04X}"
+    return None
+
+
+def _blank(value: Any) -> bool:
+    text = text_value(value)
+    return text is not None and not text.strip()
 
 
 _WORD = re.compile(r"[^\W_]")
 
 
 def text_problem(text: str) -> str | None:
-    """Why a text cannot be mined, or None: it must contain at least one letter or digit."""
-    if not text.strip():
+    """Why a text cannot be mined, or None: once normalised (markup, entities and invisible characters
+    gone, as the models will read it), it must contain at least one letter or digit."""
+    text = normalize_text(text)
+    if not text:
         return "empty text"
     if not _WORD.search(text):
         return "no words: emoji or symbols only"
     return None
 
 
-def _text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return ""
-    return str(value)
-
-
-def _number(value: Any) -> float | None:
-    try:
-        number = float(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return None if pd.isna(number) else number
+def _text_field_problem(value: Any, what: str = "text") -> str | None:
+    text = text_value(value)
+    if text is None:
+        return f"{what} is {describe(value)}, not a string"
+    return text_problem(text)
 
 
 class ReviewSource(Source):
     def required_columns(self) -> list[str | None]:
         return [*super().required_columns(), self.config.columns.rating]
 
-    def to_items(self, record: RawRecord, source_id: str, created_at: datetime, day: date,
-                 batch: SourceBatch) -> tuple[list[FeedbackItem], str | None]:
+    def problem(self, record: RawRecord) -> str | None:
         columns = self.config.columns
-        text = _text(record.fields.get(columns.text))
-        if problem := text_problem(text):
-            return [], problem
-        rating = _number(record.fields.get(columns.rating)) if columns.rating else None
+        if problem := _text_field_problem(record.fields.get(columns.text)):
+            return problem
+        rating = number_value(record.fields.get(columns.rating)) if columns.rating else None
         if columns.rating and (rating is None or not 1 <= rating <= 5):
-            return [], f"rating {record.fields.get(columns.rating)!r} is not in 1–5"
+            return f"rating {record.fields.get(columns.rating)!r} is not in 1–5"
+        return None
+
+    def to_items(self, record: RawRecord, source_id: str, created_at: datetime, day: date,
+                 batch: SourceBatch) -> list[FeedbackItem]:
+        columns = self.config.columns
+        rating = number_value(record.fields.get(columns.rating)) if columns.rating else None
+        text = text_value(record.fields.get(columns.text)) or ""
         return [self.item(record, source_id, created_at, day, text, rating=rating,
-                          product=self.product(record))], None
+                          product=self.product(record))]
 
 
 class SurveySource(Source):
     """Each free-text answer is mined on its own and keeps its question; every response, answered
-    or not, is kept for NPS."""
+    or not, is kept for NPS. A response without a score keeps its answers, with the score null."""
 
     def required_columns(self) -> list[str | None]:
         columns = self.config.columns
         return [columns.id, columns.created_at, columns.nps]
 
+    def _nps(self, record: RawRecord) -> int | None:
+        column = self.config.columns.nps
+        nps = number_value(record.fields.get(column)) if column else None
+        return None if nps is None else int(nps)
+
+    def problem(self, record: RawRecord) -> str | None:
+        column = self.config.columns.nps
+        if column and not _blank(value := record.fields.get(column)):
+            nps = number_value(value)
+            if nps is None or not 0 <= nps <= 10 or nps != int(nps):
+                return f"NPS score {value!r} is not a whole number in 0–10"
+        for answer in self.config.answers:
+            if text_value(value := record.fields.get(answer)) is None:
+                return f"answer {answer!r} is {describe(value)}, not a string"
+        return None
+
     def to_items(self, record: RawRecord, source_id: str, created_at: datetime, day: date,
-                 batch: SourceBatch) -> tuple[list[FeedbackItem], str | None]:
-        nps_column = self.config.columns.nps
-        nps = _number(record.fields.get(nps_column)) if nps_column else None
-        if nps_column and (nps is None or not 0 <= nps <= 10 or nps != int(nps)):
-            return [], f"NPS score {record.fields.get(nps_column)!r} is not a whole number in 0–10"
-        product = self.product(record)
+                 batch: SourceBatch) -> list[FeedbackItem]:
+        nps, product = self._nps(record), self.product(record)
         items = [
-            self.item(record, source_id, created_at, day, text, part=column, question=question,
-                      nps=None if nps is None else int(nps), product=product)
+            self.item(record, source_id, created_at, day, text, part=column, question=question, nps=nps,
+                      product=product)
             for column, question in self.config.answers.items()
-            if not text_problem(text := _text(record.fields.get(column)))
+            if not text_problem(text := text_value(record.fields.get(column)) or "")
         ]
-        batch.responses.append(SurveyResponse(self.config.name, source_id, created_at, day,
-                                             None if nps is None else int(nps), len(items), product))
-        return items, None
+        batch.responses.append(SurveyResponse(self.config.name, source_id, created_at, day, nps, len(items),
+                                              product))
+        return items
+
+
+Turn = tuple[datetime, str, str, RawRecord]
+"""A chat turn: its time, its speaker's role, its text and the record it came from."""
 
 
 class ChatSource(Source):
-    """Customer turns are mined; the conversation's shape is kept as evidence of its own."""
+    """Customer turns are mined; the conversation's shape is kept as evidence of its own. A turn
+    exported twice (same conversation, speaker, time and text) is one turn: the copy is quarantined."""
 
     def required_columns(self) -> list[str | None]:
         return [*super().required_columns(), self.config.columns.speaker]
 
-    def collect(self, records: list[RawRecord], window: Window | None, batch: SourceBatch) -> None:
-        columns = self.config.columns
-        speakers = {value: role for role, value in self.config.speakers.items()} or {
+    @cached_property
+    def _roles(self) -> dict[str, str]:
+        """The source's speaker values and the roles they stand for."""
+        return {value: role for role, value in self.config.speakers.items()} or {
             role: role for role in ("customer", "agent", "bot")
         }
-        turns: dict[str, list[tuple[datetime, str, str, RawRecord]]] = {}
-        for record in records:
-            created_at, reason = self._common_checks(record)
-            speaker = speakers.get(_text(record.fields.get(columns.speaker)).strip())
-            if not reason and speaker is None:
-                reason = f"unknown speaker {record.fields.get(columns.speaker)!r}"
-            if reason:
-                batch.records_read += 1
-                batch.quarantine.append(self._quarantine(record, reason))
+
+    def _speaker(self, record: RawRecord) -> str | None:
+        return self._roles.get((text_value(record.fields.get(self.config.columns.speaker)) or "").strip())
+
+    def problem(self, record: RawRecord) -> str | None:
+        columns = self.config.columns
+        if self._speaker(record) is None:
+            return f"unknown speaker {record.fields.get(columns.speaker)!r}"
+        value = record.fields.get(columns.text)
+        return f"text is {describe(value)}, not a string" if text_value(value) is None else None
+
+    def collect(self, checked: list[_Checked], window: Window | None, batch: SourceBatch) -> None:
+        turns: dict[str, list[Turn]] = {}
+        copies: dict[int, str] = {}
+        firsts: dict[tuple[str, datetime, str, str], str] = {}
+        for check in checked:
+            if check.reason is not None:
                 continue
-            assert created_at is not None and speaker is not None
-            conversation_id = str(record.fields[columns.id]).strip()
-            text = _text(record.fields.get(columns.text))
-            turns.setdefault(conversation_id, []).append((created_at, speaker, text, record))
-        for conversation_id, conversation_turns in sorted(turns.items()):
-            conversation_turns.sort(key=lambda turn: turn[0])
-            started_at = conversation_turns[0][0]
-            day = started_at.astimezone(self.tz).date()
+            assert check.created_at is not None
+            turn = (check.created_at, self._speaker(check.record) or "",
+                    text_value(check.record.fields.get(self.config.columns.text)) or "", check.record)
+            same = (check.key, *turn[:3])
+            if same in firsts:
+                copies[id(check)] = f"duplicate turn: the same as {firsts[same]}"
+                continue
+            firsts[same] = check.record.location
+            turns.setdefault(check.key, []).append(turn)
+        started = {key: self._day(min(at for at, *_ in group)) for key, group in turns.items()}
+        for check, day in zip(checked, self._counting_days(checked, window, started), strict=True):
             if window is not None and not window.contains(day):
                 continue
-            batch.records_read += len(conversation_turns)
-            batch.record_ids.add(conversation_id)
-            batch.conversations.append(
-                summarise_conversation(
-                    self.config.name, conversation_id, day,
-                    [(at, speaker, text) for at, speaker, text, _ in conversation_turns],
-                )
-            )
-            product = next(filter(None, (self.product(record) for *_, record in conversation_turns)), None)
-            for position, (created_at, speaker, text, record) in enumerate(conversation_turns):
-                if speaker != "customer":
-                    continue
-                if problem := text_problem(text):
-                    batch.quarantine.append(self._quarantine(record, problem))
-                    continue
-                batch.items.append(
-                    self.item(record, conversation_id, created_at, day, text, part=f"turn{position}",
-                              conversation_id=conversation_id, product=product)
-                )
+            batch.records_read += 1
+            if reason := check.reason or copies.get(id(check)):
+                batch.quarantine.append(self._quarantine(check.record, reason))
+        for conversation_id, group in sorted(turns.items()):
+            if window is None or window.contains(started[conversation_id]):
+                self._conversation(conversation_id, started[conversation_id], group, batch)
+
+    def _conversation(self, conversation_id: str, day: date, turns: list[Turn], batch: SourceBatch) -> None:
+        turns = sorted(turns, key=lambda turn: turn[0])
+        batch.record_ids.add(conversation_id)
+        batch.conversations.append(summarise_conversation(
+            self.config.name, conversation_id, day, [(at, speaker, text) for at, speaker, text, _ in turns]))
+        product = next(filter(None, (self.product(record) for *_, record in turns)), None)
+        for position, (created_at, speaker, text, record) in enumerate(turns):
+            if speaker != "customer":
+                continue
+            if problem := text_problem(text):
+                batch.quarantine.append(self._quarantine(record, problem))
+                continue
+            batch.items.append(self.item(record, conversation_id, created_at, day, text,
+                                         part=f"turn{position}", conversation_id=conversation_id,
+                                         product=product))
 
 
 SOURCE_CLASSES: dict[str, type[Source]] = {
@@ -352,7 +430,22 @@ def open_reader(config: SourceConfig) -> RecordReader:
     if config.http is not None:
         return HttpReader(config.http, name=config.name)
     assert config.path is not None  # the config allows exactly one transport
-    return FileReader(config.path, config.format)
+    return FileReader(config.path, config.format, _looks_like_record(config))
+
+
+def _looks_like_record(config: SourceConfig) -> RecordTest:
+    """A CSV line that has a usable id and date in the source's columns: what an unclosed quote's
+    swallowed lines look like, and a line of a multi-line text almost never does."""
+    columns = config.columns
+
+    def looks_like_record(fields: dict[str, str | None]) -> bool:
+        return bool(record_key(fields.get(columns.id))) and \
+            parse_timestamp(fields.get(columns.created_at), _ANY_ZONE) is not None
+
+    return looks_like_record
+
+
+_ANY_ZONE = ZoneInfo("UTC")
 
 
 def open_source(config: SourceConfig, tz: ZoneInfo, reader: RecordReader | None = None) -> Source:

@@ -10,9 +10,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
-from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Connection, FromClause, column, create_engine, literal_column, select
@@ -24,6 +22,7 @@ from sqlalchemy.pool import NullPool
 
 from pipeline.config import SourceColumns, SqlReaderConfig
 from pipeline.ingest.readers import RawRecord, SourceReadError
+from pipeline.ingest.values import plain_value, record_key
 from pipeline.secrets import SecretNotFoundError, resolve_secret
 from pipeline.window import Window
 
@@ -60,8 +59,8 @@ class SqlReader:
                 prefix = self.config.table or "query"
                 seen: Counter[str] = Counter()
                 for row in stream.execute(statement):
-                    fields = {str(key): _plain(value) for key, value in row._mapping.items()}
-                    record_id = str(fields.get(self.columns.id))
+                    fields = {str(key): plain_value(value) for key, value in row._mapping.items()}
+                    record_id = record_key(fields.get(self.columns.id)) or ""
                     seen[record_id] += 1
                     # A repeated id gets its own location, so the kind can tell the rows apart.
                     suffix = f"#{seen[record_id]}" if seen[record_id] > 1 else ""
@@ -146,14 +145,3 @@ def _as_column_compares(instant: datetime, aware: bool, tz: ZoneInfo) -> datetim
     naive times as local to `tz` too."""
     instant = instant.replace(tzinfo=tz) if instant.tzinfo is None else instant
     return instant if aware else instant.astimezone(tz).replace(tzinfo=None)
-
-
-def _plain(value: Any) -> Any:
-    """Driver types as plain Python: what the kinds and the quarantine's JSON expect."""
-    if isinstance(value, Decimal):
-        return int(value) if value.is_finite() and value == value.to_integral_value() else float(value)
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value).decode("utf-8", errors="replace")
-    if isinstance(value, UUID):
-        return str(value)
-    return value

@@ -6,7 +6,8 @@ import pytest
 
 from pipeline.config import SourceConfig
 from pipeline.ingest.readers import SourceReadError, read_records
-from pipeline.ingest.sources import open_source, parse_timestamp
+from pipeline.ingest.sources import open_source
+from pipeline.ingest.values import parse_timestamp
 from pipeline.window import Window
 
 SEOUL = ZoneInfo("Asia/Seoul")
