@@ -2,14 +2,16 @@
 
 Every review, survey answer and chat turn goes through :class:`PiiMasker` before anything is stored, so
 that the warehouse never holds a phone number, e-mail, resident registration number (주민번호), card
-number, bank account, street-address number or a customer's / agent's name. Each detection is replaced
-by a typed placeholder (:data:`PLACEHOLDERS`); downstream code recognises these exact strings, e.g. to
-keep ``[이름]`` out of keyword lists.
+number, bank account, car plate, street-address number or a customer's / agent's name. Each detection
+is replaced by a typed placeholder (:data:`PLACEHOLDERS`); downstream code recognises these exact
+strings, e.g. to keep ``[이름]`` out of keyword lists.
 
 Design
 ------
-* Structured identifiers (phone, e-mail, RRN, card, account, URL query tokens) are found with regular
-  expressions over the raw text; Kiwi's ``W_EMAIL`` / ``W_URL`` tags are added as extra candidates.
+* Structured identifiers (phone, e-mail, RRN, card, account, car plate, URL query tokens) are found with
+  regular expressions over the raw text; Kiwi's ``W_EMAIL`` / ``W_URL`` tags are added as extra
+  candidates. Phone numbers also count when read out digit by digit, in number words (공일공-육삼이일-…)
+  or in digits written apart (0 1 0 2 …).
 * Names and addresses need language knowledge, so they use Kiwi tokens. A name is a 2-4 syllable
   Hangul chunk next to an anchor (an honorific/title, a turn-initial self-introduction, a label such as
   "제 이름은" or "예금주") that Kiwi reads as a proper noun or an unknown word and that is spelled like a
@@ -17,7 +19,7 @@ Design
   the "-로/-길/-동/-리" as part of a place name (테헤란로, 역삼동) and not as the particle "로" ("택배로
   2개"), or a district (강남구) precedes it (:mod:`pipeline.text.pii.detectors`).
 * Overlapping detections resolve to the longest span; ties go to the more specific kind
-  (email > url > rrn > card > phone > account > address > name).
+  (email > url > rrn > card > phone > account > plate > address > name).
 * Order / tracking / reference numbers are *kept*: a digit run right after a label such as 주문번호,
   송장번호, 운송장, 접수번호, 예약번호, 승인번호 is exempt from the RRN, account and bare-digit card
   detectors (phone numbers and grouped card numbers are still masked there). Shapes like
@@ -49,6 +51,7 @@ from pipeline.text.pii.detectors import (
     find_cards,
     find_emails,
     find_phones,
+    find_plates,
     find_reference_numbers,
     find_rrns,
     find_sensitive_url_queries,
@@ -61,7 +64,7 @@ from pipeline.text.pii.tokens import KiwiTokens
 __all__ = ["KINDS", "PLACEHOLDERS", "PLACEHOLDER_RE", "MaskSpan", "Masked", "PiiMasker", "luhn_ok"]
 
 #: Every kind the masker knows, in the order used for documentation and defaults.
-KINDS: tuple[str, ...] = ("phone", "email", "rrn", "card", "account", "address", "name", "url")
+KINDS: tuple[str, ...] = ("phone", "email", "rrn", "card", "account", "plate", "address", "name", "url")
 
 #: Stable placeholder strings; downstream code matches on these exact values.
 PLACEHOLDERS: dict[str, str] = {
@@ -70,6 +73,7 @@ PLACEHOLDERS: dict[str, str] = {
     "rrn": "[주민번호]",
     "card": "[카드번호]",
     "account": "[계좌번호]",
+    "plate": "[차량번호]",
     "address": "[주소]",
     "name": "[이름]",
     "url": "[URL]",
@@ -79,7 +83,9 @@ PLACEHOLDERS: dict[str, str] = {
 PLACEHOLDER_RE = re.compile("|".join(re.escape(p) for p in PLACEHOLDERS.values()))
 
 # Ties between equally long spans go to the more specific detector.
-_PRIORITY = {"email": 8, "url": 7, "rrn": 6, "card": 5, "phone": 4, "account": 3, "address": 2, "name": 1}
+_PRIORITY = {
+    "email": 9, "url": 8, "rrn": 7, "card": 6, "phone": 5, "account": 4, "plate": 3, "address": 2, "name": 1,
+}
 _MAX_PASSES = 4  # masking until nothing new is found; two passes are the most seen in practice
 
 # Texts without any of these cannot produce a Kiwi-dependent detection.
@@ -217,6 +223,8 @@ class PiiMasker:
         soft_block = protected + [(s, e) for s, e in urls]
         if "account" in k:
             cands += [c for c in find_accounts(text, ctx, refs) if not overlaps_any(c[0], c[1], soft_block)]
+        if "plate" in k:
+            cands += [c for c in find_plates(text) if not overlaps_any(c[0], c[1], soft_block)]
         if "address" in k:
             cands += [c for c in find_addresses(text, ctx, toks) if not overlaps_any(c[0], c[1], soft_block)]
         if self._name_finder is not None:

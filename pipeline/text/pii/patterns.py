@@ -42,11 +42,12 @@ _OSEP = f"(?:{_SEP})?"
 _P82 = r"(?:\+|00)[ \t]?82[ \t-]?(?:\(0\)[ \t]?)?"  # +82 / 0082 country prefix
 
 # Units after a number mean quantity/price/date, not an identifier ("1600-2000원", "테헤란로 3개").
-_UNIT_ATTACHED = (
-    r"(?:원|만|천|억|개|명|분|초|시|일|월|년|주|회|번(?!지)|차|층|%|％|퍼|세|살|배|대|권|장|병|잔|박|달|위|"
+_COUNT_UNIT = (
+    r"(?:원|만|천|억|개|명|분|초|시|일|월|년|주|회|층|%|％|퍼|세|살|배|대|권|장|병|잔|박|달|위|"
     r"등|점|건|통|가지|마리|켤레|벌|팩|봉|인분|km|kg|mg|ml|cm|mm|g(?![A-Za-z])|m(?![A-Za-z])|ea|EA)"
 )
-_UNIT = rf"(?:{_UNIT_ATTACHED}|[ \t](?:원|만[ \t]?원|개|일|시간|분|명|년|%)(?![가-힣]))"
+_SPACED_UNIT = r"[ \t](?:원|만[ \t]?원|개|일|시간|분|명|년|%)(?![가-힣])"
+_UNIT = rf"(?:{_COUNT_UNIT}|번(?!지)|차|{_SPACED_UNIT})"
 
 MOBILE_RE = re.compile(
     rf"{_LB}(?:{_P82}0?1[016789]|\(01[016789]\)|01[016789]\)?)"
@@ -93,6 +94,30 @@ REFERENCE_LABEL_RE = re.compile(
     r"(?:주문|송장|운송장|접수|예약|문의|승인|거래|영수증|쿠폰|상품|모델|회원|고객|배송|반품|교환|티켓)"
     r"[ \t]?(?:번호|넘버|no\.?|NO\.?|#)[ \t]*(?:는|은|이|가|:|：|#)?[ \t]*$|운송장[ \t]*:?[ \t]*$|"
     r"(?:order|Order|ORDER)[ \t]?(?:no\.?|number|#)?[ \t]*:?[ \t]*$"
+)
+
+# Phone numbers read out digit by digit: Sino-Korean number words (공/영/빵 = 0, 일 = 1 … 구 = 9), mixed
+# with digits or not, or digits written apart ("0 1 0 2 6 …"). A run must start with a zero; which
+# runs are phone numbers is decided on their digits (:data:`PHONE_DIGITS_RE`).
+DIGIT_WORDS: dict[str, str] = {
+    "공": "0", "영": "0", "빵": "0", "일": "1", "이": "2", "삼": "3", "사": "4", "오": "5", "육": "6",
+    "륙": "6", "칠": "7", "팔": "8", "구": "9",
+}
+_DIGIT_UNIT = f"[0-9{''.join(DIGIT_WORDS)}]"
+SPELLED_NUMBER_RE = re.compile(
+    rf"(?<![0-9A-Za-z{''.join(DIGIT_WORDS)}])(?<![0-9][{_DASH}.])(?:0|[공영빵])(?:{_SEP}?{_DIGIT_UNIT}){{8,}}"
+)
+DIGIT_GROUP_RE = re.compile(f"{_DIGIT_UNIT}+")
+# The digits of a Korean phone number: mobile, Seoul, regional, internet and safe (050x) numbers.
+PHONE_DIGITS_RE = re.compile(r"01[016789]\d{7,8}|02\d{7,8}|0[3-6][1-5]\d{7,8}|070\d{8}|050[2-8]\d{8}")
+
+# Car plates: two or three digits, one Hangul syllable of the plate set, four digits (12가 3456,
+# 123허4567). A unit after the last group means a quantity ("50주 1000원"); 제 before it an issue or
+# notice number ("제77호 2016.").
+PLATE_SYLLABLES = "가나다라마거너더러머버서어저고노도로모보소오조구누두루무부수우주아바사자배하허호"
+PLATE_RE = re.compile(
+    rf"(?<![0-9A-Za-z])(?<![0-9][{_DASH}.,:])(?<!제)(?<!제 )\d{{2,3}}[ \t]?[{PLATE_SYLLABLES}][ \t]?\d{{4}}"
+    rf"(?![0-9])(?![.,:][0-9])(?!{_COUNT_UNIT}|{_SPACED_UNIT})"  # "12가 3456번 차량" is still a plate
 )
 
 EMAIL_RE = re.compile(
