@@ -118,6 +118,13 @@ POSITIVE: list[tuple[str, list[str], list[str]]] = [
     ("배달 오토바이가 아니라 56보7890 승용차였어요", ["56보7890"], [P["plate"]]),
     ("12가3456번 차량 신고합니다", ["12가3456"], [P["plate"]]),
     ("택시 72하 4121 기사님이 불친절했어요", ["72하 4121"], [P["plate"]]),
+    # a building's wing / floor / unit after its name
+    ("에이치스퀘어 N동 7층으로 보내주세요", ["N동 7층"], [P["address"]]),
+    ("판교테크노밸리 A동 3층 301호 입니다", ["A동 3층", "301호"], [P["address"]]),
+    ("한빛빌딩 3층 301호로 배송 부탁드려요", ["3층 301호"], [P["address"]]),
+    ("래미안아파트 101동 7층이요 엘리베이터 앞에 두세요", ["101동 7층"], [P["address"]]),
+    ("회사가 강남파이낸스센터 B동 지하 1층이에요", ["B동 지하 1층"], [P["address"]]),
+    ("배송지 A동 3층 관리실로 해주세요", ["A동 3층"], [P["address"]]),
     # URLs: plain link kept, personal query string masked
     (
         "https://shop.com/order?token=abc123def456ghi789&uid=55 링크 눌렀는데 안돼요",
@@ -148,6 +155,7 @@ EXACT: list[tuple[str, str]] = [
     ("전화번호 : 031-123-4567 이곳입니다", "전화번호 : [전화번호] 이곳입니다"),
     ("번호는 공일공 육삼이일 팔팔사칠이 맞아요", "번호는 [전화번호]이 맞아요"),
     ("12가 3456번 차량", "[차량번호]번 차량"),
+    ("판교역로 235 에이치스퀘어 N동 8층", "판교역로 [주소] 에이치스퀘어 [주소]"),
 ]
 
 # Nothing personal here: prices, dates, times, order/tracking numbers, quantities, models, titles alone.
@@ -242,6 +250,13 @@ NEGATIVE: list[str] = [
     "15조 2000억 투자 발표",
     "100호 2024년 계획서",
     "갤럭시 S23 1234개 팔렸대요",
+    # floors alone, hotel rooms and wings without a building's name
+    "롯데월드타워 118층 전망대 최고예요",
+    "롯데호텔 7층 702호 묵었는데 뷰 좋아요",
+    "신관 7층 702호 객실 깨끗해요",
+    "스타벅스 2층 자리 넓어요",
+    "A동 3층 수영장 좋아요",
+    "7층 건물 전체가 매장이에요",
 ]
 
 

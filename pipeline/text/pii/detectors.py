@@ -1,5 +1,5 @@
 """Regex-first detectors for the structured kinds (phone, e-mail, RRN, card, account, car plate, URL query)
-and for street addresses.
+and for street and building addresses.
 
 Each detector takes the raw text and returns ``(start, end, kind)`` candidates; :class:`PiiMasker
 <pipeline.text.pii.masker.PiiMasker>` resolves overlaps between them. ``ctx`` is the same text with
@@ -20,6 +20,8 @@ from pipeline.text.pii.patterns import (
     BANK_CONTEXT_RE,
     BREAK_RE,
     BUILDING_NUMBER_RE,
+    BUILDING_PARTS_RE,
+    BUILDING_WORD_RE,
     BUNJI_RE,
     BUSINESS_NUMBER_RE,
     CARD_CONTEXT_RE,
@@ -30,6 +32,7 @@ from pipeline.text.pii.patterns import (
     DISTRICT_SUFFIXES,
     EMAIL_RE,
     LANDLINE_RE,
+    LODGING_WORD_RE,
     LOT_RE,
     METRO_NAMES,
     MOBILE_RE,
@@ -228,10 +231,12 @@ def find_accounts(text: str, ctx: str, refs: list[Span]) -> list[Candidate]:
 
 
 def find_addresses(text: str, ctx: str, toks: KiwiTokens) -> list[Candidate]:
-    """Street/lot numbers, 번지 and apartment 동/호 parts (the place name itself is kept).
+    """Street/lot numbers, 번지, apartment 동/호 parts and a building's wing/floor/unit parts (the place or
+    building name itself is kept).
 
     A road or lot number counts when Kiwi reads the "-로/-길/-동/-리" as part of a place name rather than
-    a particle, or a district precedes it; a bare 동/호 number needs an address word nearby.
+    a particle, or a district precedes it; a bare 동/호 number needs an address word nearby; wing/floor/
+    unit parts need a building's name before them or an address word nearby, and never follow a hotel's.
     """
     out: list[Candidate] = []
     districts = _district_ends(text, toks)
@@ -258,6 +263,11 @@ def find_addresses(text: str, ctx: str, toks: KiwiTokens) -> list[Candidate]:
             out.append((m.start("num"), m.end("num"), "address"))
     for rx in (BUNJI_RE, APARTMENT_UNIT_RE):
         out += [(m.start(), m.end(), "address") for m in rx.finditer(text)]
+    for m in BUILDING_PARTS_RE.finditer(text):
+        building = _building_before(text, toks, m.start())
+        around = context_around(ctx, m.start(), m.end(), 40, 12)
+        if building is not False and (building or ADDRESS_CONTEXT_RE.search(around)):
+            out.append((m.start(), m.end(), "address"))
     for rx in (ROOM_NUMBER_RE, BUILDING_NUMBER_RE):
         for m in rx.finditer(text):
             s = m.start()
@@ -265,6 +275,27 @@ def find_addresses(text: str, ctx: str, toks: KiwiTokens) -> list[Candidate]:
             if ADDRESS_CONTEXT_RE.search(around) or any(0 <= s - e <= 15 for _, e, _k in out):
                 out.append((s, m.end(), "address"))
     return out
+
+
+def _building_before(text: str, toks: KiwiTokens, pos: int) -> bool | None:
+    """Is the word right before ``pos`` a building's name (True), a hotel's or a hotel wing's (False: a
+    guest's room is not an address), or neither (None)?
+
+    A building's name ends like one (한빛빌딩, 래미안아파트) or is a proper noun or unknown word to Kiwi
+    (에이치스퀘어, 판교테크노밸리).
+    """
+    end = pos - 1 if pos > 0 and text[pos - 1] in " \t" else pos
+    start = end
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    word = text[start:end]
+    if not word:
+        return None
+    if LODGING_WORD_RE.search(word):
+        return False
+    tok = toks.at(end - 1)
+    named = tok is not None and tok[1] == end and (tok[2] == "NNP" or tok[3])
+    return True if named or BUILDING_WORD_RE.search(word) else None
 
 
 def _district_ends(text: str, toks: KiwiTokens) -> list[int]:

@@ -2,9 +2,9 @@
 
 Every review, survey answer and chat turn goes through :class:`PiiMasker` before anything is stored, so
 that the warehouse never holds a phone number, e-mail, resident registration number (주민번호), card
-number, bank account, car plate, street-address number or a customer's / agent's name. Each detection
-is replaced by a typed placeholder (:data:`PLACEHOLDERS`); downstream code recognises these exact
-strings, e.g. to keep ``[이름]`` out of keyword lists.
+number, bank account, car plate, street-address or building-unit number or a customer's / agent's
+name. Each detection is replaced by a typed placeholder (:data:`PLACEHOLDERS`); downstream code
+recognises these exact strings, e.g. to keep ``[이름]`` out of keyword lists.
 
 Design
 ------
@@ -17,7 +17,8 @@ Design
   "제 이름은" or "예금주") that Kiwi reads as a proper noun or an unknown word and that is spelled like a
   Korean name (:mod:`pipeline.text.pii.names`). A road/lot-number candidate is kept only when Kiwi reads
   the "-로/-길/-동/-리" as part of a place name (테헤란로, 역삼동) and not as the particle "로" ("택배로
-  2개"), or a district (강남구) precedes it (:mod:`pipeline.text.pii.detectors`).
+  2개"), or a district (강남구) precedes it. A building's wing/floor/unit after the building's name
+  ("에이치스퀘어 N동 7층") is masked unless the building is a hotel (:mod:`pipeline.text.pii.detectors`).
 * Overlapping detections resolve to the longest span; ties go to the more specific kind
   (email > url > rrn > card > phone > account > plate > address > name).
 * Order / tracking / reference numbers are *kept*: a digit run right after a label such as 주문번호,

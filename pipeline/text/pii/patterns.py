@@ -160,6 +160,22 @@ APARTMENT_UNIT_RE = re.compile(
 )
 ROOM_NUMBER_RE = re.compile(r"(?<![0-9\-])(?<!제)(?<!제 )\d{3,5}[ \t]?호(?:실)?(?![선점기차관텔수환칭])")
 BUILDING_NUMBER_RE = re.compile(r"(?<![0-9\-])\d{2,4}[ \t]?동(?![가-힣])")
+# A building's wing, floor and unit after its name ("에이치스퀘어 N동 7층", "한빛빌딩 3층 301호"): a wing
+# and a floor, or a floor and a unit. A floor alone is kept: shops, lounges and observation decks are
+# described by floor ("롯데월드타워 118층", "호텔 2층 식당"). Wing and unit alone are APARTMENT_UNIT_RE's.
+_WING = r"(?:(?<![A-Za-z])[A-Za-z]|(?<![0-9\-])\d{1,4})[ \t]?동"
+_FLOOR = r"(?:지하[ \t]?|(?<![A-Za-z])[Bb])?\d{1,3}[ \t]?층"
+_UNIT_NUMBER = r"\d{1,5}[ \t]?호(?:실)?"
+BUILDING_PARTS_RE = re.compile(
+    rf"(?:{_WING}[ \t]?{_FLOOR}(?:[ \t]?{_UNIT_NUMBER})?|(?<![0-9]){_FLOOR}[ \t]?{_UNIT_NUMBER})(?![0-9])"
+)
+# How a building's name ends: offices, flats and shopping blocks.
+BUILDING_WORD_RE = re.compile(
+    r"(?:빌딩|타워|스퀘어|센터|프라자|플라자|오피스텔|오피스|아파트|빌라|맨션|하이츠|캐슬|팰리스|밸리|시티|상가|"
+    r"타운|트윈|테라스|주택|자이|래미안|푸르지오|힐스테이트|아이파크|더샵)$"
+)
+# Lodging: a guest's room or floor in a hotel is not where the guest lives.
+LODGING_WORD_RE = re.compile(r"(?:호텔|리조트|모텔|펜션|콘도|호스텔|게스트하우스|스테이|본관|신관|별관)$")
 ADDRESS_CONTEXT_RE = re.compile(
     r"아파트|빌라|오피스텔|맨션|빌딩|타워|하우스|주택|원룸|투룸|기숙사|주소|배송지|현관|단지|자이|래미안|푸르지오|"
     r"힐스테이트|e편한|아이파크|더샵|롯데캐슬|배달|배송|택배|문[ \t]?앞|호수"
