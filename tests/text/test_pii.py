@@ -156,6 +156,9 @@ EXACT: list[tuple[str, str]] = [
     ("번호는 공일공 육삼이일 팔팔사칠이 맞아요", "번호는 [전화번호]이 맞아요"),
     ("12가 3456번 차량", "[차량번호]번 차량"),
     ("판교역로 235 에이치스퀘어 N동 8층", "판교역로 [주소] 에이치스퀘어 [주소]"),
+    # width is folded before masking, whoever calls; compatibility jamo stay as they are
+    ("０１０－３３８４－７７２１로 연락주세요", "[전화번호]로 연락주세요"),
+    ("ㅋㅋ 주문했어요 ０１０ ３３８４ ７７２１", "ㅋㅋ 주문했어요 [전화번호]"),
 ]
 
 # Nothing personal here: prices, dates, times, order/tracking numbers, quantities, models, titles alone.
@@ -370,6 +373,13 @@ def test_placeholders_are_stable():
         "url": "[URL]",
     }
     assert set(KINDS) == set(PLACEHOLDERS)
+
+
+def test_width_is_folded_before_masking(masker):
+    """Spans point into the folded text, which is what the masked text is built from."""
+    out = masker.mask("연락처 ０１０－３３８４－７７２１")
+    assert out.text == "연락처 [전화번호]"
+    assert out.spans == [MaskSpan("phone", 4, 17)]
 
 
 def test_luhn():

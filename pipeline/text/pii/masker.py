@@ -28,8 +28,10 @@ Design
 * Masking is idempotent by construction: placeholders are protected from every detector, and the
   masker re-runs on its own output (only for texts where something was masked) until nothing new is
   found, because replacing a value can change Kiwi's analysis of the words around it.
-* Input is expected to be normalised first (:func:`pipeline.text.normalize.normalize_text`: NFKC folds
-  full-width digits, so ``０１０`` arrives as ``010``).
+* Width is folded first (NFKC, keeping Hangul compatibility jamo, as
+  :func:`pipeline.text.normalize.nfkc_keeping_jamo` does), whoever calls: full-width ``０１０－３３８４``
+  would otherwise slip past every digit rule. Masked text and spans refer to the folded text, which is
+  the input itself for normalised text.
 
 Layout: :mod:`~pipeline.text.pii.patterns` holds the regular expressions and word tables,
 :mod:`~pipeline.text.pii.detectors` the structured-identifier and address detectors,
@@ -45,6 +47,7 @@ from dataclasses import dataclass, field
 import kiwipiepy
 
 from pipeline.text.korean import shared_kiwi
+from pipeline.text.normalize import nfkc_keeping_jamo
 from pipeline.text.pii.detectors import (
     Candidate,
     find_accounts,
@@ -97,7 +100,8 @@ _NEEDS_TOKENS_RE = re.compile(
 
 @dataclass(frozen=True)
 class MaskSpan:
-    """One masked region, with offsets into the ORIGINAL text (so callers can audit what was hidden)."""
+    """One masked region, with offsets into the original text after width folding (so callers can audit
+    what was hidden)."""
 
     kind: str
     start: int
@@ -139,12 +143,12 @@ class PiiMasker:
     # -- public API ---------------------------------------------------------------------------------
 
     def mask(self, text: str) -> Masked:
-        """Mask one text; spans point into ``text``."""
+        """Mask one text; spans point into its width-folded form (``text`` itself when normalised)."""
         return self.mask_many([text])[0]
 
     def mask_many(self, texts: Sequence[str]) -> list[Masked]:
         """Mask a batch; Kiwi analyses the whole batch in one call, which is several times faster."""
-        texts = list(texts)
+        texts = [nfkc_keeping_jamo(t) for t in texts]
         spans: list[list[MaskSpan]] = [[] for _ in texts]
         current = list(texts)
         todo = list(range(len(texts)))
