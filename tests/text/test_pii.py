@@ -125,6 +125,13 @@ POSITIVE: list[tuple[str, list[str], list[str]]] = [
     ("래미안아파트 101동 7층이요 엘리베이터 앞에 두세요", ["101동 7층"], [P["address"]]),
     ("회사가 강남파이낸스센터 B동 지하 1층이에요", ["B동 지하 1층"], [P["address"]]),
     ("배송지 A동 3층 관리실로 해주세요", ["A동 3층"], [P["address"]]),
+    # later mentions of a name found in the same text, bare or with a particle
+    ("김민수 고객님 전화 주셨는데 민수가 다시 전화했어요", ["민수"], [P["name"]]),
+    ("박지훈 상담원님 친절했어요. 지훈이는 최고예요", ["지훈"], [P["name"]]),
+    ("홍길동 고객님 주문 건인데 홍길동이 직접 받는대요", ["홍길동"], [P["name"]]),
+    ("제 이름은 이서연입니다. 서연이 주문한 거 취소해주세요", ["서연"], [P["name"]]),
+    ("남궁민수 과장님께 전달했는데 민수한테 답이 없어요", ["민수"], [P["name"]]),
+    ("최유나 고객님 문의입니다 최유나 010-1234-5678", ["최유나", "1234-5678"], [P["name"], P["phone"]]),
     # URLs: plain link kept, personal query string masked
     (
         "https://shop.com/order?token=abc123def456ghi789&uid=55 링크 눌렀는데 안돼요",
@@ -156,6 +163,10 @@ EXACT: list[tuple[str, str]] = [
     ("번호는 공일공 육삼이일 팔팔사칠이 맞아요", "번호는 [전화번호]이 맞아요"),
     ("12가 3456번 차량", "[차량번호]번 차량"),
     ("판교역로 235 에이치스퀘어 N동 8층", "판교역로 [주소] 에이치스퀘어 [주소]"),
+    # a given name that is also a word is a mention only as the full name; words built on it stay
+    ("이하늘 매니저님 감사해요 오늘 하늘이 맑네요", "[이름] 매니저님 감사해요 오늘 하늘이 맑네요"),
+    ("김민수 고객님 민수용 발전기 문의드려요", "[이름] 고객님 민수용 발전기 문의드려요"),
+    ("홍길동 고객님 길동무 찾아요", "[이름] 고객님 길동무 찾아요"),
     # width is folded before masking, whoever calls; compatibility jamo stay as they are
     ("０１０－３３８４－７７２１로 연락주세요", "[전화번호]로 연락주세요"),
     ("ㅋㅋ 주문했어요 ０１０ ３３８４ ７７２１", "ㅋㅋ 주문했어요 [전화번호]"),
@@ -260,6 +271,9 @@ NEGATIVE: list[str] = [
     "스타벅스 2층 자리 넓어요",
     "A동 3층 수영장 좋아요",
     "7층 건물 전체가 매장이에요",
+    # a given name with no full name found in the same text
+    "민수가 왔어요",
+    "지훈이는 최고예요",
 ]
 
 
@@ -386,3 +400,15 @@ def test_luhn():
     assert luhn_ok("4111111111111111")
     assert luhn_ok("378282246310005")
     assert not luhn_ok("1234567890123456")
+
+
+def test_a_name_found_in_one_text_is_not_masked_in_another(masker):
+    out = masker.mask_many(["김민수 고객님 감사합니다", "민수가 왔어요"])
+    assert [m.text for m in out] == ["[이름] 고객님 감사합니다", "민수가 왔어요"]
+
+
+def test_known_names_are_masked_wherever_mentioned(masker):
+    out = masker.mask("배송이 늦어요 민수가 주문했는데 김민수 앞으로 왔어요", known_names=["김민수"])
+    assert out.text == "배송이 늦어요 [이름]가 주문했는데 [이름] 앞으로 왔어요"
+    with pytest.raises(ValueError):
+        masker.mask_many(["a", "b"], known_names=[["김민수"]])

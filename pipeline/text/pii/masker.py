@@ -19,6 +19,8 @@ Design
   the "-로/-길/-동/-리" as part of a place name (테헤란로, 역삼동) and not as the particle "로" ("택배로
   2개"), or a district (강남구) precedes it. A building's wing/floor/unit after the building's name
   ("에이치스퀘어 N동 7층") is masked unless the building is a hotel (:mod:`pipeline.text.pii.detectors`).
+* Once a name is found, its other mentions in the text are masked too, bare or with a particle
+  (민수가, 지훈이는); callers that know names from elsewhere (a record's name column) pass them in.
 * Overlapping detections resolve to the longest span; ties go to the more specific kind
   (email > url > rrn > card > phone > account > plate > address > name).
 * Order / tracking / reference numbers are *kept*: a digit run right after a label such as 주문번호,
@@ -142,13 +144,22 @@ class PiiMasker:
 
     # -- public API ---------------------------------------------------------------------------------
 
-    def mask(self, text: str) -> Masked:
+    def mask(self, text: str, known_names: Iterable[str] = ()) -> Masked:
         """Mask one text; spans point into its width-folded form (``text`` itself when normalised)."""
-        return self.mask_many([text])[0]
+        return self.mask_many([text], [known_names])[0]
 
-    def mask_many(self, texts: Sequence[str]) -> list[Masked]:
-        """Mask a batch; Kiwi analyses the whole batch in one call, which is several times faster."""
+    def mask_many(
+        self, texts: Sequence[str], known_names: Sequence[Iterable[str]] | None = None
+    ) -> list[Masked]:
+        """Mask a batch; Kiwi analyses the whole batch in one call, which is several times faster.
+
+        ``known_names`` gives, per text, names known from elsewhere (a record's name column): their
+        mentions are masked like those of a name found in the text.
+        """
         texts = [nfkc_keeping_jamo(t) for t in texts]
+        known = [list(names) for names in known_names] if known_names is not None else [[] for _ in texts]
+        if len(known) != len(texts):
+            raise ValueError("known_names needs one entry per text")
         spans: list[list[MaskSpan]] = [[] for _ in texts]
         current = list(texts)
         todo = list(range(len(texts)))
@@ -158,7 +169,7 @@ class PiiMasker:
             tokens = self._tokenize([current[i] for i in todo])
             still: list[int] = []
             for i, toks in zip(todo, tokens, strict=True):
-                found = self._detect(current[i], toks)
+                found = self._detect(current[i], toks, known[i])
                 if not found:
                     continue
                 spans[i] = sorted(spans[i] + self._to_original(found, spans[i]), key=lambda s: s.start)
@@ -206,7 +217,7 @@ class PiiMasker:
 
         return [MaskSpan(s.kind, back(s.start), back(s.end)) for s in found]
 
-    def _detect(self, text: str, toks: KiwiTokens) -> list[MaskSpan]:
+    def _detect(self, text: str, toks: KiwiTokens, known_names: list[str]) -> list[MaskSpan]:
         if not text:
             return []
         protected = [(m.start(), m.end()) for m in PLACEHOLDER_RE.finditer(text)]
@@ -233,9 +244,12 @@ class PiiMasker:
         if "address" in k:
             cands += [c for c in find_addresses(text, ctx, toks) if not overlaps_any(c[0], c[1], soft_block)]
         if self._name_finder is not None:
-            cands += [
-                c for c in self._name_finder.find(text, toks) if not overlaps_any(c[0], c[1], soft_block)
-            ]
+            names = self._name_finder.find(text, toks)
+            names = [c for c in names if not overlaps_any(c[0], c[1], soft_block)]
+            found = known_names + [text[s:e] for s, e, _ in names]
+            if found:
+                names += self._name_finder.mentions(text, found)
+            cands += [c for c in names if not overlaps_any(c[0], c[1], soft_block)]
         cands = [c for c in cands if c[1] > c[0] and not overlaps_any(c[0], c[1], protected)]
         return self._resolve(text, cands)
 
