@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
 
 from pipeline.text.pii.masker import KINDS, PLACEHOLDER_RE, PLACEHOLDERS, Masked, MaskSpan, PiiMasker, luhn_ok
+from pipeline.text.pii.records import mask_raw_records
 
 P = PLACEHOLDERS
 
@@ -412,3 +414,39 @@ def test_known_names_are_masked_wherever_mentioned(masker):
     assert out.text == "배송이 늦어요 [이름]가 주문했는데 [이름] 앞으로 왔어요"
     with pytest.raises(ValueError):
         masker.mask_many(["a", "b"], known_names=[["김민수"]])
+
+
+# Quarantined records: every column, mapped or not (see pipeline/text/pii/records.py).
+RECORDS: list[tuple[str, str, list[str]]] = [
+    # (raw record, reason, raw values that must not survive in the masked record or reason)
+    ('{"id": "r1", "date": "2026-13-45", "text": "배송 늦음 민수가 주문함", "author": "김민수"}',
+     "unparseable date", ["김민수", "민수"]),
+    ('{"id": "r2", "text": "좋아요", "memo": "박서준", "phone": 1026739901, "product_name": "홍삼정"}',
+     "missing date", ["박서준", "1026739901"]),
+    ('{"id": "r3", "text": "연락처 ０１０－３３８４－７７２１ 주세요", "작성자": "이서연"}',
+     "missing date", ["３３８４", "3384", "이서연"]),
+    ('{"id": "r4", "speaker": "최유나", "text": "안녕하세요"}', "unknown speaker '최유나'", ["최유나"]),
+    ('{"id": "r5", "text": "제 이름은 김하늘입니다", "note": "김하늘 앞으로", "addr": "강남구 테헤란로 123"}',
+     "missing date", ["김하늘", "테헤란로"]),
+    ('{"id": "r7", "user": {"name": "정우성", "tel": "01026739901"}, '
+     '"text": "우성이 주문", "tags": ["박지민"]}', "missing date", ["정우성", "우성", "2673", "박지민"]),
+    ("r6,2026-10-17,5,좋아요,김민수,010 2673 9901", "truncated row", ["김민수", "2673"]),
+]
+
+
+@pytest.mark.parametrize(("raw", "reason", "raws"), RECORDS, ids=[r[0][:20] for r in RECORDS])
+def test_every_column_of_a_quarantined_record_is_masked(masker, raw, reason, raws):
+    ((masked, masked_reason),) = mask_raw_records(masker, [raw], [reason])
+    for value in raws:
+        assert value not in masked and value not in masked_reason, (masked, masked_reason)
+
+
+def test_record_masking_keeps_what_is_not_personal(masker):
+    raws = ['{"id": "r2", "text": "좋아요", "rating": 5, "product_name": "홍삼정", "tags": ["배송"]}',
+            '{"id": "r5", "note": "하늘색 말고 김하늘 앞으로", "who": "김하늘"}']
+    (plain, _), (named, _) = mask_raw_records(masker, raws, ["missing date", "missing date"])
+    assert json.loads(plain) == {"id": "r2", "text": "좋아요", "rating": 5, "product_name": "홍삼정",
+                                 "tags": ["배송"]}
+    assert json.loads(named) == {"id": "r5", "note": "하늘색 말고 [이름] 앞으로", "who": "[이름]"}
+    with pytest.raises(ValueError):
+        mask_raw_records(masker, raws, ["one reason"])

@@ -178,6 +178,11 @@ class PiiMasker:
             todo = still
         return [Masked(current[i], spans[i]) for i in range(len(texts))]
 
+    def whole_name(self, value: str) -> bool:
+        """Is ``value`` nothing but a person's full name (a record's field: "김민수")? Always False for a
+        masker that does not mask names."""
+        return self._name_finder is not None and self._name_finder.whole_name(value)
+
     # -- internals ----------------------------------------------------------------------------------
 
     def _tokenize(self, texts: list[str]) -> list[KiwiTokens]:

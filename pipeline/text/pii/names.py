@@ -202,6 +202,14 @@ class NameFinder:
                     out.append((s, e, "name"))
         return out
 
+    def whole_name(self, value: str) -> bool:
+        """Is ``value`` (a field of a record, say) nothing but a person's full name (김민수, 남궁민수)?"""
+        value = value.strip()
+        if not 2 <= len(value) <= 4:
+            return False
+        toks = KiwiTokens(value, self._kiwi.tokenize(value))
+        return self._name_ok(value, toks, 0, len(value), allow_split=True)
+
     def _dictionary_word(self, cand: str) -> bool:
         """Kiwi, reading the chunk on its own, finds one ordinary dictionary word (여자, 임대, 정비소).
 
