@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from pipeline.document import Conversation, Document, SurveyResponse, stable_id
 from pipeline.ingest.sources import QuarantineRecord, SourceBatch
 from pipeline.text.pii.masker import PiiMasker
+from pipeline.text.pii.records import mask_raw_records
 from pipeline.warehouse.schema import (
     WINDOWED_TABLES,
     conversations,
@@ -123,13 +124,14 @@ def response_rows(items: Sequence[SurveyResponse], channel: str, run_id: str) ->
 
 
 def quarantine_rows(records: Sequence[QuarantineRecord], masker: PiiMasker, run_id: str) -> list[dict]:
-    """Quarantined records keep their bytes for inspection, masked like everything else we store."""
-    masked = masker.mask_many([r.raw for r in records])
+    """Quarantined records keep their content for inspection, masked like everything else we store: every
+    column they kept, mapped or not, and the reason, which may quote a field."""
+    masked = mask_raw_records(masker, [r.raw for r in records], [r.reason for r in records])
     recorded_at = _now()
     return [
         {"quarantine_id": stable_id(r.source, r.location), "source": r.source, "location": r.location,
-         "reason": r.reason, "raw_masked": m.text, "run_id": run_id, "recorded_at": recorded_at}
-        for r, m in zip(records, masked, strict=True)
+         "reason": reason, "raw_masked": raw, "run_id": run_id, "recorded_at": recorded_at}
+        for r, (raw, reason) in zip(records, masked, strict=True)
     ]
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
 
 from pipeline.text.pii.masker import KINDS, PLACEHOLDER_RE, PLACEHOLDERS, Masked, MaskSpan, PiiMasker, luhn_ok
+from pipeline.text.pii.records import mask_raw_records
 
 P = PLACEHOLDERS
 
@@ -96,6 +98,42 @@ POSITIVE: list[tuple[str, list[str], list[str]]] = [
     # Kiwi reads these names as common-noun pieces (이하늘 → 이/하늘, 오영진 → 오/영/진)
     ("이하늘 매니저님 감사합니다", ["이하늘"], [P["name"]]),
     ("오영진 과장님 연락 부탁드려요", ["오영진"], [P["name"]]),
+    # phone numbers read out in number words, alone or mixed with digits
+    ("공일공-육삼이일-팔팔사칠로 연락주세요", ["육삼이일", "팔팔사칠"], [P["phone"]]),
+    ("번호는 공일공 육삼이일 팔팔사칠이에요 문자 주세요", ["육삼이일", "팔팔사칠"], [P["phone"]]),
+    ("영일공 칠칠팔팔 구구공공 으로 문자 부탁드려요", ["칠칠팔팔", "구구공공"], [P["phone"]]),
+    ("공일공육삼이일팔팔사칠 이사 가서 번호 바꿨어요", ["공일공육삼이일팔팔사칠"], [P["phone"]]),
+    ("010-육삼이일-팔팔사칠 이요", ["육삼이일-팔팔사칠"], [P["phone"]]),
+    ("공일공 6321 8847 로 전화주세요", ["6321 8847"], [P["phone"]]),
+    ("사무실은 공이 삼사오 육칠팔구 입니다", ["삼사오 육칠팔구"], [P["phone"]]),
+    ("공 일 공 육 삼 이 일 팔 팔 사 칠 로 연락주세요", ["팔 팔 사 칠"], [P["phone"]]),
+    # phone numbers as digits written apart
+    ("0 1 0 2 6 7 3 9 9 0 1 로 연락주세요", ["2 6 7 3 9 9 0 1"], [P["phone"]]),
+    ("연락처 0 1 0 - 2 6 7 3 - 9 9 0 1 입니다", ["9 9 0 1"], [P["phone"]]),
+    ("010 2 6 7 3 9 9 0 1 문자 주세요", ["2 6 7 3 9 9 0 1"], [P["phone"]]),
+    ("0 2 5 5 5 1 2 3 4 사무실로 전화", ["5 5 5 1 2 3 4"], [P["phone"]]),
+    ("번호가 0.1.0.2.6.7.3.9.9.0.1 이래요", ["2.6.7.3.9.9.0.1"], [P["phone"]]),
+    # car plates
+    ("12가 3456 차량이 주차장 입구를 막고 있어요", ["12가 3456"], [P["plate"]]),
+    ("123허4567 렌터카 반납했는데 보증금이 안 들어와요", ["123허4567"], [P["plate"]]),
+    ("기사님 차량번호 34나 5678 맞나요?", ["34나 5678"], [P["plate"]]),
+    ("배달 오토바이가 아니라 56보7890 승용차였어요", ["56보7890"], [P["plate"]]),
+    ("12가3456번 차량 신고합니다", ["12가3456"], [P["plate"]]),
+    ("택시 72하 4121 기사님이 불친절했어요", ["72하 4121"], [P["plate"]]),
+    # a building's wing / floor / unit after its name
+    ("에이치스퀘어 N동 7층으로 보내주세요", ["N동 7층"], [P["address"]]),
+    ("판교테크노밸리 A동 3층 301호 입니다", ["A동 3층", "301호"], [P["address"]]),
+    ("한빛빌딩 3층 301호로 배송 부탁드려요", ["3층 301호"], [P["address"]]),
+    ("래미안아파트 101동 7층이요 엘리베이터 앞에 두세요", ["101동 7층"], [P["address"]]),
+    ("회사가 강남파이낸스센터 B동 지하 1층이에요", ["B동 지하 1층"], [P["address"]]),
+    ("배송지 A동 3층 관리실로 해주세요", ["A동 3층"], [P["address"]]),
+    # later mentions of a name found in the same text, bare or with a particle
+    ("김민수 고객님 전화 주셨는데 민수가 다시 전화했어요", ["민수"], [P["name"]]),
+    ("박지훈 상담원님 친절했어요. 지훈이는 최고예요", ["지훈"], [P["name"]]),
+    ("홍길동 고객님 주문 건인데 홍길동이 직접 받는대요", ["홍길동"], [P["name"]]),
+    ("제 이름은 이서연입니다. 서연이 주문한 거 취소해주세요", ["서연"], [P["name"]]),
+    ("남궁민수 과장님께 전달했는데 민수한테 답이 없어요", ["민수"], [P["name"]]),
+    ("최유나 고객님 문의입니다 최유나 010-1234-5678", ["최유나", "1234-5678"], [P["name"], P["phone"]]),
     # URLs: plain link kept, personal query string masked
     (
         "https://shop.com/order?token=abc123def456ghi789&uid=55 링크 눌렀는데 안돼요",
@@ -122,6 +160,18 @@ EXACT: list[tuple[str, str]] = [
     ("주민번호 900101-1234567 적으라는게 말이됨?", "주민번호 [주민번호] 적으라는게 말이됨?"),
     ("박지영 상담원님 너무 친절하셨어요", "[이름] 상담원님 너무 친절하셨어요"),
     ("https://shop.com/a?token=abc123def456ghi789 안열려요", "https://shop.com/a?[URL] 안열려요"),
+    # a number word right after a phone number is a word, not its last digit
+    ("전화번호 : 031-123-4567 이곳입니다", "전화번호 : [전화번호] 이곳입니다"),
+    ("번호는 공일공 육삼이일 팔팔사칠이 맞아요", "번호는 [전화번호]이 맞아요"),
+    ("12가 3456번 차량", "[차량번호]번 차량"),
+    ("판교역로 235 에이치스퀘어 N동 8층", "판교역로 [주소] 에이치스퀘어 [주소]"),
+    # a given name that is also a word is a mention only as the full name; words built on it stay
+    ("이하늘 매니저님 감사해요 오늘 하늘이 맑네요", "[이름] 매니저님 감사해요 오늘 하늘이 맑네요"),
+    ("김민수 고객님 민수용 발전기 문의드려요", "[이름] 고객님 민수용 발전기 문의드려요"),
+    ("홍길동 고객님 길동무 찾아요", "[이름] 고객님 길동무 찾아요"),
+    # width is folded before masking, whoever calls; compatibility jamo stay as they are
+    ("０１０－３３８４－７７２１로 연락주세요", "[전화번호]로 연락주세요"),
+    ("ㅋㅋ 주문했어요 ０１０ ３３８４ ７７２１", "ㅋㅋ 주문했어요 [전화번호]"),
 ]
 
 # Nothing personal here: prices, dates, times, order/tracking numbers, quantities, models, titles alone.
@@ -201,6 +251,31 @@ NEGATIVE: list[str] = [
     "지원금 5,000만원 받았대요",
     "국민신문고 신청번호 1AA-2401-123456 처리 언제돼요",
     "이벤트 링크 https://event.example.com/a_20240101_1517386117008 참고",
+    # number words and digit runs that are not phone numbers
+    "일이삼사오육칠팔구십 세어보세요",
+    "점수 0 1 2 3 4 5 6 7 8 9 10 중에 10점 줬어요",
+    "3 4 5 번 문항이 어려웠어요",
+    "공사 일정이 삼사일 늦어졌어요 이사 날짜 조정 부탁",
+    "버전 3.4.5 에서 2.0.1 로 업데이트했더니 튕겨요",
+    "2024. 01. 02 10:30 주문했는데 03. 15 도착",
+    "공일공 팀이랑 영일만 다녀왔어요",
+    # shapes near a car plate
+    "12가지 3456원짜리 메뉴",
+    "주식 50주 1000원에 샀어요",
+    "논문 BFL 제77호 2016. 참고",
+    "15조 2000억 투자 발표",
+    "100호 2024년 계획서",
+    "갤럭시 S23 1234개 팔렸대요",
+    # floors alone, hotel rooms and wings without a building's name
+    "롯데월드타워 118층 전망대 최고예요",
+    "롯데호텔 7층 702호 묵었는데 뷰 좋아요",
+    "신관 7층 702호 객실 깨끗해요",
+    "스타벅스 2층 자리 넓어요",
+    "A동 3층 수영장 좋아요",
+    "7층 건물 전체가 매장이에요",
+    # a given name with no full name found in the same text
+    "민수가 왔어요",
+    "지훈이는 최고예요",
 ]
 
 
@@ -308,6 +383,7 @@ def test_placeholders_are_stable():
         "rrn": "[주민번호]",
         "card": "[카드번호]",
         "account": "[계좌번호]",
+        "plate": "[차량번호]",
         "address": "[주소]",
         "name": "[이름]",
         "url": "[URL]",
@@ -315,7 +391,62 @@ def test_placeholders_are_stable():
     assert set(KINDS) == set(PLACEHOLDERS)
 
 
+def test_width_is_folded_before_masking(masker):
+    """Spans point into the folded text, which is what the masked text is built from."""
+    out = masker.mask("연락처 ０１０－３３８４－７７２１")
+    assert out.text == "연락처 [전화번호]"
+    assert out.spans == [MaskSpan("phone", 4, 17)]
+
+
 def test_luhn():
     assert luhn_ok("4111111111111111")
     assert luhn_ok("378282246310005")
     assert not luhn_ok("1234567890123456")
+
+
+def test_a_name_found_in_one_text_is_not_masked_in_another(masker):
+    out = masker.mask_many(["김민수 고객님 감사합니다", "민수가 왔어요"])
+    assert [m.text for m in out] == ["[이름] 고객님 감사합니다", "민수가 왔어요"]
+
+
+def test_known_names_are_masked_wherever_mentioned(masker):
+    out = masker.mask("배송이 늦어요 민수가 주문했는데 김민수 앞으로 왔어요", known_names=["김민수"])
+    assert out.text == "배송이 늦어요 [이름]가 주문했는데 [이름] 앞으로 왔어요"
+    with pytest.raises(ValueError):
+        masker.mask_many(["a", "b"], known_names=[["김민수"]])
+
+
+# Quarantined records: every column, mapped or not (see pipeline/text/pii/records.py).
+RECORDS: list[tuple[str, str, list[str]]] = [
+    # (raw record, reason, raw values that must not survive in the masked record or reason)
+    ('{"id": "r1", "date": "2026-13-45", "text": "배송 늦음 민수가 주문함", "author": "김민수"}',
+     "unparseable date", ["김민수", "민수"]),
+    ('{"id": "r2", "text": "좋아요", "memo": "박서준", "phone": 1026739901, "product_name": "홍삼정"}',
+     "missing date", ["박서준", "1026739901"]),
+    ('{"id": "r3", "text": "연락처 ０１０－３３８４－７７２１ 주세요", "작성자": "이서연"}',
+     "missing date", ["３３８４", "3384", "이서연"]),
+    ('{"id": "r4", "speaker": "최유나", "text": "안녕하세요"}', "unknown speaker '최유나'", ["최유나"]),
+    ('{"id": "r5", "text": "제 이름은 김하늘입니다", "note": "김하늘 앞으로", "addr": "강남구 테헤란로 123"}',
+     "missing date", ["김하늘", "테헤란로"]),
+    ('{"id": "r7", "user": {"name": "정우성", "tel": "01026739901"}, '
+     '"text": "우성이 주문", "tags": ["박지민"]}', "missing date", ["정우성", "우성", "2673", "박지민"]),
+    ("r6,2026-10-17,5,좋아요,김민수,010 2673 9901", "truncated row", ["김민수", "2673"]),
+]
+
+
+@pytest.mark.parametrize(("raw", "reason", "raws"), RECORDS, ids=[r[0][:20] for r in RECORDS])
+def test_every_column_of_a_quarantined_record_is_masked(masker, raw, reason, raws):
+    ((masked, masked_reason),) = mask_raw_records(masker, [raw], [reason])
+    for value in raws:
+        assert value not in masked and value not in masked_reason, (masked, masked_reason)
+
+
+def test_record_masking_keeps_what_is_not_personal(masker):
+    raws = ['{"id": "r2", "text": "좋아요", "rating": 5, "product_name": "홍삼정", "tags": ["배송"]}',
+            '{"id": "r5", "note": "하늘색 말고 김하늘 앞으로", "who": "김하늘"}']
+    (plain, _), (named, _) = mask_raw_records(masker, raws, ["missing date", "missing date"])
+    assert json.loads(plain) == {"id": "r2", "text": "좋아요", "rating": 5, "product_name": "홍삼정",
+                                 "tags": ["배송"]}
+    assert json.loads(named) == {"id": "r5", "note": "하늘색 말고 [이름] 앞으로", "who": "[이름]"}
+    with pytest.raises(ValueError):
+        mask_raw_records(masker, raws, ["one reason"])

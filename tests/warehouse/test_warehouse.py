@@ -1,12 +1,14 @@
 """Warehouse writes on DuckDB and on the real PostgreSQL server (no models needed)."""
 
+import json
 from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import Column, MetaData, Table, insert, select, text
 
+from pipeline.config import SourceConfig
 from pipeline.document import SurveyResponse
-from pipeline.ingest.sources import QuarantineRecord, SourceBatch
+from pipeline.ingest.sources import QuarantineRecord, SourceBatch, open_source
 from pipeline.insights.html_report import write_report
 from pipeline.insights.products import product_hotspots
 from pipeline.insights.report import (
@@ -93,6 +95,39 @@ def test_quarantine_keeps_masked_raw_bytes(warehouse_url):
         rows = conn.execute(text("SELECT location, reason, raw_masked FROM quarantine")).all()
     assert len(rows) == 1
     assert rows[0][0] == "r.csv:7" and "010-1234-5678" not in rows[0][2] and "[전화번호]" in rows[0][2]
+
+
+PERSONAL = ["김민수", "민수", "3384", "３３８４", "이서연", "2673", "12가", "7층"]
+
+
+def test_quarantine_masks_every_column_of_the_file(warehouse_url, tmp_path):
+    """A CSV of our own with columns the source does not map, read by the real source: whatever ends
+    in quarantine (bad dates, a bad rating, a duplicate) holds none of the personal data in any column."""
+    path = tmp_path / "reviews.csv"
+    path.write_text(
+        "id,date,stars,body,author,contact,memo\n"
+        "q1,2026-13-45,5,민수가 주문했어요,김민수,０１０－３３８４－７７２１,\n"
+        "q2,,4,좋아요,이서연,,12가 3456 차량\n"
+        "q3,2026-10-01,별로,에이치스퀘어 N동 7층으로 보내주세요,김민수,,\n"
+        "q4,2026-10-01,5,배송 빨라요,,0 1 0 2 6 7 3 9 9 0 1,이서연\n"
+        "q4,2026-10-02,5,다시 씀,,,\n",
+        encoding="utf-8",
+    )
+    source = open_source(SourceConfig.model_validate({
+        "name": "reviews", "kind": "review", "path": str(path),
+        "columns": {"id": "id", "created_at": "date", "rating": "stars", "text": "body"},
+    }), SEOUL)
+    batch = source.read(Window(date(2026, 10, 1), date(2026, 10, 2)))
+    assert len(batch.quarantine) == 4
+    engine = connect(warehouse_url)
+    ensure_schema(engine)
+    write(engine, Window(date(2026, 10, 1), date(2026, 10, 2)), [], quarantine=batch.quarantine)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT reason, raw_masked FROM quarantine ORDER BY location")).all()
+    assert len(rows) == 4
+    for reason, raw in rows:
+        assert not [value for value in PERSONAL if value in raw or value in reason], raw
+    assert json.loads(rows[0][1])["author"] == "[이름]"
 
 
 def test_a_newer_schema_is_refused(warehouse_url):

@@ -1,5 +1,5 @@
-"""Regex-first detectors for the structured kinds (phone, e-mail, RRN, card, account, URL query) and for
-street addresses.
+"""Regex-first detectors for the structured kinds (phone, e-mail, RRN, card, account, car plate, URL query)
+and for street and building addresses.
 
 Each detector takes the raw text and returns ``(start, end, kind)`` candidates; :class:`PiiMasker
 <pipeline.text.pii.masker.PiiMasker>` resolves overlaps between them. ``ctx`` is the same text with
@@ -20,18 +20,25 @@ from pipeline.text.pii.patterns import (
     BANK_CONTEXT_RE,
     BREAK_RE,
     BUILDING_NUMBER_RE,
+    BUILDING_PARTS_RE,
+    BUILDING_WORD_RE,
     BUNJI_RE,
     BUSINESS_NUMBER_RE,
     CARD_CONTEXT_RE,
     CARD_GROUPED_RE,
+    DIGIT_GROUP_RE,
     DIGIT_RUN_RE,
+    DIGIT_WORDS,
     DISTRICT_SUFFIXES,
     EMAIL_RE,
     LANDLINE_RE,
+    LODGING_WORD_RE,
     LOT_RE,
     METRO_NAMES,
     MOBILE_RE,
     OPAQUE_VALUE_RE,
+    PHONE_DIGITS_RE,
+    PLATE_RE,
     REFERENCE_LABEL_RE,
     ROAD_RE,
     ROOM_NUMBER_RE,
@@ -40,6 +47,7 @@ from pipeline.text.pii.patterns import (
     RRN_FRONT_RE,
     RRN_RE,
     SENSITIVE_KEY_RE,
+    SPELLED_NUMBER_RE,
     STRONG_ACCOUNT_SHAPES,
     URL_RE,
     context_around,
@@ -93,13 +101,64 @@ def find_emails(text: str, toks: KiwiTokens) -> list[Candidate]:
 
 
 def find_phones(text: str) -> list[Candidate]:
-    """Mobile, landline and nationwide business numbers that still carry at least four digits."""
+    """Mobile, landline and nationwide business numbers that still carry at least four digits, and phone
+    numbers read out digit by digit (:func:`find_spelled_phones`)."""
     out = []
     for rx in (MOBILE_RE, LANDLINE_RE, BUSINESS_NUMBER_RE):
         for m in rx.finditer(text):
             if sum(ch.isdigit() for ch in m.group()) >= 4:  # "010-****-****" has no data left
                 out.append((m.start(), m.end(), "phone"))
+    return out + find_spelled_phones(text)
+
+
+def find_spelled_phones(text: str) -> list[Candidate]:
+    """Phone numbers in number words, alone or mixed with digits ("공일공-육삼이일-팔팔사칠", "공일공 6321
+    8847"), and digits written apart ("0 1 0 2 6 7 3 9 9 0 1").
+
+    A run of digits and number words that starts with a zero is cut back, group by group, to its longest
+    prefix that is a phone number, so the words after it stay ("… 팔팔사칠 이사 갔어요"). It must be
+    grouped as one: one group, area code / 3-4 / 4, or one digit per group (after an optional area
+    code), so a number word after a phone number is not read as its last digit ("031-123-4567 이곳").
+    A run of ordinary words cannot qualify: it would need nine or more number syllables in a row that
+    spell a Korean area code. Digit-only runs count only when written apart; grouped digits are left to
+    MOBILE_RE and LANDLINE_RE, which know units and boundaries.
+    """
+    out = []
+    for m in SPELLED_NUMBER_RE.finditer(text):
+        groups = [(g.start(), g.end()) for g in DIGIT_GROUP_RE.finditer(text, m.start(), m.end())]
+        for k in range(len(groups), 0, -1):
+            end = _phone_end(text, groups[:k])
+            if end is not None:
+                out.append((m.start(), end, "phone"))
+                break
     return out
+
+
+def _phone_end(text: str, groups: list[Span]) -> int | None:
+    """Where the phone number these digit groups spell ends, or None when they spell none. The last
+    group may carry a particle or copula "이" ("…팔팔사칠이 맞아요", "…사칠이에요")."""
+    *head, (last_start, last_end) = groups
+    ends = [last_end]
+    if text[last_end - 1] == "이" and last_end - 1 > last_start:
+        ends.append(last_end - 1)
+    for end in ends:
+        parts = [text[s:e] for s, e in head] + [text[last_start:end]]
+        digits = "".join(DIGIT_WORDS.get(ch, ch) for part in parts for ch in part)
+        if not PHONE_DIGITS_RE.fullmatch(digits):
+            continue
+        area = 2 if digits.startswith("02") else 4 if digits.startswith("050") else 3
+        sizes = [len(part) for part in parts]
+        apart = len(parts) >= 5 and all(size == 1 for size in sizes[1:])
+        grouped = len(parts) == 1 or (len(parts) == 3 and sizes[0] == area and sizes[1:] in ([3, 4], [4, 4]))
+        spelled = any(ch in DIGIT_WORDS for part in parts for ch in part)
+        if apart or (grouped and spelled):
+            return end
+    return None
+
+
+def find_plates(text: str) -> list[Candidate]:
+    """Car number plates: 2-3 digits, a syllable of the plate set, 4 digits (12가 3456, 123허4567)."""
+    return [(m.start(), m.end(), "plate") for m in PLATE_RE.finditer(text)]
 
 
 def find_reference_numbers(ctx: str) -> list[Span]:
@@ -172,10 +231,12 @@ def find_accounts(text: str, ctx: str, refs: list[Span]) -> list[Candidate]:
 
 
 def find_addresses(text: str, ctx: str, toks: KiwiTokens) -> list[Candidate]:
-    """Street/lot numbers, 번지 and apartment 동/호 parts (the place name itself is kept).
+    """Street/lot numbers, 번지, apartment 동/호 parts and a building's wing/floor/unit parts (the place or
+    building name itself is kept).
 
     A road or lot number counts when Kiwi reads the "-로/-길/-동/-리" as part of a place name rather than
-    a particle, or a district precedes it; a bare 동/호 number needs an address word nearby.
+    a particle, or a district precedes it; a bare 동/호 number needs an address word nearby; wing/floor/
+    unit parts need a building's name before them or an address word nearby, and never follow a hotel's.
     """
     out: list[Candidate] = []
     districts = _district_ends(text, toks)
@@ -202,6 +263,11 @@ def find_addresses(text: str, ctx: str, toks: KiwiTokens) -> list[Candidate]:
             out.append((m.start("num"), m.end("num"), "address"))
     for rx in (BUNJI_RE, APARTMENT_UNIT_RE):
         out += [(m.start(), m.end(), "address") for m in rx.finditer(text)]
+    for m in BUILDING_PARTS_RE.finditer(text):
+        building = _building_before(text, toks, m.start())
+        around = context_around(ctx, m.start(), m.end(), 40, 12)
+        if building is not False and (building or ADDRESS_CONTEXT_RE.search(around)):
+            out.append((m.start(), m.end(), "address"))
     for rx in (ROOM_NUMBER_RE, BUILDING_NUMBER_RE):
         for m in rx.finditer(text):
             s = m.start()
@@ -209,6 +275,27 @@ def find_addresses(text: str, ctx: str, toks: KiwiTokens) -> list[Candidate]:
             if ADDRESS_CONTEXT_RE.search(around) or any(0 <= s - e <= 15 for _, e, _k in out):
                 out.append((s, m.end(), "address"))
     return out
+
+
+def _building_before(text: str, toks: KiwiTokens, pos: int) -> bool | None:
+    """Is the word right before ``pos`` a building's name (True), a hotel's or a hotel wing's (False: a
+    guest's room is not an address), or neither (None)?
+
+    A building's name ends like one (한빛빌딩, 래미안아파트) or is a proper noun or unknown word to Kiwi
+    (에이치스퀘어, 판교테크노밸리).
+    """
+    end = pos - 1 if pos > 0 and text[pos - 1] in " \t" else pos
+    start = end
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    word = text[start:end]
+    if not word:
+        return None
+    if LODGING_WORD_RE.search(word):
+        return False
+    tok = toks.at(end - 1)
+    named = tok is not None and tok[1] == end and (tok[2] == "NNP" or tok[3])
+    return True if named or BUILDING_WORD_RE.search(word) else None
 
 
 def _district_ends(text: str, toks: KiwiTokens) -> list[int]:

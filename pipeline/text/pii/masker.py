@@ -2,22 +2,27 @@
 
 Every review, survey answer and chat turn goes through :class:`PiiMasker` before anything is stored, so
 that the warehouse never holds a phone number, e-mail, resident registration number (주민번호), card
-number, bank account, street-address number or a customer's / agent's name. Each detection is replaced
-by a typed placeholder (:data:`PLACEHOLDERS`); downstream code recognises these exact strings, e.g. to
-keep ``[이름]`` out of keyword lists.
+number, bank account, car plate, street-address or building-unit number or a customer's / agent's
+name. Each detection is replaced by a typed placeholder (:data:`PLACEHOLDERS`); downstream code
+recognises these exact strings, e.g. to keep ``[이름]`` out of keyword lists.
 
 Design
 ------
-* Structured identifiers (phone, e-mail, RRN, card, account, URL query tokens) are found with regular
-  expressions over the raw text; Kiwi's ``W_EMAIL`` / ``W_URL`` tags are added as extra candidates.
+* Structured identifiers (phone, e-mail, RRN, card, account, car plate, URL query tokens) are found with
+  regular expressions over the raw text; Kiwi's ``W_EMAIL`` / ``W_URL`` tags are added as extra
+  candidates. Phone numbers also count when read out digit by digit, in number words (공일공-육삼이일-…)
+  or in digits written apart (0 1 0 2 …).
 * Names and addresses need language knowledge, so they use Kiwi tokens. A name is a 2-4 syllable
   Hangul chunk next to an anchor (an honorific/title, a turn-initial self-introduction, a label such as
   "제 이름은" or "예금주") that Kiwi reads as a proper noun or an unknown word and that is spelled like a
   Korean name (:mod:`pipeline.text.pii.names`). A road/lot-number candidate is kept only when Kiwi reads
   the "-로/-길/-동/-리" as part of a place name (테헤란로, 역삼동) and not as the particle "로" ("택배로
-  2개"), or a district (강남구) precedes it (:mod:`pipeline.text.pii.detectors`).
+  2개"), or a district (강남구) precedes it. A building's wing/floor/unit after the building's name
+  ("에이치스퀘어 N동 7층") is masked unless the building is a hotel (:mod:`pipeline.text.pii.detectors`).
+* Once a name is found, its other mentions in the text are masked too, bare or with a particle
+  (민수가, 지훈이는); callers that know names from elsewhere (a record's name column) pass them in.
 * Overlapping detections resolve to the longest span; ties go to the more specific kind
-  (email > url > rrn > card > phone > account > address > name).
+  (email > url > rrn > card > phone > account > plate > address > name).
 * Order / tracking / reference numbers are *kept*: a digit run right after a label such as 주문번호,
   송장번호, 운송장, 접수번호, 예약번호, 승인번호 is exempt from the RRN, account and bare-digit card
   detectors (phone numbers and grouped card numbers are still masked there). Shapes like
@@ -25,8 +30,10 @@ Design
 * Masking is idempotent by construction: placeholders are protected from every detector, and the
   masker re-runs on its own output (only for texts where something was masked) until nothing new is
   found, because replacing a value can change Kiwi's analysis of the words around it.
-* Input is expected to be normalised first (:func:`pipeline.text.normalize.normalize_text`: NFKC folds
-  full-width digits, so ``０１０`` arrives as ``010``).
+* Width is folded first (NFKC, keeping Hangul compatibility jamo, as
+  :func:`pipeline.text.normalize.nfkc_keeping_jamo` does), whoever calls: full-width ``０１０－３３８４``
+  would otherwise slip past every digit rule. Masked text and spans refer to the folded text, which is
+  the input itself for normalised text.
 
 Layout: :mod:`~pipeline.text.pii.patterns` holds the regular expressions and word tables,
 :mod:`~pipeline.text.pii.detectors` the structured-identifier and address detectors,
@@ -42,6 +49,7 @@ from dataclasses import dataclass, field
 import kiwipiepy
 
 from pipeline.text.korean import shared_kiwi
+from pipeline.text.normalize import nfkc_keeping_jamo
 from pipeline.text.pii.detectors import (
     Candidate,
     find_accounts,
@@ -49,6 +57,7 @@ from pipeline.text.pii.detectors import (
     find_cards,
     find_emails,
     find_phones,
+    find_plates,
     find_reference_numbers,
     find_rrns,
     find_sensitive_url_queries,
@@ -61,7 +70,7 @@ from pipeline.text.pii.tokens import KiwiTokens
 __all__ = ["KINDS", "PLACEHOLDERS", "PLACEHOLDER_RE", "MaskSpan", "Masked", "PiiMasker", "luhn_ok"]
 
 #: Every kind the masker knows, in the order used for documentation and defaults.
-KINDS: tuple[str, ...] = ("phone", "email", "rrn", "card", "account", "address", "name", "url")
+KINDS: tuple[str, ...] = ("phone", "email", "rrn", "card", "account", "plate", "address", "name", "url")
 
 #: Stable placeholder strings; downstream code matches on these exact values.
 PLACEHOLDERS: dict[str, str] = {
@@ -70,6 +79,7 @@ PLACEHOLDERS: dict[str, str] = {
     "rrn": "[주민번호]",
     "card": "[카드번호]",
     "account": "[계좌번호]",
+    "plate": "[차량번호]",
     "address": "[주소]",
     "name": "[이름]",
     "url": "[URL]",
@@ -79,7 +89,9 @@ PLACEHOLDERS: dict[str, str] = {
 PLACEHOLDER_RE = re.compile("|".join(re.escape(p) for p in PLACEHOLDERS.values()))
 
 # Ties between equally long spans go to the more specific detector.
-_PRIORITY = {"email": 8, "url": 7, "rrn": 6, "card": 5, "phone": 4, "account": 3, "address": 2, "name": 1}
+_PRIORITY = {
+    "email": 9, "url": 8, "rrn": 7, "card": 6, "phone": 5, "account": 4, "plate": 3, "address": 2, "name": 1,
+}
 _MAX_PASSES = 4  # masking until nothing new is found; two passes are the most seen in practice
 
 # Texts without any of these cannot produce a Kiwi-dependent detection.
@@ -90,7 +102,8 @@ _NEEDS_TOKENS_RE = re.compile(
 
 @dataclass(frozen=True)
 class MaskSpan:
-    """One masked region, with offsets into the ORIGINAL text (so callers can audit what was hidden)."""
+    """One masked region, with offsets into the original text after width folding (so callers can audit
+    what was hidden)."""
 
     kind: str
     start: int
@@ -131,13 +144,22 @@ class PiiMasker:
 
     # -- public API ---------------------------------------------------------------------------------
 
-    def mask(self, text: str) -> Masked:
-        """Mask one text; spans point into ``text``."""
-        return self.mask_many([text])[0]
+    def mask(self, text: str, known_names: Iterable[str] = ()) -> Masked:
+        """Mask one text; spans point into its width-folded form (``text`` itself when normalised)."""
+        return self.mask_many([text], [known_names])[0]
 
-    def mask_many(self, texts: Sequence[str]) -> list[Masked]:
-        """Mask a batch; Kiwi analyses the whole batch in one call, which is several times faster."""
-        texts = list(texts)
+    def mask_many(
+        self, texts: Sequence[str], known_names: Sequence[Iterable[str]] | None = None
+    ) -> list[Masked]:
+        """Mask a batch; Kiwi analyses the whole batch in one call, which is several times faster.
+
+        ``known_names`` gives, per text, names known from elsewhere (a record's name column): their
+        mentions are masked like those of a name found in the text.
+        """
+        texts = [nfkc_keeping_jamo(t) for t in texts]
+        known = [list(names) for names in known_names] if known_names is not None else [[] for _ in texts]
+        if len(known) != len(texts):
+            raise ValueError("known_names needs one entry per text")
         spans: list[list[MaskSpan]] = [[] for _ in texts]
         current = list(texts)
         todo = list(range(len(texts)))
@@ -147,7 +169,7 @@ class PiiMasker:
             tokens = self._tokenize([current[i] for i in todo])
             still: list[int] = []
             for i, toks in zip(todo, tokens, strict=True):
-                found = self._detect(current[i], toks)
+                found = self._detect(current[i], toks, known[i])
                 if not found:
                     continue
                 spans[i] = sorted(spans[i] + self._to_original(found, spans[i]), key=lambda s: s.start)
@@ -155,6 +177,11 @@ class PiiMasker:
                 still.append(i)
             todo = still
         return [Masked(current[i], spans[i]) for i in range(len(texts))]
+
+    def whole_name(self, value: str) -> bool:
+        """Is ``value`` nothing but a person's full name (a record's field: "김민수")? Always False for a
+        masker that does not mask names."""
+        return self._name_finder is not None and self._name_finder.whole_name(value)
 
     # -- internals ----------------------------------------------------------------------------------
 
@@ -195,7 +222,7 @@ class PiiMasker:
 
         return [MaskSpan(s.kind, back(s.start), back(s.end)) for s in found]
 
-    def _detect(self, text: str, toks: KiwiTokens) -> list[MaskSpan]:
+    def _detect(self, text: str, toks: KiwiTokens, known_names: list[str]) -> list[MaskSpan]:
         if not text:
             return []
         protected = [(m.start(), m.end()) for m in PLACEHOLDER_RE.finditer(text)]
@@ -217,12 +244,17 @@ class PiiMasker:
         soft_block = protected + [(s, e) for s, e in urls]
         if "account" in k:
             cands += [c for c in find_accounts(text, ctx, refs) if not overlaps_any(c[0], c[1], soft_block)]
+        if "plate" in k:
+            cands += [c for c in find_plates(text) if not overlaps_any(c[0], c[1], soft_block)]
         if "address" in k:
             cands += [c for c in find_addresses(text, ctx, toks) if not overlaps_any(c[0], c[1], soft_block)]
         if self._name_finder is not None:
-            cands += [
-                c for c in self._name_finder.find(text, toks) if not overlaps_any(c[0], c[1], soft_block)
-            ]
+            names = self._name_finder.find(text, toks)
+            names = [c for c in names if not overlaps_any(c[0], c[1], soft_block)]
+            found = known_names + [text[s:e] for s, e, _ in names]
+            if found:
+                names += self._name_finder.mentions(text, found)
+            cands += [c for c in names if not overlaps_any(c[0], c[1], soft_block)]
         cands = [c for c in cands if c[1] > c[0] and not overlaps_any(c[0], c[1], protected)]
         return self._resolve(text, cands)
 

@@ -7,11 +7,15 @@ A name is a 2-4 syllable Hangul chunk right next to an anchor: before an honorif
 noun or an unknown word; chunks Kiwi knows as common nouns (배송기사님, 상담원님, 고객님) never are names.
 Unknown chunks must also be spelled with common given-name syllables, which keeps internet slang and
 typos out (남사친님, 로딩중이에요).
+
+Once a name is found, its other mentions in the same text are names too, bare or with a particle
+(:meth:`NameFinder.mentions`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import kiwipiepy
 
@@ -82,6 +86,13 @@ _NAME_TAIL_RE = re.compile(
     r"고객|이가|가|은|는|을|를|의|께|에게|한테|이십니다|십니다|임|이여|이야|야|이구|고)"
 )
 _HANGUL_RE = re.compile(r"[가-힣]+")
+# What may follow another mention of a name found in the same text: a hypocoristic 이 (지훈이가), a title,
+# then up to two particles or a copula ("민수가", "김민수한테도", "지훈이는", "홍길동이에요").
+_PARTICLE = (
+    r"(?:가|이|은|는|을|를|의|도|만|께|께서|에게|에게서|한테|한테서|랑|이랑|하고|와|과|요|야|여|고|로|으로|"
+    r"처럼|보다|까지|부터|에요|예요|이에요|입니다|이었|였|라고|이라고)"
+)
+_MENTION_TAIL_RE = re.compile(rf"이?(?:님|씨)?{_PARTICLE}{{0,2}}")
 
 
 # Bounds the per-masker memo of "is this chunk one dictionary word" look-ups.
@@ -165,6 +176,39 @@ class NameFinder:
             if best is not None:
                 out.append((best[0], best[1], "name"))
         return out
+
+    def mentions(self, text: str, names: Iterable[str]) -> list[tuple[int, int, str]]:
+        """Every mention in ``text`` of names already found: the full name, and the given name alone
+        (민수가, 지훈이는), unless the form is also an ordinary word (하늘, 보람; 조국 "homeland"). A
+        mention starts a word and is bare or followed by a particle, copula or title, so "민수용" or
+        "하늘색" are not mentions.
+
+        Once a name is known, its other mentions need no anchor of their own: "김민수 고객님 ...
+        민수가 다시 전화" names the same person twice.
+        """
+        forms: set[str] = set()
+        for name in names:
+            given = name[2:] if name[:2] in _COMPOUND_SURNAMES else name[1:]
+            candidates = [name, given] if len(name) >= 3 and len(given) >= 2 else [name]
+            forms.update(form for form in candidates if not self._dictionary_word(form))
+        out: list[tuple[int, int, str]] = []
+        for form in sorted(forms, key=len, reverse=True):
+            for m in re.finditer(re.escape(form), text):
+                s, e = m.start(), m.end()
+                if s > 0 and "가" <= text[s - 1] <= "힣":
+                    continue
+                word_end = _HANGUL_RE.match(text, e)
+                if word_end is None or _MENTION_TAIL_RE.fullmatch(text, e, word_end.end()):
+                    out.append((s, e, "name"))
+        return out
+
+    def whole_name(self, value: str) -> bool:
+        """Is ``value`` (a field of a record, say) nothing but a person's full name (김민수, 남궁민수)?"""
+        value = value.strip()
+        if not 2 <= len(value) <= 4:
+            return False
+        toks = KiwiTokens(value, self._kiwi.tokenize(value))
+        return self._name_ok(value, toks, 0, len(value), allow_split=True)
 
     def _dictionary_word(self, cand: str) -> bool:
         """Kiwi, reading the chunk on its own, finds one ordinary dictionary word (여자, 임대, 정비소).

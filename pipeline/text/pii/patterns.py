@@ -42,11 +42,12 @@ _OSEP = f"(?:{_SEP})?"
 _P82 = r"(?:\+|00)[ \t]?82[ \t-]?(?:\(0\)[ \t]?)?"  # +82 / 0082 country prefix
 
 # Units after a number mean quantity/price/date, not an identifier ("1600-2000원", "테헤란로 3개").
-_UNIT_ATTACHED = (
-    r"(?:원|만|천|억|개|명|분|초|시|일|월|년|주|회|번(?!지)|차|층|%|％|퍼|세|살|배|대|권|장|병|잔|박|달|위|"
+_COUNT_UNIT = (
+    r"(?:원|만|천|억|개|명|분|초|시|일|월|년|주|회|층|%|％|퍼|세|살|배|대|권|장|병|잔|박|달|위|"
     r"등|점|건|통|가지|마리|켤레|벌|팩|봉|인분|km|kg|mg|ml|cm|mm|g(?![A-Za-z])|m(?![A-Za-z])|ea|EA)"
 )
-_UNIT = rf"(?:{_UNIT_ATTACHED}|[ \t](?:원|만[ \t]?원|개|일|시간|분|명|년|%)(?![가-힣]))"
+_SPACED_UNIT = r"[ \t](?:원|만[ \t]?원|개|일|시간|분|명|년|%)(?![가-힣])"
+_UNIT = rf"(?:{_COUNT_UNIT}|번(?!지)|차|{_SPACED_UNIT})"
 
 MOBILE_RE = re.compile(
     rf"{_LB}(?:{_P82}0?1[016789]|\(01[016789]\)|01[016789]\)?)"
@@ -95,6 +96,30 @@ REFERENCE_LABEL_RE = re.compile(
     r"(?:order|Order|ORDER)[ \t]?(?:no\.?|number|#)?[ \t]*:?[ \t]*$"
 )
 
+# Phone numbers read out digit by digit: Sino-Korean number words (공/영/빵 = 0, 일 = 1 … 구 = 9), mixed
+# with digits or not, or digits written apart ("0 1 0 2 6 …"). A run must start with a zero; which
+# runs are phone numbers is decided on their digits (:data:`PHONE_DIGITS_RE`).
+DIGIT_WORDS: dict[str, str] = {
+    "공": "0", "영": "0", "빵": "0", "일": "1", "이": "2", "삼": "3", "사": "4", "오": "5", "육": "6",
+    "륙": "6", "칠": "7", "팔": "8", "구": "9",
+}
+_DIGIT_UNIT = f"[0-9{''.join(DIGIT_WORDS)}]"
+SPELLED_NUMBER_RE = re.compile(
+    rf"(?<![0-9A-Za-z{''.join(DIGIT_WORDS)}])(?<![0-9][{_DASH}.])(?:0|[공영빵])(?:{_SEP}?{_DIGIT_UNIT}){{8,}}"
+)
+DIGIT_GROUP_RE = re.compile(f"{_DIGIT_UNIT}+")
+# The digits of a Korean phone number: mobile, Seoul, regional, internet and safe (050x) numbers.
+PHONE_DIGITS_RE = re.compile(r"01[016789]\d{7,8}|02\d{7,8}|0[3-6][1-5]\d{7,8}|070\d{8}|050[2-8]\d{8}")
+
+# Car plates: two or three digits, one Hangul syllable of the plate set, four digits (12가 3456,
+# 123허4567). A unit after the last group means a quantity ("50주 1000원"); 제 before it an issue or
+# notice number ("제77호 2016.").
+PLATE_SYLLABLES = "가나다라마거너더러머버서어저고노도로모보소오조구누두루무부수우주아바사자배하허호"
+PLATE_RE = re.compile(
+    rf"(?<![0-9A-Za-z])(?<![0-9][{_DASH}.,:])(?<!제)(?<!제 )\d{{2,3}}[ \t]?[{PLATE_SYLLABLES}][ \t]?\d{{4}}"
+    rf"(?![0-9])(?![.,:][0-9])(?!{_COUNT_UNIT}|{_SPACED_UNIT})"  # "12가 3456번 차량" is still a plate
+)
+
 EMAIL_RE = re.compile(
     r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]*"
     r"(?:[ \t]?(?:@|＠|골뱅이|\(at\)|\[at\])[ \t]?)"
@@ -135,6 +160,22 @@ APARTMENT_UNIT_RE = re.compile(
 )
 ROOM_NUMBER_RE = re.compile(r"(?<![0-9\-])(?<!제)(?<!제 )\d{3,5}[ \t]?호(?:실)?(?![선점기차관텔수환칭])")
 BUILDING_NUMBER_RE = re.compile(r"(?<![0-9\-])\d{2,4}[ \t]?동(?![가-힣])")
+# A building's wing, floor and unit after its name ("에이치스퀘어 N동 7층", "한빛빌딩 3층 301호"): a wing
+# and a floor, or a floor and a unit. A floor alone is kept: shops, lounges and observation decks are
+# described by floor ("롯데월드타워 118층", "호텔 2층 식당"). Wing and unit alone are APARTMENT_UNIT_RE's.
+_WING = r"(?:(?<![A-Za-z])[A-Za-z]|(?<![0-9\-])\d{1,4})[ \t]?동"
+_FLOOR = r"(?:지하[ \t]?|(?<![A-Za-z])[Bb])?\d{1,3}[ \t]?층"
+_UNIT_NUMBER = r"\d{1,5}[ \t]?호(?:실)?"
+BUILDING_PARTS_RE = re.compile(
+    rf"(?:{_WING}[ \t]?{_FLOOR}(?:[ \t]?{_UNIT_NUMBER})?|(?<![0-9]){_FLOOR}[ \t]?{_UNIT_NUMBER})(?![0-9])"
+)
+# How a building's name ends: offices, flats and shopping blocks.
+BUILDING_WORD_RE = re.compile(
+    r"(?:빌딩|타워|스퀘어|센터|프라자|플라자|오피스텔|오피스|아파트|빌라|맨션|하이츠|캐슬|팰리스|밸리|시티|상가|"
+    r"타운|트윈|테라스|주택|자이|래미안|푸르지오|힐스테이트|아이파크|더샵)$"
+)
+# Lodging: a guest's room or floor in a hotel is not where the guest lives.
+LODGING_WORD_RE = re.compile(r"(?:호텔|리조트|모텔|펜션|콘도|호스텔|게스트하우스|스테이|본관|신관|별관)$")
 ADDRESS_CONTEXT_RE = re.compile(
     r"아파트|빌라|오피스텔|맨션|빌딩|타워|하우스|주택|원룸|투룸|기숙사|주소|배송지|현관|단지|자이|래미안|푸르지오|"
     r"힐스테이트|e편한|아이파크|더샵|롯데캐슬|배달|배송|택배|문[ \t]?앞|호수"
