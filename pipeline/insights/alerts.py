@@ -22,11 +22,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import httpx
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from sqlalchemy import Engine, select
 
-from pipeline.config import Taxonomy
+from pipeline.config import StrictModel, Taxonomy, read_model
 from pipeline.insights.emerging import marked
 from pipeline.secrets import resolve_secret
 from pipeline.text.normalize import normalize_name
@@ -39,17 +38,13 @@ log = logging.getLogger("sori.alerts")
 MAX_EVIDENCE_LINES = 20
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class WebhookChannel(_Strict):
+class WebhookChannel(StrictModel):
     type: Literal["webhook"]
     url_env: str | None = None
     url_secret: str | None = None
 
 
-class EmailChannel(_Strict):
+class EmailChannel(StrictModel):
     type: Literal["email"]
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
@@ -63,7 +58,7 @@ class EmailChannel(_Strict):
 Channel = Annotated[WebhookChannel | EmailChannel, Field(discriminator="type")]
 
 
-class Match(_Strict):
+class Match(StrictModel):
     """Every condition given must hold; lists match any of their values."""
 
     categories: list[str] = Field(default_factory=list)
@@ -101,13 +96,13 @@ class Match(_Strict):
         )
 
 
-class Rule(_Strict):
+class Rule(StrictModel):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     when: Match = Field(default_factory=Match)
     send_to: str
 
 
-class AlertConfig(_Strict):
+class AlertConfig(StrictModel):
     retries: int = Field(3, ge=0)
     backoff_s: float = Field(2.0, ge=0)
     timeout_s: float = Field(10.0, gt=0)
@@ -123,8 +118,8 @@ class AlertConfig(_Strict):
 
 
 def load_alert_config(path: Path) -> AlertConfig:
-    with open(path, encoding="utf-8") as fh:
-        return AlertConfig.model_validate(yaml.safe_load(fh) or {})
+    """The alert rules, or a `ConfigError` naming the file."""
+    return read_model(AlertConfig, path)
 
 
 def pain_rows(engine: Engine, window: Window, sources: Sequence[str]) -> list[dict[str, Any]]:
