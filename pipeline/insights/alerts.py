@@ -26,6 +26,7 @@ from pydantic import Field, field_validator, model_validator
 from sqlalchemy import Engine, select
 
 from pipeline.config import StrictModel, Taxonomy, read_model
+from pipeline.inert import chat_text
 from pipeline.insights.emerging import marked
 from pipeline.secrets import resolve_secret
 from pipeline.text.normalize import normalize_name
@@ -181,10 +182,11 @@ class DeliveryError(RuntimeError):
 
 
 def deliver(channel: WebhookChannel | EmailChannel, subject: str, body: str, timeout_s: float) -> None:
+    """One alert: a webhook gets the body as Slack text (`chat_text`), e-mail as plain text."""
     if isinstance(channel, WebhookChannel):
         url = resolve_secret(channel.url_env, channel.url_secret)
         try:
-            httpx.post(url, json={"text": body}, timeout=timeout_s).raise_for_status()
+            httpx.post(url, json={"text": chat_text(body)}, timeout=timeout_s).raise_for_status()
         except httpx.HTTPStatusError as exc:
             raise DeliveryError(f"webhook answered HTTP {exc.response.status_code}") from None
         except httpx.HTTPError as exc:
