@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.document import Document, FeedbackItem
+from pipeline.inert import spreadsheet_safe
 from pipeline.ingest.readers import read_records
 from pipeline.nlp import Pipeline
 
@@ -98,6 +99,8 @@ def write_table(frame: pd.DataFrame, out: str) -> None:
     elif suffix in (".jsonl", ".json"):
         frame.to_json(path, orient="records", lines=True, force_ascii=False)
     elif suffix == ".csv":
-        frame.to_csv(path, index=False, encoding="utf-8")
+        # RFC 4180's CRLF: with a bare "\n" terminator, a field holding a lone "\r" goes unquoted and
+        # splits its row in every reader.
+        spreadsheet_safe(frame).to_csv(path, index=False, encoding="utf-8", lineterminator="\r\n")
     else:
         raise ValueError(f"cannot tell the output format of {out!r}: use .csv, .jsonl or .parquet")

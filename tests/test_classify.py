@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 
 from flows.cli import main
-from pipeline.classify import ROW_COLUMNS
+from pipeline.classify import ROW_COLUMNS, write_table
 
-pytestmark = pytest.mark.slow
+FORMULAS = ["=HYPERLINK(\"http://evil.example\",\"지금 클릭\")", "=cmd|' /C calc'!A0", "+1+1", "@SUM(1,1)",
+            "-2+3 할인이라더니", "=배송이 늦어요", "\t=1+1", "\r=1+1"]
 
 ROWS = [
     ("a1", "배송은 빨랐는데 포장이 엉망이라 박스가 다 찌그러져 왔어요. 환불해주세요"),
@@ -30,6 +31,7 @@ def export(tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_one_row_per_input_row(export, tmp_path):
     out = tmp_path / "tagged.parquet"
     assert main(["classify", str(export), "--text-column", "내용", "--id-column", "번호",
@@ -45,6 +47,7 @@ def test_one_row_per_input_row(export, tmp_path):
     assert by_id.loc["a4", "sentiment"] in {"negative", "neutral", "positive"}
 
 
+@pytest.mark.slow
 def test_sentence_rows_keep_offsets_and_mask_personal_data(export, tmp_path):
     out = tmp_path / "sentences.jsonl"
     assert main(["classify", str(export), "--text-column", "내용", "--out", str(out), "--sentences"]) == 0
@@ -58,3 +61,18 @@ def test_sentence_rows_keep_offsets_and_mask_personal_data(export, tmp_path):
     assert not frame["sentence"].str.contains("010-1234-5678").any()
     asking = frame[frame["response_needed"] == 1]["sentence"]
     assert asking.str.contains("환불해주세요").any() and not asking.str.contains("너무 좋아요").any()
+
+
+def test_no_csv_cell_starts_a_formula_and_numbers_stay_numbers(tmp_path):
+    out = tmp_path / "tagged.csv"
+    frame = pd.DataFrame({"id": FORMULAS, "sentence": [f"{text} 배송" for text in FORMULAS],
+                          "p_negative": [-0.5] * len(FORMULAS), "severity": pd.array([-1] * len(FORMULAS),
+                                                                                     dtype="Int64")})
+    write_table(frame, str(out))
+    with open(out, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [row["id"] for row in rows] == [f"'{text}" for text in FORMULAS]
+    assert [row["sentence"] for row in rows] == [f"'{text} 배송" for text in FORMULAS]
+    assert {row["p_negative"] for row in rows} == {"-0.5"} and {row["severity"] for row in rows} == {"-1"}
+    written = pd.read_csv(out)
+    assert written["p_negative"].dtype == float and (written["p_negative"] == -0.5).all()
