@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
-from zoneinfo import ZoneInfo
+from typing import Literal, TypeVar
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from pipeline.secrets import resolve_secret
 
@@ -23,10 +25,67 @@ DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "sori.yaml"
 SourceKind = Literal["review", "survey", "chat"]
 
 
-class StrictModel(BaseModel):
-    """Unknown keys are errors: a typo in YAML must not silently fall back to a default."""
+class ConfigError(ValueError):
+    """A configuration file sori cannot use, in one line: the file, then each problem at its location.
 
-    model_config = ConfigDict(extra="forbid")
+    Values are never quoted back: a refused value may be the very credential that must not reach a
+    terminal, a log or the Prefect database.
+    """
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are errors: a typo in YAML must not silently fall back to a default. Validation
+    errors never carry the input value, for the reason `ConfigError` gives."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def read_model(model: type[Model], path: Path) -> Model:
+    """`model` validated from the YAML file at `path`. A missing or unreadable file, broken YAML and
+    invalid values are all a `ConfigError` naming the file, raised outside the handler so that no
+    exception chained to it carries a value."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            raw = yaml.safe_load(fh)
+        return model.model_validate(raw or {})
+    except OSError as exc:
+        problem = exc.strerror or type(exc).__name__
+    except UnicodeDecodeError:
+        problem = "not UTF-8 text"
+    except yaml.YAMLError as exc:
+        problem = _yaml_problem(exc)
+    except ValidationError as exc:
+        problem = describe_errors(exc)
+    raise ConfigError(f"config {path}: {problem}")
+
+
+def describe_errors(error: ValidationError) -> str:
+    """Each problem as `location: what is wrong`, on one line, without the values given."""
+    return "; ".join(f"{_location(e['loc'])}: {_message(e['msg'])}"
+                     for e in error.errors(include_input=False, include_url=False, include_context=False))
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def _message(msg: str) -> str:
+    """Pydantic's message without its "Value error, " prefix, on one line."""
+    for prefix in ("Value error, ", "Assertion failed, "):
+        msg = msg.removeprefix(prefix)
+    return " ".join(msg.split())
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """Where the YAML breaks and why, without PyYAML's snippet of the offending line (which would quote
+    whatever the line holds)."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        return f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {exc.problem}"
+    return "invalid YAML"
 
 
 class WarehouseConfig(StrictModel):
@@ -41,7 +100,13 @@ class WarehouseConfig(StrictModel):
     @field_validator("url")
     @classmethod
     def _no_password_in_yaml(cls, url: str | None) -> str | None:
-        if url and make_url(url).password:
+        if not url:
+            return url
+        try:
+            password = make_url(url).password
+        except ArgumentError:
+            raise ValueError("not a SQLAlchemy URL (dialect+driver://user@host/database)") from None
+        if password:
             raise ValueError("the warehouse URL in YAML has a password: put the URL in the environment "
                              "(SORI_WAREHOUSE_URL) or a Prefect Secret block (url_secret) instead")
         return url
@@ -212,6 +277,14 @@ class HttpReaderConfig(StrictModel):
     backoff_s: float = Field(1.0, ge=0)
     max_pages: int = Field(10000, ge=1)
 
+    @field_validator("url")
+    @classmethod
+    def _no_password_in_yaml(cls, url: str) -> str:
+        if urlsplit(url).password:
+            raise ValueError("the API URL in YAML has a password: use `auth` with `token_env` or "
+                             "`token_secret` instead")
+        return url
+
     @model_validator(mode="after")
     def _complete(self) -> HttpReaderConfig:
         if self.pagination == "cursor" and not self.next_cursor_path:
@@ -370,7 +443,10 @@ class SoriConfig(StrictModel):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, name: str) -> str:
-        ZoneInfo(name)
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("unknown time zone: use an IANA name such as Asia/Seoul") from None
         return name
 
     @model_validator(mode="after")
@@ -395,16 +471,14 @@ class SoriConfig(StrictModel):
 
 
 def load_taxonomy(path: Path) -> Taxonomy:
-    with open(path, encoding="utf-8") as fh:
-        return Taxonomy.model_validate(yaml.safe_load(fh))
+    return read_model(Taxonomy, path)
 
 
 def load_config(path: str | Path | None = None) -> SoriConfig:
-    """Load and validate a config; relative paths inside it resolve against the file's folder."""
+    """Load and validate a config (a `ConfigError` otherwise); relative paths inside it resolve
+    against the file's folder."""
     config_path = Path(path or os.environ.get("SORI_CONFIG") or DEFAULT_CONFIG).resolve()
-    with open(config_path, encoding="utf-8") as fh:
-        raw = yaml.safe_load(fh) or {}
-    config = SoriConfig.model_validate(raw)
+    config = read_model(SoriConfig, config_path)
     base = config_path.parent
     config.taxonomy = _resolve(base, config.taxonomy)
     config.alerts = _resolve(base, config.alerts) if config.alerts else None

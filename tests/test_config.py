@@ -4,7 +4,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from pipeline.config import DEFAULT_CONFIG, SoriConfig, load_config
+from pipeline.config import DEFAULT_CONFIG, ConfigError, SoriConfig, load_config
 
 REQUIRED_CATEGORIES = {
     "waiting", "unresolved", "over_automation", "impersonal", "ignored_request", "quality", "delivery",
@@ -77,3 +77,73 @@ def test_a_password_in_the_yaml_url_is_refused():
     with pytest.raises(ValidationError, match="SORI_WAREHOUSE_URL"):
         SoriConfig.model_validate({"warehouse": {"url": "postgresql+psycopg://sori:hunter2@db/voc"}})
     assert SoriConfig.model_validate({"warehouse": {"url": "postgresql+psycopg://sori@db/voc"}})
+
+
+PASSWORD = "Pw_short_1"
+
+
+def write_yaml(tmp_path: Path, raw: object) -> Path:
+    path = tmp_path / "sori.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def api_source(url: str) -> dict:
+    return {"sources": [{"name": "api", "kind": "review", "http": {"url": url},
+                         "columns": {"id": "a", "created_at": "b", "text": "c"}}]}
+
+
+@pytest.mark.parametrize("raw, location", [
+    ({"warehouse": {"url": f"postgresql://sori:{PASSWORD}@db/voc"}}, "warehouse.url"),
+    ({"warehouse": {"url": f"not a url {PASSWORD}"}}, "warehouse.url"),
+    (api_source(f"https://sori:{PASSWORD}@api.example.com/reviews"), "sources.0.http.url"),
+    (api_source(f"ftp://{PASSWORD}@api.example.com"), "sources.0.http.url"),
+    ({"timezone": PASSWORD}, "timezone"),
+    ({"warehouse": {"path": {"secret": PASSWORD}}}, "warehouse.path"),
+])
+def test_a_refused_value_is_never_echoed(tmp_path, raw, location):
+    """Not in sori's one-line error, nor in pydantic's own text, nor in any exception chained to it."""
+    with pytest.raises(ConfigError) as refused:
+        load_config(write_yaml(tmp_path, raw))
+    message = str(refused.value)
+    assert message.startswith(f"config {tmp_path / 'sori.yaml'}: {location}: ")
+    assert "\n" not in message and "input_value" not in message
+    assert refused.value.__cause__ is None and refused.value.__context__ is None
+    with pytest.raises(ValidationError) as raw_error:
+        SoriConfig.model_validate(raw)
+    for text in (message, str(raw_error.value), repr(raw_error.value)):
+        assert PASSWORD not in text
+
+
+def test_every_problem_is_named_on_one_line_with_its_location(tmp_path):
+    message = str(pytest.raises(ConfigError, load_config, write_yaml(tmp_path, {
+        "tagging": {"similarty_threshold": 0.5}, "sources": [{"name": "Bad", "kind": "blog"}]})).value)
+    assert "\n" not in message
+    for problem in ("tagging.similarty_threshold: Extra inputs are not permitted",
+                    "sources.0.name: String should match pattern", "sources.0.kind: Input should be",
+                    "sources.0.columns: Field required"):
+        assert problem in message
+
+
+@pytest.mark.parametrize("content, problem", [
+    (None, "No such file or directory"),
+    ("sources: [1, 2\nwarehouse: x\n", "invalid YAML at line 2, column 10"),
+    (b"\xff\xfe timezone", "not UTF-8 text"),
+    ("- a list\n", "(top level): Input should be a valid dictionary"),
+])
+def test_an_unusable_file_is_one_config_error(tmp_path, content, problem):
+    path = tmp_path / "sori.yaml"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content, encoding="utf-8")
+    message = str(pytest.raises(ConfigError, load_config, path).value)
+    assert message.startswith(f"config {path}: ") and problem in message and "\n" not in message
+
+
+def test_a_broken_taxonomy_is_a_config_error_naming_its_file(tmp_path):
+    taxonomy = tmp_path / "taxonomy.yaml"
+    taxonomy.write_text("categories: {}\ntouchpoints: {}\n", encoding="utf-8")
+    config = load_config(write_yaml(tmp_path, {"taxonomy": "taxonomy.yaml"}))
+    message = str(pytest.raises(ConfigError, config.load_taxonomy).value)
+    assert message.startswith(f"config {taxonomy}: (top level): the taxonomy needs an `other` category")

@@ -85,6 +85,7 @@ from models.evaluation.scoring import (
     ratio,
 )
 from models.training.shared_data import SharedDataMissing
+from pipeline.inert import spreadsheet_cell
 
 # Resamples of the seeded bootstrap intervals: two runs on the same predictions report the same intervals.
 BOOTSTRAP_RESAMPLES = 2000
@@ -598,11 +599,12 @@ def disagreements(rows: Sequence[LabelledSentence], texts: Sequence[str],
 
 def write_disagreements(path: Path, found: Sequence[dict[str, Any]]) -> None:
     """For error analysis on this machine: the file holds corpus texts, so it never belongs in the
-    repository (and reading the test split's errors turns it into a tune split)."""
+    repository (and reading the test split's errors turns it into a tune split). Opened in a
+    spreadsheet, a text that starts like a formula shows as text (`spreadsheet_cell`)."""
     with open(path, "w", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=ERROR_COLUMNS)
         writer.writeheader()
-        writer.writerows(found)
+        writer.writerows({key: spreadsheet_cell(value) for key, value in row.items()} for row in found)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

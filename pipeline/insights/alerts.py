@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import httpx
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from sqlalchemy import Engine, select
 
-from pipeline.config import Taxonomy
+from pipeline.config import StrictModel, Taxonomy, read_model
+from pipeline.inert import chat_text
 from pipeline.insights.emerging import marked
 from pipeline.secrets import resolve_secret
 from pipeline.text.normalize import normalize_name
@@ -39,17 +39,13 @@ log = logging.getLogger("sori.alerts")
 MAX_EVIDENCE_LINES = 20
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class WebhookChannel(_Strict):
+class WebhookChannel(StrictModel):
     type: Literal["webhook"]
     url_env: str | None = None
     url_secret: str | None = None
 
 
-class EmailChannel(_Strict):
+class EmailChannel(StrictModel):
     type: Literal["email"]
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
@@ -63,7 +59,7 @@ class EmailChannel(_Strict):
 Channel = Annotated[WebhookChannel | EmailChannel, Field(discriminator="type")]
 
 
-class Match(_Strict):
+class Match(StrictModel):
     """Every condition given must hold; lists match any of their values."""
 
     categories: list[str] = Field(default_factory=list)
@@ -101,13 +97,13 @@ class Match(_Strict):
         )
 
 
-class Rule(_Strict):
+class Rule(StrictModel):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     when: Match = Field(default_factory=Match)
     send_to: str
 
 
-class AlertConfig(_Strict):
+class AlertConfig(StrictModel):
     retries: int = Field(3, ge=0)
     backoff_s: float = Field(2.0, ge=0)
     timeout_s: float = Field(10.0, gt=0)
@@ -123,8 +119,8 @@ class AlertConfig(_Strict):
 
 
 def load_alert_config(path: Path) -> AlertConfig:
-    with open(path, encoding="utf-8") as fh:
-        return AlertConfig.model_validate(yaml.safe_load(fh) or {})
+    """The alert rules, or a `ConfigError` naming the file."""
+    return read_model(AlertConfig, path)
 
 
 def pain_rows(engine: Engine, window: Window, sources: Sequence[str]) -> list[dict[str, Any]]:
@@ -186,10 +182,11 @@ class DeliveryError(RuntimeError):
 
 
 def deliver(channel: WebhookChannel | EmailChannel, subject: str, body: str, timeout_s: float) -> None:
+    """One alert: a webhook gets the body as Slack text (`chat_text`), e-mail as plain text."""
     if isinstance(channel, WebhookChannel):
         url = resolve_secret(channel.url_env, channel.url_secret)
         try:
-            httpx.post(url, json={"text": body}, timeout=timeout_s).raise_for_status()
+            httpx.post(url, json={"text": chat_text(body)}, timeout=timeout_s).raise_for_status()
         except httpx.HTTPStatusError as exc:
             raise DeliveryError(f"webhook answered HTTP {exc.response.status_code}") from None
         except httpx.HTTPError as exc:

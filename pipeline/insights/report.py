@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import Connection, Engine, bindparam, func, select, text
 
+from pipeline.inert import markdown_text
 from pipeline.insights.emerging import flagged, rising_keys
 from pipeline.insights.products import MAX_Q_VALUE, product_hotspots
 from pipeline.warehouse.schema import feedback, pain_point_categories, pain_points
@@ -259,7 +260,9 @@ def warnings(findings: Findings, flags: int, counts: RunCounts, trend_days: int)
 
 
 def render_markdown(summary: RunSummary, findings: Findings) -> str:
-    """The run's story for the Prefect UI: reconciliation, then the story's tables."""
+    """The run's story for the Prefect UI: reconciliation, then the story's tables. Every cell below
+    the header is literal text (`markdown_text`): evidence, products and topic labels come from
+    customers."""
     c = summary.counts
     lines = [
         f"# sori run {summary.window.start} … {summary.window.end}",
@@ -270,12 +273,12 @@ def render_markdown(summary: RunSummary, findings: Findings) -> str:
     ]
     for section in story(summary, findings):
         lines += ["", f"## {section.title}", "", _row(section.header), "|" + "---|" * len(section.header)]
-        lines += [_row(cells) for cells in section.shown_rows]
+        lines += [_row([markdown_text(cell) for cell in cells]) for cells in section.shown_rows]
     return "\n".join(lines) + "\n"
 
 
 def _row(cells: list[str]) -> str:
-    return "| " + " | ".join(_cell(cell) for cell in cells) + " |"
+    return "| " + " | ".join(cells) + " |"
 
 
 def _months(window: Window) -> str:
@@ -295,7 +298,3 @@ def _key(row: dict) -> str:
     """A topic as its id and label (from `pipeline.insights.emerging`), a category or touchpoint as its
     key."""
     return row["key"] if row["label"] == row["key"] else f"{row['key']} {row['label']}"
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")

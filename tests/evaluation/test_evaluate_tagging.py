@@ -21,6 +21,7 @@ from models.evaluation.evaluate_tagging import (
     main,
     with_labelled_training,
     without_spaces,
+    write_disagreements,
 )
 from models.evaluation.gold import (
     DATASETS,
@@ -331,3 +332,13 @@ def test_evaluation_reads_the_texts_without_spaces(shared, tmp_path, capsys):
     figures = json.loads(out.read_text(encoding="utf-8"))
     assert figures["without_spaces"] and figures["sentences"]["n"] == 10
     assert 0.0 <= figures["sentences"]["has_pain"]["accuracy"] <= 1.0
+
+
+def test_the_errors_file_shows_a_formula_like_text_as_text(tmp_path):
+    path = tmp_path / "errors.csv"
+    write_disagreements(path, [{"dataset": "shopping", "text": "=HYPERLINK(\"http://evil.example\")",
+                                "p_negative": -0.5, "categories": "@SUM(1,1)"}])
+    with open(path, encoding="utf-8", newline="") as fh:
+        (row,) = csv.DictReader(fh)
+    assert row["text"] == "'=HYPERLINK(\"http://evil.example\")" and row["categories"] == "'@SUM(1,1)"
+    assert row["p_negative"] == "-0.5" and row["dataset"] == "shopping"

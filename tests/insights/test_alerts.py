@@ -139,6 +139,22 @@ def test_a_product_owner_hears_of_the_pain_about_their_product(warehouse, receiv
     assert "소리마켓 앱 심각도 5 · 답변 필요] 앱이 튕겨요" in receiver.posts[0]["text"]
 
 
+def test_a_webhook_message_can_hold_no_link_or_mention(tmp_path, receiver, monkeypatch):
+    engine = connect(f"duckdb:///{tmp_path / 'hostile.duckdb'}")
+    ensure_schema(engine)
+    hostile = "<!channel> <javascript:alert(1)|지금 클릭> & 배송이 안 와요"
+    docs = [pain_doc("h1", DAY, hostile, categories=("delivery",), severity=5, product="<@U012AB3CD>")]
+    replace_window(engine, WINDOW, window_writes([SourceBatch("reviews")], docs, "run-1", "m", PiiMasker(),
+                                                 False))
+    taxonomy = load_config(DEFAULT_CONFIG).load_taxonomy()
+    assert send_alerts(engine, alert_config(receiver, monkeypatch), taxonomy, WINDOW, ["reviews"],
+                       "run-1") == {"delivery-severe": 1}
+    message = receiver.posts[0]["text"]
+    assert "<" not in message and ">" not in message
+    assert "&lt;!channel&gt; &lt;javascript:alert(1)|지금 클릭&gt; &amp; 배송이 안 와요" in message
+    assert "&lt;@U012AB3CD&gt;" in message
+
+
 def test_a_rule_naming_a_product_no_text_has_is_reported(warehouse, receiver, monkeypatch, caplog):
     taxonomy = load_config(DEFAULT_CONFIG).load_taxonomy()
     config = alert_config(receiver, monkeypatch, categories=[], products=["소리마켓앱", "소리마켓 앱"])
