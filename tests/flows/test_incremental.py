@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import text
 
+from pipeline import app
 from pipeline.config import load_config
 from pipeline.warehouse.schema import connect
 from pipeline.warehouse.writes import watermark
@@ -63,18 +64,18 @@ def test_nightly_pulls_only_what_changed_and_a_failed_commit_is_redone(shop_tabl
             ("A1", yesterday, later, 1, "배송이 드디어 왔는데 박스가 다 찌그러져 있었어요"),
             ("B1", later, later, 1, "상담원 연결이 안돼요"),
         ])
-        real_write = nightly.replace_window
+        real_write = app.replace_window
 
         def dies_before_commit(*args, **kwargs):
             raise RuntimeError("killed between fetch and commit")
 
-        monkeypatch.setattr(nightly, "replace_window", dies_before_commit)
+        monkeypatch.setattr(app, "replace_window", dies_before_commit)
         with pytest.raises(RuntimeError, match="between fetch and commit"):
             nightly.mine_window(config_path=config_path)
         assert watermark(warehouse, "shop") == first_mark
         assert len(table(url, "feedback")) == 3
 
-        monkeypatch.setattr(nightly, "replace_window", real_write)
+        monkeypatch.setattr(app, "replace_window", real_write)
         summary = nightly.mine_window(config_path=config_path)
         assert summary.counts.records_read == 2, "only the new and the edited review are pulled"
         feedback = {r["source_id"]: r for r in table(url, "feedback")}
