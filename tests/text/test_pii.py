@@ -266,6 +266,7 @@ NEGATIVE: list[str] = [
     "15조 2000억 투자 발표",
     "100호 2024년 계획서",
     "갤럭시 S23 1234개 팔렸대요",
+    "대법원 1997.4.11. 선고 96도2753 판결 참고하세요",
     # floors alone, hotel rooms and wings without a building's name
     "롯데월드타워 118층 전망대 최고예요",
     "롯데호텔 7층 702호 묵었는데 뷰 좋아요",

@@ -26,6 +26,7 @@ from pipeline.text.pii.patterns import (
     BUSINESS_NUMBER_RE,
     CARD_CONTEXT_RE,
     CARD_GROUPED_RE,
+    COURT_CONTEXT_RE,
     DIGIT_GROUP_RE,
     DIGIT_RUN_RE,
     DIGIT_WORDS,
@@ -156,9 +157,14 @@ def _phone_end(text: str, groups: list[Span]) -> int | None:
     return None
 
 
-def find_plates(text: str) -> list[Candidate]:
-    """Car number plates: 2-3 digits, a syllable of the plate set, 4 digits (12가 3456, 123허4567)."""
-    return [(m.start(), m.end(), "plate") for m in PLATE_RE.finditer(text)]
+def find_plates(text: str, ctx: str) -> list[Candidate]:
+    """Car number plates: 2-3 digits, a syllable of the plate set, 4 digits (12가 3456, 123허4567), unless
+    a court word precedes them: then they are a case number (대법원 선고 96도2753)."""
+    return [
+        (m.start(), m.end(), "plate")
+        for m in PLATE_RE.finditer(text)
+        if not COURT_CONTEXT_RE.search(context_around(ctx, m.start(), m.end(), 20, 0))
+    ]
 
 
 def find_reference_numbers(ctx: str) -> list[Span]:

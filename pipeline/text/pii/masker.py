@@ -245,7 +245,7 @@ class PiiMasker:
         if "account" in k:
             cands += [c for c in find_accounts(text, ctx, refs) if not overlaps_any(c[0], c[1], soft_block)]
         if "plate" in k:
-            cands += [c for c in find_plates(text) if not overlaps_any(c[0], c[1], soft_block)]
+            cands += [c for c in find_plates(text, ctx) if not overlaps_any(c[0], c[1], soft_block)]
         if "address" in k:
             cands += [c for c in find_addresses(text, ctx, toks) if not overlaps_any(c[0], c[1], soft_block)]
         if self._name_finder is not None:

@@ -119,6 +119,8 @@ PLATE_RE = re.compile(
     rf"(?<![0-9A-Za-z])(?<![0-9][{_DASH}.,:])(?<!제)(?<!제 )\d{{2,3}}[ \t]?[{PLATE_SYLLABLES}][ \t]?\d{{4}}"
     rf"(?![0-9])(?![.,:][0-9])(?!{_COUNT_UNIT}|{_SPACED_UNIT})"  # "12가 3456번 차량" is still a plate
 )
+# Court case numbers have the plate's shape (선고 96도2753): after these words a plate is a case number.
+COURT_CONTEXT_RE = re.compile(r"선고|판결|판례|법원|대법|고법|지법|헌재|사건|결정")
 
 EMAIL_RE = re.compile(
     r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]*"
