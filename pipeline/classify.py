@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 from pipeline.document import Document, FeedbackItem
 from pipeline.inert import spreadsheet_safe
 from pipeline.ingest.readers import RawRecord, SourceReadError, read_records
+from pipeline.text.normalize import escape_invisible
 
 if TYPE_CHECKING:
     from pipeline.nlp import Pipeline
@@ -81,7 +82,8 @@ def open_texts(path: str, text_column: str, id_column: str | None) -> Iterator[t
 def _texts(records: Iterable[tuple[int, RawRecord]], text_column: str,
            id_column: str | None) -> Iterator[tuple[str, str]]:
     for number, record in records:
-        row_id = _value(record.fields.get(id_column)) if id_column else ""
+        # An id's invisible characters (NUL, bidi overrides) are written as escapes: seen, and kept apart.
+        row_id = escape_invisible(_value(record.fields.get(id_column))) if id_column else ""
         yield row_id or str(number), _value(record.fields.get(text_column))
 
 

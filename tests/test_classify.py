@@ -195,3 +195,11 @@ def test_a_classified_csv_has_no_cell_that_starts_a_formula(tmp_path):
         rows = list(csv.DictReader(fh))
     assert {row["id"] for row in rows} == {f"'{text}" for text in FORMULAS}
     assert rows and not any(row["sentence"].startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows)
+
+
+def test_an_id_with_an_invisible_character_is_written_escaped(tmp_path) -> None:
+    from pipeline.classify import open_texts
+
+    path = tmp_path / "in.csv"
+    path.write_text("번호,내용\nm2\x002,배송이 늦어요\nm3\u202e,좋아요\n", encoding="utf-8")
+    assert [row_id for row_id, _ in open_texts(str(path), "내용", "번호")] == ["m2\\x002", "m3\\u202e"]
