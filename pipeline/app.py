@@ -1,14 +1,15 @@
 """The application: what a flow, the CLI or a notebook asks of sori, one method per use case.
 
-`Sori.open(config_path)` is built once per process and config: the validated config, the warehouse
-engine with its schema ensured, and the pipeline over the process's Resources. It is built again
-when the config, the taxonomy or the saved topic model changes, so a long-running `sori serve` picks
-up an analyst's taxonomy edit or a refit. Prefect flows only orchestrate these calls; nothing here
-imports Prefect.
+`Sori.open(config_path)` is built once per process and config: the validated config, the pipeline
+over the process's Resources, and the warehouse engine (schema ensured) once a use case needs it. It
+is built again when the config, the taxonomy or the saved topic model changes, so a long-running
+`sori serve` picks up an analyst's taxonomy edit or a refit. Prefect flows only orchestrate these
+calls; nothing here imports Prefect.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
@@ -78,8 +79,15 @@ def fingerprint(config: SoriConfig) -> str:
 @dataclass
 class Sori:
     config: SoriConfig
-    engine: Engine
     pipeline: Pipeline
+
+    @functools.cached_property
+    def engine(self) -> Engine:
+        """The warehouse, schema ensured, opened on first use: a Dask worker that only classifies never
+        opens it (an embedded DuckDB file admits one writing process)."""
+        engine = connect(self.config.warehouse.sqlalchemy_url())
+        ensure_schema(engine)
+        return engine
 
     @classmethod
     def open(cls, config_path: str | None = None) -> Sori:
@@ -89,9 +97,7 @@ class Sori:
         key = (config_path, fingerprint(config))
         with _opened_lock:
             if key not in _opened:
-                engine = connect(config.warehouse.sqlalchemy_url())
-                ensure_schema(engine)
-                _opened[key] = cls(config, engine, Pipeline.from_config(config))
+                _opened[key] = cls(config, Pipeline.from_config(config))
             return _opened[key]
 
     @property
