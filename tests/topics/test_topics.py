@@ -312,8 +312,9 @@ def test_the_saved_model_assigns_sori_ids_and_labels_survive_a_refit(first, corp
 
 
 @pytest.mark.slow
-def test_refit_window_writes_lineage_and_keeps_outlier_rows(corpus, encoder, tmp_path):
-    from pipeline.topics.model import refit_window
+def test_refit_window_writes_lineage_and_keeps_outlier_rows(corpus, tmp_path):
+    from pipeline.app import Sori
+    from pipeline.config import SoriConfig
     from pipeline.warehouse.schema import connect, ensure_schema, pain_points, topics
     from pipeline.warehouse.writes import insert_rows, pain_point_rows
     from pipeline.window import Window
@@ -328,8 +329,10 @@ def test_refit_window_writes_lineage_and_keeps_outlier_rows(corpus, encoder, tmp
         insert_rows(conn, pain_points, pain_point_rows(docs, "run", "test"))
     config = TopicsConfig(model_dir=tmp_path / "topic_model", min_topic_size=6, labels=None)
     window = Window(start, start + timedelta(days=29))
-    first = refit_window(engine, window, config, *encoder)
-    second = refit_window(engine, window, config, *encoder)
+    sori = Sori(SoriConfig(topics=config), pipeline=None)  # type: ignore[arg-type]  # a refit mines nothing
+    sori.__dict__["engine"] = engine
+    first = sori.refit_topics(window)
+    second = sori.refit_topics(window)
     assert (config.model_dir / META_FILE).exists() and second.previous_version == first.version
     assert 0 <= second.outliers_after <= second.outliers_before <= 1 and second.agreement >= 0.85
     assert second.statuses.get("kept", 0) >= 0.6 * second.topics
