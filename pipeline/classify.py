@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 from pipeline.document import Document, FeedbackItem
 from pipeline.inert import spreadsheet_safe
 from pipeline.ingest.readers import RawRecord, SourceReadError, read_records
+from pipeline.ingest.values import is_missing
 from pipeline.text.normalize import escape_invisible
 
 if TYPE_CHECKING:
@@ -88,8 +89,8 @@ def _texts(records: Iterable[tuple[int, RawRecord]], text_column: str,
 
 
 def _value(cell: Any) -> str:
-    """A cell as text; empty for a missing or null one (None, NaN, NA from Parquet)."""
-    return "" if cell is None or (pd.api.types.is_scalar(cell) and pd.isna(cell)) else str(cell)
+    """A cell as text; empty for a missing or null one (None, NaN, NA or NaT from Parquet)."""
+    return "" if is_missing(cell) else str(cell)
 
 
 def classify_texts(rows: Sequence[tuple[str, str]], pipeline: Pipeline, fit_topics: bool = True,
