@@ -4,7 +4,7 @@ docs/labelling-guide.md, the training data of the pain, category, touchpoint and
 Every file has the columns of `COLUMNS`; `load_voc_corpus()` reads them all and refuses a row that breaks
 the guide's rules (unknown keys, labels on a sentence without pain, `other` beside another category, a
 text written twice) with the file and line, so a mislabelled row fails loudly instead of teaching a head
-the wrong thing. `python -m models.training.voc_corpus` prints the counts the datasheet
+the wrong thing. `python -m models.training.voc_corpus [folder]` prints the counts the datasheet
 (data/voc/README.md) reports and what falls short of `MINIMUM_COUNTS`.
 """
 
@@ -161,8 +161,9 @@ def count(sentences: list[VocSentence]) -> CorpusCounts:
     )
 
 
-def main() -> int:
-    counts = count(load_voc_corpus())
+def main(argv: list[str]) -> int:
+    """Counts of the corpus under `argv[0]` (default data/voc); exit status 1 while it falls short."""
+    counts = count(load_voc_corpus(Path(argv[0]) if argv else CORPUS_DIR))
     print(f"sentences {counts.sentences}, pain {counts.pain}, multi-label {counts.multi_label}, "
           f"response needed {counts.response_needed}")
     for name in ("categories", "touchpoints", "channels", "noise", "kinds"):
@@ -173,4 +174,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
