@@ -16,7 +16,7 @@ PACKAGES = ("pipeline", "models", "flows")
 LAYERS = (
     ("pipeline.__init__", "pipeline.window", "pipeline.document", "pipeline.text", "pipeline.inert"),
     ("pipeline.secrets", "pipeline.config"),
-    ("models.encoder", "models.sentiment", "models.onnx", "models.embedder", "models.__init__"),
+    ("models.encoder", "models.sentiment", "models.onnx", "models.embedder", "models.voc", "models.__init__"),
     ("pipeline.ingest",),
     ("pipeline.warehouse", "pipeline.topics"),
     ("pipeline.insights",),
