@@ -386,7 +386,7 @@ def _confusion_table(pairs: Counter[tuple[str, str]]) -> str:
     return _table(["gold \\ pred", *[p[:6] for p in pred_keys], "n"], rows)
 
 
-def _sentence_report(title: str, split: str, s: dict[str, Any]) -> list[str]:
+def sentence_report(title: str, split: str, s: dict[str, Any]) -> list[str]:
     pain = s["has_pain"]
     out = [
         f"{title} — split {split}: {s['n']} sentences {s['by_dataset']}, "
@@ -443,8 +443,8 @@ def report(result: dict[str, Any]) -> str:
     if learned := result.get("learned_from"):
         out.append(f"the heads also learned from the {learned['split']} split: {learned['pain']} pain "
                    f"sentences as phrases, {learned['not_pain']} others as has_pain 0 examples\n")
-    out += _sentence_report("pain sentences", result["split"], result["sentences"])
-    out += ["", *_sentence_report("shopping reviews (KOTE, reported apart: the goals refer to the set above)",
+    out += sentence_report("pain sentences", result["split"], result["sentences"])
+    out += ["", *sentence_report("shopping reviews (KOTE, reported apart: the goals refer to the set above)",
                                   result["split"], result["shopping_sentences"])]
     for name in ("naver_shopping_absa", "kr3_aspect_gold"):
         a = result.get(name)
@@ -462,11 +462,11 @@ def report(result: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if isinstance(value, Counter):
         return [{"gold": g, "pred": p, "n": n} for (g, p), n in sorted(value.items())]
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     return value
 
 
@@ -634,7 +634,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print(report(result))
     if args.json:
-        figures = json.dumps(_jsonable(result), ensure_ascii=False, indent=1)
+        figures = json.dumps(jsonable(result), ensure_ascii=False, indent=1)
         Path(args.json).write_text(figures, encoding="utf-8")
     return 0
 
