@@ -96,7 +96,7 @@ def parse_row(row: dict[str, str], taxonomy: Taxonomy, where: str) -> VocSentenc
                        noise, kind)
 
 
-def _key(text: str) -> str:
+def text_key(text: str) -> str:
     """Duplicates are judged with spaces and case ignored."""
     return "".join(text.split()).lower()
 
@@ -114,7 +114,7 @@ def load_voc_corpus(directory: Path = CORPUS_DIR, taxonomy_path: Path = TAXONOMY
             for line, row in enumerate(reader, start=2):
                 where = f"{path.name}:{line}"
                 sentence = parse_row(row, taxonomy, where)
-                key = _key(sentence.text)
+                key = text_key(sentence.text)
                 if key in seen:
                     raise CorpusError(f"{where}: the same text as {seen[key]}")
                 seen[key] = where
