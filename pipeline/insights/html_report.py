@@ -115,25 +115,25 @@ def top_categories_chart(findings: Findings, limit: int, compared: bool) -> go.F
                     marker_color=BEFORE_COLOUR, hovertemplate="%{y}: %{x}건 (직전 기간)<extra></extra>")
     fig.add_bar(y=labels, x=[r["pain_points"] for r in rows], orientation="h", name="이번 기간",
                 marker_color=NOW_COLOUR, text=[r["pain_points"] for r in rows], textposition="outside",
-                hovertemplate="%{y}: %{x}건<extra></extra>")
-    fig.update_layout(barmode="group", legend={"orientation": "h", "y": 1.08, "x": 1, "xanchor": "right"},
-                      xaxis_title="불편 문장 수")
-    return _layout(fig, f"불편 유형 상위 {len(rows)}개", 120 + 44 * max(len(rows), 1))
+                cliponaxis=False, hovertemplate="%{y}: %{x}건<extra></extra>")
+    fig.update_layout(barmode="group", legend={"orientation": "h", "traceorder": "reversed", "y": -0.25,
+                                               "x": 0}, xaxis_title="불편 문장 수")
+    return _layout(fig, f"불편 유형 상위 {len(rows)}개", 160 + 44 * max(len(rows), 1))
 
 
 def top_topics_chart(topics: list[tuple[str, int]]) -> go.Figure:
     rows = topics[::-1]
     fig = go.Figure(go.Bar(y=[label for label, _ in rows], x=[n for _, n in rows], orientation="h",
                            marker_color=NOW_COLOUR, text=[n for _, n in rows], textposition="outside",
-                           hovertemplate="%{y}: %{x}건<extra></extra>"))
+                           cliponaxis=False, hovertemplate="%{y}: %{x}건<extra></extra>"))
     fig.update_layout(xaxis_title="불편 문장 수")
     return _layout(fig, f"많이 나온 토픽 상위 {len(rows)}개", 120 + 36 * max(len(rows), 1))
 
 
-def trend_chart(daily: pd.DataFrame, trend: Window, labels: Labels, spikes: set[tuple],
-                count: int) -> go.Figure:
+def trend_chart(daily: pd.DataFrame, trend: Window, labels: Labels, spikes: set[tuple], count: int,
+                window: Window | None = None) -> go.Figure:
     """One small daily bar chart per top category of the trend window, each on its own scale, the days
-    flagged as an emerging issue of that category in red."""
+    flagged as an emerging issue of that category in red, the report's own window shaded."""
     days = [trend.start + timedelta(days=i) for i in range(trend.days())]
     totals = daily.groupby("key")["n"].sum().sort_values(ascending=False, kind="stable")
     top = totals.head(count).index.tolist()
@@ -149,9 +149,14 @@ def trend_chart(daily: pd.DataFrame, trend: Window, labels: Labels, spikes: set[
                     hovertemplate="%{x|%m월 %d일}: %{y}건<extra>%{fullData.name}</extra>",
                     row=index // columns + 1, col=index % columns + 1)
     fig.update_xaxes(tickformat="%m/%d")
+    if window is not None and window != trend:
+        half_day = timedelta(hours=12)
+        fig.add_vrect(x0=window.start - half_day, x1=window.end + half_day, fillcolor="#fde9b8", opacity=0.5,
+                      line_width=0, layer="below", row="all", col="all")
     rows = max(math.ceil(len(top) / columns), 1)
-    return _layout(fig, f"불편 유형별 하루 건수 · {korean_period(trend.start, trend.end)} (빨강: 급증한 날)",
-                   90 + 210 * rows)
+    shaded = ", 노랑: 이번 기간" if window is not None and window != trend else ""
+    title = f"불편 유형별 하루 건수 · {korean_period(trend.start, trend.end)} (빨강: 급증한 날{shaded})"
+    return _layout(fig, title, 90 + 210 * rows)
 
 
 def topic_map(topic_model: TopicModel) -> go.Figure:
@@ -198,10 +203,9 @@ def _cards(summary: RunSummary, findings: Findings) -> str:
     cards = [(what, value, False) for what, value in reconciliation(summary)]
     cards.append(("급증 이슈", f"{len(findings.emerging)}건", bool(findings.emerging)))
     if findings.previous_mined:
-        now = sum(r["pain_points"] for r in findings.changes)
-        before = sum(r["previous_period"] for r in findings.changes)
+        now, before = findings.totals
         cards.append(("직전 기간 불편 문장", f"{before:,}", False))
-        cards.append(("불편 증감", f"{now - before:+,}", now > before))
+        cards.append(("직전 기간 대비", f"{now - before:+,}", now > before))
     return "<div class='cards'>" + "".join(
         f"<div class='card{' alert' if alert else ''}'><div class='value'>{html.escape(value)}</div>"
         f"<div class='what'>{html.escape(what)}</div></div>" for what, value, alert in cards) + "</div>"
@@ -219,7 +223,7 @@ def write_report(engine: Engine, summary: RunSummary, directory: Path, topic_mod
     spikes = {(row["day"], row["dimension"], row["key"]) for row in flagged(engine, trend)}
     figures = {"top": top_categories_chart(findings, settings.top_categories, findings.previous_mined),
                "trend": trend_chart(daily_by_category(engine, trend), trend, findings.labels, spikes,
-                                    settings.trend_categories)}
+                                    settings.trend_categories, window)}
     topics = _topic_counts(engine, window, sources, settings.top_categories)
     notes = []
     if topics:

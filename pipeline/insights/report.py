@@ -111,6 +111,16 @@ def category_touchpoint_changes(engine: Engine, window: Window, sources: list[st
     return sorted(rows, key=lambda r: (-r["pain_points"], -r["change"], r["category"], r["touchpoint"]))
 
 
+def pain_point_total(engine: Engine, window: Window, sources: list[str]) -> int:
+    """Pain points in the window (each once, however many categories it has)."""
+    with engine.connect() as conn:
+        return conn.execute(
+            select(func.count()).select_from(pain_points)
+            .where(pain_points.c.record_date >= window.start, pain_points.c.record_date <= window.end,
+                   pain_points.c.source.in_(sources))
+        ).scalar()
+
+
 def top_pain_points(engine: Engine, window: Window, sources: list[str], limit: int = 10) -> list[dict]:
     """The most severe pain points of the window with their evidence, for a human to read first."""
     with engine.connect() as conn:
@@ -187,7 +197,7 @@ MEASURES = {"stars": "별점", "NPS": "NPS"}
 
 def _example_query(dimension: str, key: str) -> Select:
     """The pain points an emerging issue of `dimension` = `key` counted, for its example quotes."""
-    query = select(pain_points.c.evidence)
+    query = select(pain_points.c.evidence, pain_points.c.severity_score)
     if dimension == "category":
         return query.join(pain_point_categories,
                           pain_point_categories.c.pain_point_id == pain_points.c.pain_point_id).where(
@@ -203,16 +213,17 @@ def _example_query(dimension: str, key: str) -> Select:
 
 
 def issue_examples(engine: Engine, issues: list[dict], limit: int) -> list[list[str]]:
-    """Up to `limit` masked pain sentences behind each emerging issue (its key on its day), the most
-    severe first: what customers actually wrote, so a reader can judge the flag."""
+    """Up to `limit` different masked pain sentences behind each emerging issue (its key on its day),
+    the most severe first: what customers actually wrote, so a reader can judge the flag."""
     if not limit:
         return [[] for _ in issues]
     examples = []
     with engine.connect() as conn:
         for issue in issues:
-            query = (_example_query(issue["dimension"], issue["key"])
-                     .where(pain_points.c.record_date == issue["day"])
-                     .order_by(pain_points.c.severity_score.desc(), pain_points.c.pain_point_id).limit(limit))
+            matching = (_example_query(issue["dimension"], issue["key"])
+                        .where(pain_points.c.record_date == issue["day"]).subquery())
+            query = (select(matching.c.evidence).group_by(matching.c.evidence)
+                     .order_by(func.max(matching.c.severity_score).desc(), matching.c.evidence).limit(limit))
             examples.append(list(conn.execute(query).scalars()))
     return examples
 
@@ -230,6 +241,7 @@ class Findings:
     products: list[dict]
     examples: list[list[str]] = field(default_factory=list)  # quotes per emerging issue, in its order
     labels: Labels = field(default_factory=Labels)
+    totals: tuple[int, int] = (0, 0)  # pain points in the window and in the previous period
 
 
 def read_findings(engine: Engine, window: Window, sources: list[str], labels: Labels | None = None,
@@ -243,7 +255,9 @@ def read_findings(engine: Engine, window: Window, sources: list[str], labels: La
                     costs=pain_costs(engine, window, sources),
                     products=product_hotspots(engine, window, sources),
                     examples=issue_examples(engine, emerging, examples),
-                    labels=labels or Labels())
+                    labels=labels or Labels(),
+                    totals=(pain_point_total(engine, window, sources),
+                            pain_point_total(engine, previous_window(window), sources)))
 
 
 @dataclass(frozen=True)
@@ -309,9 +323,16 @@ def change_words(current: int, previous: int) -> str:
     return f"{sign}{abs(current - previous)} ({current / previous:.1f}배)"
 
 
+RARE = 0.5  # expected per day below this: "almost never", where a ratio would read like 600×
+
+
 def times_usual(count: float, expected: float) -> str:
     """How far a count is above what its baseline expects, in words instead of a p-value."""
-    return f"평소보다 {count / expected:.1f}배" if expected > 0 else "평소에는 없던 수준"
+    return f"평소보다 {count / expected:.1f}배" if expected >= RARE else "평소엔 거의 없던 불편"
+
+
+def usual(expected: float, digits: int) -> str:
+    return f"약 {expected:.{digits}f}건" if expected >= RARE else "거의 없음"
 
 
 def category_totals(findings: Findings) -> list[dict]:
@@ -399,7 +420,7 @@ def story(summary: RunSummary, findings: Findings) -> list[Section]:
                 ["날짜", "구분", "대상", "건수", "평소 하루", "정도"],
                 [[Cell(f"{r['day'].month}월 {r['day'].day}일"), Cell(DIMENSIONS.get(r["dimension"],
                                                                                   r["dimension"])),
-                  about(r), Cell(f"{r['count']}건"), Cell(f"약 {r['expected']:.1f}건"),
+                  about(r), Cell(f"{r['count']}건"), Cell(usual(r["expected"], 1)),
                   Cell(times_usual(r["count"], r["expected"]))] for r in findings.emerging],
                 note="하루 건수가 지난 몇 주의 평소 수준을 크게 넘은 날이에요. "
                      "고객이 쓴 문장은 개인정보를 가린 그대로예요.",
@@ -408,7 +429,7 @@ def story(summary: RunSummary, findings: Findings) -> list[Section]:
                 ["기준일", "구분", "대상", "최근 건수", "평소라면", "정도"],
                 [[Cell(f"{r['day'].month}월 {r['day'].day}일"), Cell(DIMENSIONS.get(r["dimension"],
                                                                                   r["dimension"])),
-                  about(r), Cell(f"{r['trend_count']}건"), Cell(f"약 {r['trend_expected']:.0f}건"),
+                  about(r), Cell(f"{r['trend_count']}건"), Cell(usual(r["trend_expected"], 0)),
                   Cell(times_usual(r["trend_count"], r["trend_expected"]))] for r in findings.rising],
                 note="하루하루는 튀지 않아도 최근 몇 주 동안 그 전보다 뚜렷이 많아진 불편이에요."),
         Section(f"불편이 깎은 점수 · {months}",

@@ -109,7 +109,7 @@ def test_flow_mines_a_sample_window_into_the_warehouse(prefect_harness, tmp_path
     (report,) = (tmp_path / "reports").glob("sori-*.html")
     page = report.read_text(encoding="utf-8")
     assert "<h2>불편이 깎은 점수" in page and "<h2>불편이 유난히 많은 상품" in page
-    assert "토픽 지도" in page  # the sample's topics are drawn, labelled
+    assert "토픽 지도" in page and '"mode":"markers+text"' in page  # the sample's topics, labelled
 
     before = sorted((r["pain_point_id"], r["categories"], r["touchpoint"], r["severity"]) for r in pain)
     mine_window(start=SAMPLE_WINDOW[0], end=SAMPLE_WINDOW[1], config_path=str(config_path))
