@@ -99,8 +99,8 @@ def _topic_counts(engine: Engine, window: Window, sources: list[str] | None,
 
 
 def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    fig.update_layout(title={"text": title, "x": 0.01, "font": {"size": 17}}, height=height,
-                      font={"family": FONT, "size": 13}, template="simple_white",
+    fig.update_layout(title={"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 17}},
+                      height=height, font={"family": FONT, "size": 13}, template="simple_white",
                       margin={"l": 10, "r": 20, "t": 56, "b": 30}, hoverlabel={"font_family": FONT})
     return fig
 
@@ -166,10 +166,12 @@ def topic_map(topic_model: TopicModel) -> go.Figure:
     trace = fig.data[0]
     names = [topic_model.label(topic_model.meta.ids.get(int(internal), int(internal)))
              for internal in trace.customdata[:, 0]]
-    trace.update(text=names, mode="markers+text", textposition="middle center",
+    trace.update(text=names, mode="markers+text", textposition="top center",
                  textfont={"family": FONT, "size": 13, "color": "#1f2933"},
                  hovertemplate="<b>%{text}</b><br>%{customdata[1]}<br>문장 %{customdata[2]}개<extra></extra>")
-    fig.update_layout(sliders=[], width=None)
+    # BERTopic's "Topic n" slider and its D1/D2 axes cross: the labels say it better.
+    fig.layout.sliders, fig.layout.annotations, fig.layout.shapes = (), (), ()
+    fig.update_layout(width=None)
     return _layout(fig, "토픽 지도 (가까운 원일수록 비슷한 불편)", 620)
 
 
@@ -241,7 +243,7 @@ def write_report(engine: Engine, summary: RunSummary, directory: Path, topic_mod
             _cards(summary, findings),
             section_html(sections[0], [charts["top"]]),
             *[section_html(section) for section in sections[1:]],
-            "<section><h2>추이와 토픽</h2>",
+            "<section id='trends'><h2>추이와 토픽</h2>",
             charts["trend"], charts.get("topics", ""), charts.get("map", ""),
             *[f"<p class='note'>{html.escape(note)}</p>" for note in notes],
             "</section>"]

@@ -301,10 +301,10 @@ def korean_period(start: date, end: date) -> str:
 def month_period(month: date, window: Window) -> str:
     """A month the window touches, as far as it is told: the whole month, or its days up to the
     window's end ("so far")."""
-    last = min((month + timedelta(days=32)).replace(day=1) - timedelta(days=1), window.end)
-    if last.month == month.month and (last + timedelta(days=1)).day == 1:
+    month_end = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    if month_end <= window.end:
         return f"{month.year}년 {month.month}월"
-    return korean_period(month, last)
+    return korean_period(month, window.end)
 
 
 def months_period(window: Window) -> str:
@@ -380,8 +380,11 @@ def story(summary: RunSummary, findings: Findings) -> list[Section]:
     def touchpoint(key: str) -> Cell:
         return Cell(labels.touchpoint(key), key)
 
-    def change(current: int, before: int) -> Cell:
-        return Cell(change_words(current, before) if compared else "–")
+    # Without a mined previous period the comparison columns are left out rather than dashed.
+    comparison = ["직전 기간", "변화"] if compared else []
+
+    def against(current: int, before: int) -> list[Cell]:
+        return [Cell(str(before)), Cell(change_words(current, before))] if compared else []
 
     def about(row: dict) -> Cell:
         """An emerging or rising key: a category or touchpoint by its label, a topic by its label."""
@@ -395,17 +398,15 @@ def story(summary: RunSummary, findings: Findings) -> list[Section]:
     months = months_period(window)
     return [
         Section("불편 유형별 건수",
-                ["불편 유형", "이번 기간", "직전 기간", "변화"],
+                ["불편 유형", "이번 기간", *comparison],
                 [[category(r["category"]), Cell(str(r["pain_points"])),
-                  Cell(str(r["previous_period"]) if compared else "–"),
-                  change(r["pain_points"], r["previous_period"])] for r in category_totals(findings)],
+                  *against(r["pain_points"], r["previous_period"])] for r in category_totals(findings)],
                 note=(f"직전 기간({korean_period(previous.start, previous.end)})과 비교했어요." if compared
                       else not_compared)),
         Section("고객 여정 단계별 불편",
-                ["고객 여정 단계", "이번 기간", "직전 기간", "변화", "많이 나온 불편"],
+                ["고객 여정 단계", "이번 기간", *comparison, "많이 나온 불편"],
                 [[touchpoint(s["touchpoint"]), Cell(str(s["pain_points"])),
-                  Cell(str(s["previous_period"]) if compared else "–"),
-                  change(s["pain_points"], s["previous_period"]),
+                  *against(s["pain_points"], s["previous_period"]),
                   Cell(", ".join(f"{labels.category(key)} {n}" for key, n in sorted(
                       s["categories"].items(), key=lambda item: (-item[1], item[0]))[:2]) or "–")]
                  for s in touchpoint_journey(findings)],
@@ -413,7 +414,7 @@ def story(summary: RunSummary, findings: Findings) -> list[Section]:
         Section("직전 기간보다 가장 많이 늘어난 불편",
                 ["불편 유형", "고객 여정 단계", "이번 기간", "직전 기간", "변화"],
                 [[category(r["category"]), touchpoint(r["touchpoint"]), Cell(str(r["pain_points"])),
-                  Cell(str(r["previous_period"])), change(r["pain_points"], r["previous_period"])]
+                  *against(r["pain_points"], r["previous_period"])]
                  for r in (increases if compared else [])],
                 note="" if compared else not_compared),
         Section("급증 이슈",
