@@ -1,5 +1,11 @@
 """What a run tells people, read back from the warehouse itself (so it shows what BI will see):
-the summary it prints, and the tables its Prefect artifacts publish."""
+the summary it logs, and the story its Prefect artifacts and HTML report tell.
+
+The story is for a CX manager, not an engineer: Korean headings, the taxonomy's Korean labels
+(`Labels`, handed in by the caller; the warehouse keys ride along as `Cell.key` for a tooltip or a
+small column), changes and spikes in words ("평소보다 3.0배") instead of test statistics, and periods
+said exactly: a month the window ends in is counted up to the window's last day ("2026년 10월
+1일–22일"), never with what a later run already wrote after it. The operator's log stays in English."""
 
 from __future__ import annotations
 
@@ -284,6 +290,7 @@ class Section:
 
 
 def korean_date(day: date) -> str:
+    """2026년 10월 22일."""
     return f"{day.year}년 {day.month}월 {day.day}일"
 
 
@@ -332,6 +339,7 @@ def times_usual(count: float, expected: float) -> str:
 
 
 def usual(expected: float, digits: int) -> str:
+    """What a baseline expects, in words; "거의 없음" where it expects almost nothing."""
     return f"약 {expected:.{digits}f}건" if expected >= RARE else "거의 없음"
 
 
@@ -485,6 +493,7 @@ def warnings(findings: Findings, flags: int, counts: RunCounts, trend_days: int)
 
 
 def headline(summary: RunSummary) -> str:
+    """The report's title, also the summary artifact's: what it is and which days it covers."""
     return f"고객 불편 리포트 · {korean_period(summary.window.start, summary.window.end)}"
 
 
