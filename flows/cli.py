@@ -18,6 +18,7 @@ from typing import NoReturn
 from pipeline.classify import DEFAULT_CHUNK_ROWS, ClassifyError, TableWriter, classify_file, open_texts
 from pipeline.config import ConfigError, SoriConfig, load_config
 from pipeline.ingest.readers import SourceReadError
+from pipeline.insights.report_server import ReportServerError
 
 REFUSED = 2
 
@@ -76,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     retag.add_argument("--end", type=_date, help="last date to re-tag (default: yesterday)")
     retag.add_argument("--source", action="append", dest="sources", help="only this source (repeatable)")
 
-    commands.add_parser("serve", help="register and serve the nightly, backfill and topic-refit deployments")
+    commands.add_parser("serve", help="register and serve the nightly, backfill and topic-refit deployments, "
+                                      "and the HTML reports over HTTP (reports: in the config)")
 
     classify = commands.add_parser(
         "classify", help="tag the texts of a CSV, JSONL or Parquet file",
@@ -165,7 +167,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         from flows.serve import serve_all
 
-        serve_all(args.config)
+        try:
+            serve_all(args.config)
+        except ReportServerError as exc:
+            print(f"sori: {exc}", file=sys.stderr)
+            return 1
         return 0
     if args.command == "bench":
         from models.evaluation.bench import main as bench

@@ -11,6 +11,7 @@ from flows.nightly import mine_window
 from flows.refit import refit_topics
 from flows.retag import retag
 from pipeline.config import load_config
+from pipeline.insights.report_server import start_report_server
 
 NIGHTLY_CRON = "0 2 * * *"
 REFIT_CRON = "0 4 * * 1"
@@ -50,5 +51,9 @@ def deployments(config_path: str | None = None) -> list[RunnerDeployment]:
 
 
 def serve_all(config_path: str | None = None, limit: int | None = None) -> None:
-    """Registers the deployments with the Prefect API and runs their flow runs in this process."""
+    """Registers the deployments with the Prefect API and runs their flow runs in this process; serves
+    the HTML reports over HTTP meanwhile (`reports:` in the config), so the runs' report links open."""
+    config = load_config(config_path)
+    if config.reports.serve:
+        start_report_server(config.reports, config.reports_dir)
     serve(*deployments(config_path), limit=limit)

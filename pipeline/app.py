@@ -15,7 +15,6 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -25,7 +24,8 @@ from pipeline.ingest.sources import SourceBatch, open_source
 from pipeline.insights.alerts import load_alert_config, send_alerts
 from pipeline.insights.emerging import write_emerging
 from pipeline.insights.html_report import write_report
-from pipeline.insights.report import Findings, RunSummary, pain_counts, read_findings
+from pipeline.insights.report import Findings, Labels, RunSummary, pain_counts, read_findings
+from pipeline.insights.report_server import ReportFile
 from pipeline.nlp import Pipeline, documents
 from pipeline.resources import Resources
 from pipeline.text.pii.masker import PiiMasker
@@ -194,15 +194,18 @@ class Sori:
     # Telling
 
     def tell_window(self, run_id: str, window: Window, sources: list[str], counts: RunCounts,
-                    seconds: float) -> tuple[RunSummary, Findings, Path]:
-        """What the window holds now, read back from the warehouse: the run summary, the story and the
-        HTML report written beside the warehouse. A mined window and a whole backfill tell it so."""
+                    seconds: float) -> tuple[RunSummary, Findings, ReportFile]:
+        """What the window holds now, read back from the warehouse: the run summary, the story in the
+        taxonomy's labels and the HTML report written beside the warehouse, with its web address when
+        the reports are served. A mined window and a whole backfill tell it so."""
         by_category, by_touchpoint = pain_counts(self.engine, window, sources)
         summary = RunSummary(run_id, window, counts, seconds, by_category, by_touchpoint)
-        findings = read_findings(self.engine, window, sources)
-        report = write_report(self.engine, summary, self.config.warehouse.path.parent / "reports",
-                              self.pipeline.topic_model, findings)
-        return summary, findings, report
+        reports = self.config.reports
+        findings = read_findings(self.engine, window, sources, Labels.of(self.config.load_taxonomy()),
+                                 reports.examples)
+        path = write_report(self.engine, summary, self.config.reports_dir, self.pipeline.topic_model,
+                            findings, reports, sources)
+        return summary, findings, ReportFile.at(path, reports)
 
     def route_alerts(self, window: Window, sources: list[str], run_id: str) -> dict[str, int] | None:
         """Alerts for the window's pain points by the configured rules; None when none are configured."""

@@ -424,6 +424,54 @@ class LimitsConfig(StrictModel):
     max_repeats: int = Field(1, ge=1)
 
 
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
+
+
+class ReportsConfig(StrictModel):
+    """The HTML reports (written beside the warehouse, in `reports/`) and the web server `sori serve`
+    runs for that folder, so the report link in the Prefect UI opens in a browser."""
+
+    serve: bool = True
+    host: str = "127.0.0.1"  # loopback: only this machine; a LAN address or 0.0.0.0 shares it
+    port: int = Field(8765, ge=1, le=65535)
+    # The address people open, e.g. behind a reverse proxy (https://sori.example.com/reports/); null: the
+    # server's own http://host:port/.
+    base_url: str | None = None
+    # The daily charts show the window, or this many days up to its end when the window is shorter.
+    trend_days: int = Field(28, ge=2, le=366)
+    # Rows of the top-pain bars and the categories that get their own small daily chart.
+    top_categories: int = Field(8, ge=1, le=30)
+    trend_categories: int = Field(6, ge=1, le=12)
+    # Example quotes under each emerging issue.
+    examples: int = Field(3, ge=0, le=10)
+
+    @field_validator("base_url")
+    @classmethod
+    def _web_address(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("reports.base_url must be an http(s) address such as https://sori.example.com/")
+        return url if url.endswith("/") else url + "/"
+
+    @model_validator(mode="after")
+    def _reachable_link(self) -> ReportsConfig:
+        if self.serve and self.base_url is None and self.host in WILDCARD_HOSTS:
+            raise ValueError(f"reports.host {self.host or '(empty)'} listens on every interface, which is no "
+                             "address to link to: set reports.base_url to the address people open")
+        return self
+
+    def link_base(self) -> str | None:
+        """Where a report's file name is appended to make its link; None when nothing serves them."""
+        if self.base_url:
+            return self.base_url
+        if self.serve:
+            host = f"[{self.host}]" if ":" in self.host else self.host
+            return f"http://{host}:{self.port}/"
+        return None
+
+
 class SoriConfig(StrictModel):
     timezone: str = "Asia/Seoul"
     warehouse: WarehouseConfig = Field(default_factory=WarehouseConfig)
@@ -438,6 +486,7 @@ class SoriConfig(StrictModel):
     emerging: EmergingConfig = Field(default_factory=EmergingConfig)
     severity: SeverityConfig = Field(default_factory=SeverityConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
     sources: list[SourceConfig] = Field(default_factory=list)
 
     @field_validator("timezone")
@@ -468,6 +517,11 @@ class SoriConfig(StrictModel):
 
     def load_taxonomy(self) -> Taxonomy:
         return load_taxonomy(self.taxonomy)
+
+    @property
+    def reports_dir(self) -> Path:
+        """The HTML reports' folder, beside the warehouse file."""
+        return self.warehouse.path.parent / "reports"
 
 
 def load_taxonomy(path: Path) -> Taxonomy:

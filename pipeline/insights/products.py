@@ -20,14 +20,16 @@ import numpy as np
 from scipy.stats import binom, false_discovery_control
 from sqlalchemy import Engine, bindparam, text
 
+from pipeline.warehouse.schema import monthly_through
 from pipeline.window import Window
 
 MAX_Q_VALUE = 0.05
 SHOWN = 5
 
-_PRODUCT_MONTHS = text("""
+_PRODUCT_MONTHS = text(f"""
     SELECT month, source, product, records, records_with_pain, avg_rating, top_category
-    FROM v_product_pain_monthly WHERE month = :month AND source IN :sources
+    FROM ({monthly_through("v_product_pain_monthly")}) AS products
+    WHERE month = :month AND source IN :sources
     ORDER BY source, product""").bindparams(bindparam("sources", expanding=True))
 
 
@@ -63,12 +65,14 @@ def stands_out(row: dict) -> bool:
 
 def product_hotspots(engine: Engine, window: Window, sources: list[str], limit: int = SHOWN) -> list[dict]:
     """The products with more pain than the rest of their source in each month the window touches
-    (the last one so far), the latest month first, then the largest excess; at most `limit` a month."""
+    (the month it ends in up to its last day, never what a later run wrote after it), the latest month
+    first, then the largest excess; at most `limit` a month."""
     named = []
     with engine.connect() as conn:
         for month in window.months():
             by_source: dict[str, list[dict]] = defaultdict(list)
-            for row in conn.execute(_PRODUCT_MONTHS, {"month": month, "sources": sources}).mappings():
+            rows = conn.execute(_PRODUCT_MONTHS, {"month": month, "sources": sources, "through": window.end})
+            for row in rows.mappings():
                 by_source[row["source"]].append(dict(row))
             found = [row for products in by_source.values() for row in worse_than_the_rest(products)
                      if stands_out(row)]

@@ -255,8 +255,11 @@ WINDOWED_TABLES = (pain_point_categories, pain_points, feedback, conversations, 
 _PROMOTER = "CASE WHEN nps >= 9 THEN 1 ELSE 0 END"
 _DETRACTOR = "CASE WHEN nps <= 6 THEN 1 ELSE 0 END"
 
+# Where a monthly view's base rows can be cut at a day (`monthly_through`).
+_THROUGH = "/* through */"
+
 # Views BI reads. Portable SQL: the same text runs on DuckDB and PostgreSQL.
-VIEWS = {
+_VIEW_QUERIES = {
     "v_pain_points_daily": """
         SELECT p.record_date AS day, c.category, p.touchpoint, p.channel, p.source, f.product, p.topic_id,
                p.topic_label, COUNT(*) AS pain_points,
@@ -280,7 +283,7 @@ VIEWS = {
         WITH responses AS (
             SELECT source, response_id, CAST(date_trunc('month', record_date) AS DATE) AS month,
                    {_PROMOTER} AS promoter, {_DETRACTOR} AS detractor
-            FROM survey_responses WHERE nps IS NOT NULL),
+            FROM survey_responses WHERE nps IS NOT NULL {_THROUGH}),
         mentions AS (
             SELECT DISTINCT f.source, f.source_id AS response_id, c.category
             FROM pain_point_categories c
@@ -307,7 +310,7 @@ VIEWS = {
     "v_rating_impact_by_category": """
         WITH reviews AS (
             SELECT feedback_id, source, CAST(date_trunc('month', record_date) AS DATE) AS month, rating
-            FROM feedback WHERE kind = 'review' AND rating IS NOT NULL),
+            FROM feedback WHERE kind = 'review' AND rating IS NOT NULL /* through */),
         mentions AS (
             SELECT DISTINCT p.feedback_id, c.category
             FROM pain_point_categories c JOIN pain_points p ON p.pain_point_id = c.pain_point_id),
@@ -329,14 +332,14 @@ VIEWS = {
         WITH texts AS (
             SELECT feedback_id, source, source_id, product,
                    CAST(date_trunc('month', record_date) AS DATE) AS month, rating, pain_points
-            FROM feedback WHERE product IS NOT NULL),
+            FROM feedback WHERE product IS NOT NULL /* through */),
         records AS (
             SELECT month, source, source_id, product, AVG(rating) AS rating,
                    MAX(CASE WHEN pain_points > 0 THEN 1 ELSE 0 END) AS with_pain
             FROM texts GROUP BY month, source, source_id, product
             UNION ALL  -- survey responses without free text: no feedback rows, still responses
             SELECT CAST(date_trunc('month', record_date) AS DATE), source, response_id, product, NULL, 0
-            FROM survey_responses WHERE product IS NOT NULL AND answers = 0),
+            FROM survey_responses WHERE product IS NOT NULL AND answers = 0 /* through */),
         by_category AS (
             SELECT t.month, t.source, t.product, p.primary_category AS category, COUNT(*) AS n,
                    SUM(CASE WHEN p.severity >= 4 THEN 1 ELSE 0 END) AS severe,
@@ -373,6 +376,17 @@ VIEWS = {
                     AS DOUBLE PRECISION) AS negative_share
         FROM feedback GROUP BY record_date, source, channel""",
 }
+VIEWS = {name: query.replace(_THROUGH, "") for name, query in _VIEW_QUERIES.items()}
+MONTHLY_VIEWS = ("v_nps_impact_by_category", "v_rating_impact_by_category", "v_product_pain_monthly")
+
+
+def monthly_through(name: str) -> str:
+    """The query of the monthly view `name` over the records dated up to the bound parameter `through`:
+    a month the window ends in is told "so far", to the window's last day, not with what a later run
+    has already written after it."""
+    if name not in MONTHLY_VIEWS:
+        raise KeyError(f"{name} is not a monthly view; monthly views: {', '.join(MONTHLY_VIEWS)}")
+    return _VIEW_QUERIES[name].replace(_THROUGH, "AND record_date <= :through")
 
 
 class SchemaError(RuntimeError):

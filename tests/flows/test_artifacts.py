@@ -38,3 +38,22 @@ def test_table_cells_that_are_strings_show_as_written():
                           "count": 3, "share": -0.5, "day": None}])
     assert rows == [{"key": "\\[지금 클릭\\]\\(javascript:alert\\(1\\)\\)",
                      "label": "\\<img src=x onerror=alert\\(1\\)\\>", "count": 3, "share": -0.5, "day": None}]
+
+
+def test_a_story_table_artifact_has_korean_columns_and_labels_with_keys_in_a_small_column():
+    from datetime import date
+
+    from pipeline.insights.report import Findings, Labels, RunSummary, story
+    from pipeline.warehouse.writes import RunCounts
+    from pipeline.window import Window
+
+    day = date(2026, 10, 22)
+    findings = Findings(changes=[{"category": "delivery", "touchpoint": "delivery", "pain_points": 3,
+                                  "previous_period": 1, "change": 2, "change_pct": 200.0}],
+                        previous_mined=True, top=[], emerging=[], rising=[], costs=[], products=[],
+                        labels=Labels({"delivery": "배송"}, {"delivery": "배송·수령"}))
+    journey = next(s for s in story(RunSummary("run", Window(day, day), RunCounts(), 1.0), findings)
+                   if s.title == "고객 여정 단계별 불편")
+    assert artifacts.section_rows(journey) == [{
+        "고객 여정 단계": "배송·수령", "이번 기간": "3", "직전 기간": "1", "변화": "+2 \\(3.0배\\)",
+        "많이 나온 불편": "배송 3", "키": "delivery"}]

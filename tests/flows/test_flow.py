@@ -103,12 +103,13 @@ def test_flow_mines_a_sample_window_into_the_warehouse(prefect_harness, tmp_path
     assert {r["model_version"] for r in pain} == {runs[0]["model_version"]}
     assert runs[0]["model_version"].startswith(f"sori={__version__};encoder=")
     story = published_markdown("sori-run-summary")
-    costs = story.split("## What pain costs, 2026-10 so far")[1].split("\n## ")[0]
-    assert "| stars | reviews |" in costs and "| NPS | surveys |" in costs
-    assert "## Products with more pain than the rest of their source, 2026-10 so far" in story
+    costs = story.split("## 불편이 깎은 점수 · 2026년 10월 1일–22일")[1].split("\n## ")[0]
+    assert "| 별점 | reviews |" in costs and "| NPS | surveys |" in costs
+    assert "## 불편이 유난히 많은 상품 · 2026년 10월 1일–22일" in story
     (report,) = (tmp_path / "reports").glob("sori-*.html")
     page = report.read_text(encoding="utf-8")
-    assert "<h2>What pain costs" in page and "<h2>Products with more pain" in page
+    assert "<h2>불편이 깎은 점수" in page and "<h2>불편이 유난히 많은 상품" in page
+    assert "토픽 지도" in page and '"mode":"markers+text"' in page  # the sample's topics, labelled
 
     before = sorted((r["pain_point_id"], r["categories"], r["touchpoint"], r["severity"]) for r in pain)
     mine_window(start=SAMPLE_WINDOW[0], end=SAMPLE_WINDOW[1], config_path=str(config_path))

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import text
 
-from pipeline.config import EmergingConfig
+from pipeline.config import EmergingConfig, load_config
 from pipeline.ingest.sources import SourceBatch
 from pipeline.insights.emerging import (
     detect,
@@ -20,8 +20,8 @@ from pipeline.insights.emerging import (
     tail_probability,
     write_emerging,
 )
-from pipeline.insights.html_report import write_report
-from pipeline.insights.report import RunSummary, read_findings, render_markdown
+from pipeline.insights.html_report import NOW_COLOUR, SPIKE_COLOUR, write_report
+from pipeline.insights.report import Labels, RunSummary, read_findings, render_markdown
 from pipeline.text.pii.masker import PiiMasker
 from pipeline.warehouse.schema import connect, ensure_schema
 from pipeline.warehouse.writes import RunCounts, replace_window, window_writes
@@ -201,12 +201,14 @@ def test_a_key_rising_in_the_warehouse_is_reported(ramp_warehouse):
     assert rows["category", "packaging"]["flag"] and not rows["category", "packaging"]["rising"]
 
     summary = RunSummary("run", last_day, RunCounts(), 1.0)
-    markdown = render_markdown(summary, read_findings(engine, last_day, ["reviews"]))
-    rising_section = markdown.split("## Rising")[1].split("\n## ")[0]
-    assert f"| {last_day.end} | category | reliability | {sum(RAMP)} |" in rising_section
-    emerging_section = markdown.split("## Emerging issues")[1].split("## Rising")[0]
-    assert f"| {last_day.end} | category | packaging | 15 |" in emerging_section
-    assert f"| {last_day.end} | topic | -1 미분류 |" in emerging_section  # a topic by its label too
+    labels = Labels.of(load_config().load_taxonomy())
+    markdown = render_markdown(summary, read_findings(engine, last_day, ["reviews"], labels))
+    day = f"{last_day.end.month}월 {last_day.end.day}일"
+    rising_section = markdown.split("## 꾸준히 늘어나는 불편")[1].split("\n## ")[0]
+    assert f"| {day} | 불편 유형 | {labels.category('reliability')} | {sum(RAMP)}건 |" in rising_section
+    emerging_section = markdown.split("## 급증 이슈")[1].split("## 꾸준히 늘어나는 불편")[0]
+    assert f"| {day} | 불편 유형 | {labels.category('packaging')} | 15건 |" in emerging_section
+    assert f"| {day} | 토픽 | 미분류 |" in emerging_section  # a topic by its label too
 
 
 def test_the_html_report_marks_emerging_issues_and_lists_rising_keys(ramp_warehouse, tmp_path):
@@ -215,13 +217,14 @@ def test_the_html_report_marks_emerging_issues_and_lists_rising_keys(ramp_wareho
     findings = read_findings(engine, last_day, ["reviews"])
     report = write_report(engine, summary, tmp_path / "reports", None, findings)
     page = report.read_text(encoding="utf-8")
-    rising_section = page.split("<h2>Rising")[1].split("<h2>")[0]
-    assert "<td>reliability</td>" in rising_section and f"<td>{sum(RAMP)}</td>" in rising_section
-    assert "<td>packaging</td>" not in rising_section
-    assert '"name":"emerging issue"' in page and '"text":["packaging"]' in page
+    rising_section = page.split("<h2>꾸준히 늘어나는 불편")[1].split("<h2>")[0]
+    assert "<td title='reliability'>" in rising_section and f"<td>{sum(RAMP)}건</td>" in rising_section
+    assert "<td title='packaging'>" not in rising_section
+    # the spike's day drawn red in the packaging's small daily chart
+    assert f'"marker":{{"color":["{NOW_COLOUR}"' in page and f'"{SPIKE_COLOUR}"]' in page
     # the run's story, as in the summary artifact: the spike and the evidence to read first
-    assert "<td>packaging</td>" in page.split("<h2>Emerging issues")[1].split("<h2>")[0]
-    assert "<td>배송이 늦어요.</td>" in page.split("<h2>Most severe pain points")[1]
+    assert "<td title='packaging'>" in page.split("<h2>급증 이슈")[1].split("<h2>")[0]
+    assert "<td>배송이 늦어요.</td>" in page.split("<h2>먼저 읽어 볼 불편")[1]
 
 
 def test_a_warehouse_made_before_the_window_columns_gains_them(tmp_path):

@@ -204,9 +204,9 @@ def test_rating_impact_says_how_many_stars_each_category_costs_a_source(warehous
         ("stars", "reviews", "delivery", pytest.approx(1.0))]  # staff costs nothing, store cannot tell
     findings = Findings(changes=[], previous_mined=True, top=[], emerging=[], rising=[], costs=costs,
                         products=[])
-    markdown, page = told(engine, Window(day, day), findings, tmp_path, "What pain costs")
-    assert "| 2026-10 | stars | reviews | delivery | 2 | 5 | 3.00 | 4.00 | 1.00 |" in markdown
-    assert "<td>delivery</td>" in page
+    markdown, page = told(engine, Window(day, day), findings, tmp_path, "불편이 깎은 점수")
+    assert "| 2026년 10월 1일–7일 | 별점 | reviews | delivery | 2 | 5 | 3.00 | 4.00 | −1.00 |" in markdown
+    assert "<td title='delivery'>delivery</td>" in page  # no taxonomy labels given: the key stands in
     engine.dispose()
 
 
@@ -224,8 +224,9 @@ def test_a_backfill_over_months_tells_what_pain_cost_in_each_latest_first(wareho
                                                              (date(2026, 9, 1), "delivery")]
     markdown = render_markdown(RunSummary("run", backfill, RunCounts(), 1.0),
                                read_findings(engine, backfill, ["reviews"]))
-    assert "## What pain costs, 2026-08 … 2026-10 (the last so far)" in markdown
-    assert "| 2026-09 | stars | reviews | delivery | 1 | 3 |" in markdown
+    assert "## 불편이 깎은 점수 · 2026년 8월 1일–10월 5일" in markdown
+    assert "| 2026년 9월 | 별점 | reviews | delivery | 1 | 3 |" in markdown
+    assert "| 2026년 10월 1일–5일 | 별점 | reviews | staff | 1 | 3 |" in markdown
     engine.dispose()
 
 
@@ -269,8 +270,9 @@ def test_the_product_that_hurts_more_than_the_rest_of_its_source_is_named(wareho
     assert [(h["product"], h["records_with_pain"]) for h in hotspots] == [("cracked-case", 8)]
     assert hotspots[0]["rest_share"] == pytest.approx(0.2) and hotspots[0]["excess"] == pytest.approx(6.0)
     findings = read_findings(engine, Window(day, day), ["reviews"])
-    markdown, page = told(engine, Window(day, day), findings, tmp_path, "Products with more pain")
-    assert "| 2026-10 | reviews | cracked-case | 10 | 8 | 80% | 20% | +6.0 | 2.40 | reliability |" in markdown
+    markdown, page = told(engine, Window(day, day), findings, tmp_path, "불편이 유난히 많은 상품")
+    assert ("| 2026년 10월 1일–7일 | reviews | cracked-case | 10 | 8 | 80% | 20% | 2.40 | reliability |"
+            in markdown)
     assert "<td>cracked-case</td>" in page
     engine.dispose()
 
@@ -282,14 +284,14 @@ def test_increases_are_told_only_against_a_period_that_was_mined(warehouse_url):
     write(engine, week, [pain_doc(f"now-{i}", week.end) for i in range(3)])
     summary = RunSummary("run", week, RunCounts(), 1.0)
     first = render_markdown(summary, read_findings(engine, week, ["reviews"]))
-    increases = first.split("## Biggest increases")[1].split("\n## ")[0]
-    assert "nothing was mined in the previous period (2026-10-01 … 2026-10-07)" in increases
+    increases = first.split("## 직전 기간보다 가장 많이 늘어난 불편")[1].split("\n## ")[0]
+    assert "직전 기간(2026년 10월 1일–7일)에는 분석한 글이 없어 비교할 수 없어요." in increases
     assert "| delivery |" not in increases
     before = Window(date(2026, 10, 1), date(2026, 10, 7))
     write(engine, before, [pain_doc("before-0", before.start, pain=False)])  # mined, without pain
     then = render_markdown(summary, read_findings(engine, week, ["reviews"]))
-    increases = then.split("## Biggest increases against the previous period")[1].split("\n## ")[0]
-    assert "| delivery | delivery | 3 | 0 | +3 |" in increases
+    increases = then.split("## 직전 기간보다 가장 많이 늘어난 불편")[1].split("\n## ")[0]
+    assert "| delivery | delivery | 3 | 0 | 새로 생김 \\(+3\\) |" in increases  # cells are literal markdown
     engine.dispose()
 
 
@@ -312,8 +314,8 @@ def test_pain_points_say_how_sure_their_tags_are(warehouse_url):
     markdown = render_markdown(RunSummary("run", day, RunCounts(), 1.0),
                                Findings(changes=[], previous_mined=True, top=top, emerging=[], rising=[],
                                         costs=[], products=[]))
-    severe = markdown.split("## Most severe pain points")[1]
-    assert "| P(pain) |" in severe and "| 0.83 |" in severe and "| – |" in severe
+    severe = markdown.split("## 먼저 읽어 볼 불편")[1]
+    assert "| 확신도 |" in severe and "| 0.83 |" in severe and "| – |" in severe
     engine.dispose()
 
 
@@ -331,4 +333,35 @@ def test_a_table_made_before_its_nullable_columns_gains_them(warehouse_url, tabl
         columns = conn.execute(text(f"SELECT * FROM {table.name} WHERE 1 = 0")).keys()
     assert set(added) <= set(columns)
     write(engine, Window(date(2026, 9, 1), date(2026, 9, 1)), [pain_doc("r1", date(2026, 9, 1))])
+    engine.dispose()
+
+
+def test_so_far_counts_of_a_month_stop_at_the_windows_end(warehouse_url):
+    """A backfill of 10-20 … 10-22 run after later days were mined tells October up to the 22nd only."""
+    engine = connect(warehouse_url)
+    ensure_schema(engine)
+    early, late = date(2026, 10, 5), date(2026, 10, 25)
+    # Up to the window's end: delivery costs stars and 'cracked-case' hurts. After it: staff, 'late-lamp'.
+    docs = [pain_doc(f"early-{n}", early, "후기", rating=1 if n < 2 else 5, pain=n < 2,
+                     categories=("delivery",), product="cracked-case" if n < 2 else f"fine-{n}")
+            for n in range(8)]
+    docs += [pain_doc(f"late-{n}", late, "후기", rating=1, categories=("staff",), product="late-lamp")
+             for n in range(8)]
+    docs += [pain_doc(f"late-fine-{n}", late, "후기", rating=5, pain=False, product=f"fine-{n}")
+             for n in range(8)]
+    write(engine, Window(early, late), docs)
+    backfill = Window(date(2026, 10, 20), date(2026, 10, 22))
+
+    costs = pain_costs(engine, backfill, ["reviews"])
+    assert [(c["category"], c["total"]) for c in costs] == [("delivery", 8)]  # not staff, not 16 reviews
+    assert {p["product"] for p in product_hotspots(engine, backfill, ["reviews"])} <= {"cracked-case"}
+    markdown = render_markdown(RunSummary("run", backfill, RunCounts(), 1.0),
+                               read_findings(engine, backfill, ["reviews"]))
+    assert "## 불편이 깎은 점수 · 2026년 10월 1일–22일" in markdown
+    assert "| 2026년 10월 1일–22일 | 별점 | reviews | delivery | 2 | 8 |" in markdown
+    # What BI reads is untouched: the view holds the whole month as written.
+    with engine.connect() as conn:
+        categories = conn.execute(text("SELECT category FROM v_rating_impact_by_category "
+                                       "WHERE month = DATE '2026-10-01' ORDER BY category")).scalars().all()
+    assert categories == ["delivery", "staff"]
     engine.dispose()
