@@ -6,7 +6,8 @@ heads (sentiment, pain, categories, touchpoint, response needed), on a CPU in mi
 
 The recipe, in the order of what it saves: the frozen layers run once per example and their states are
 cached (on disk, keyed by what produced them, so a resumed run skips them); batches are length-bucketed
-and padded only to their longest example; forward passes run under bf16 autocast on a CPU and on CUDA.
+and padded only to their longest example; forward passes run under bf16 autocast on CUDA
+and on a CPU with native bf16 (fp32 elsewhere).
 Heads a row has no label for are masked out of its loss: sentiment rows (NSMC, KOTE, petitions via
 `models.training.sentiment_data`, CC0/MIT) teach the sentiment head only; the written VOC corpus
 (`data/voc`, `models.training.voc_corpus`) and the tagging files (`data/tagging/`) teach pain, categories,
@@ -211,11 +212,27 @@ def masked_loss(logits: dict[str, Any], batch: dict[str, Any], weights: dict[str
     return total if total.requires_grad else total + torch.zeros((), requires_grad=True)
 
 
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX); elsewhere torch emulates bf16,
+    which is several times slower than fp32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def autocast(device: str) -> Any:
-    """bf16 autocast: on CUDA, and on a CPU (fast where it has bf16 instructions, correct everywhere)."""
+    """bf16 autocast on CUDA and on a CPU with native bf16; plain fp32 on any other CPU."""
+    import contextlib
+
     import torch
 
-    return torch.autocast("cuda" if device == "cuda" else "cpu", dtype=torch.bfloat16)
+    if device == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    if cpu_has_bf16():
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def cache_lower(
@@ -237,6 +254,10 @@ def cache_lower(
             hidden = lower_states(lower, input_ids.to(device), mask.to(device)).to(torch.bfloat16).cpu()
             for j, i in enumerate(rows):
                 states[i] = hidden[j, : len(ids[i])].clone()
+            done = start + len(rows)
+            if done * 10 // len(order) > start * 10 // len(order):
+                log.info("frozen-layer states: %d of %d (%.0f/s)", done, len(order),
+                         done / max(time.time() - started, 1e-9))
     log.info(
         "cached frozen-layer states of %d examples in %.1f min (%.0f/s)",
         len(ids),
@@ -260,7 +281,8 @@ def collate_states(states: list[Any], rows: list[int], examples: Examples, devic
         hidden[j, : states[i].shape[0]] = states[i]
         mask[j, : states[i].shape[0]] = 1
     return {
-        "hidden": hidden.to(device),
+        # Stored in bf16 to halve the cache; computed in fp32, or in bf16 under autocast.
+        "hidden": hidden.to(device, dtype=torch.float32),
         "mask": mask.to(device),
         "sentiment": torch.from_numpy(examples.sentiment[rows]).to(device),
         "pain": torch.from_numpy(examples.pain[rows]).to(device),
