@@ -331,8 +331,8 @@ def test_refit_window_writes_lineage_and_keeps_outlier_rows(corpus, tmp_path):
     window = Window(start, start + timedelta(days=29))
     sori = Sori(SoriConfig(topics=config), pipeline=None)  # type: ignore[arg-type]  # a refit mines nothing
     sori.__dict__["engine"] = engine
-    first = sori.refit_topics(window)
-    second = sori.refit_topics(window)
+    first = sori.refit_topics(window, "refit-1")
+    second = sori.refit_topics(window, "refit-2")
     assert (config.model_dir / META_FILE).exists() and second.previous_version == first.version
     assert 0 <= second.outliers_after <= second.outliers_before <= 1 and second.agreement >= 0.85
     assert second.statuses.get("kept", 0) >= 0.6 * second.topics
