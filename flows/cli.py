@@ -76,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     retag.add_argument("--end", type=_date, help="last date to re-tag (default: yesterday)")
     retag.add_argument("--source", action="append", dest="sources", help="only this source (repeatable)")
 
-    commands.add_parser("serve", help="register and serve the nightly, backfill and topic-refit deployments")
+    commands.add_parser("serve", help="register and serve prefect.yaml's deployments (nightly, backfill, "
+                                          "retag, topic-refit)")
 
     classify = commands.add_parser(
         "classify", help="tag the texts of a CSV, JSONL or Parquet file",

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -108,10 +108,6 @@ class Sori:
     @property
     def resources(self) -> Resources:
         return Resources.for_models(self.config.models)
-
-    def window(self, start: date | None, end: date | None) -> Window:
-        """The given dates, or yesterday in the configured time zone; `RequestError` when out of order."""
-        return self.config.requested_window(start, end)
 
     def source_names(self, sources: list[str] | None) -> list[str]:
         """The named sources, or all; `RequestError` for a name the config does not have."""

@@ -315,7 +315,7 @@ def test_the_saved_model_assigns_sori_ids_and_labels_survive_a_refit(first, corp
 def test_refit_window_writes_lineage_and_keeps_outlier_rows(corpus, tmp_path):
     from pipeline.app import Sori
     from pipeline.config import SoriConfig
-    from pipeline.warehouse.schema import connect, ensure_schema, pain_points, topics
+    from pipeline.warehouse.schema import connect, ensure_schema, pain_points, runs, topics
     from pipeline.warehouse.writes import insert_rows, pain_point_rows
     from pipeline.window import Window
 
@@ -339,6 +339,12 @@ def test_refit_window_writes_lineage_and_keeps_outlier_rows(corpus, tmp_path):
     with engine.connect() as conn:
         rows = conn.execute(select(topics).where(topics.c.model_version == second.version)).mappings().all()
         points = conn.execute(select(pain_points.c.topic_id, pain_points.c.topic_label)).all()
+        recorded = conn.execute(select(runs.c.run_id, runs.c.flow, runs.c.status, runs.c.sentences,
+                                       runs.c.model_version).order_by(runs.c.started_at)).all()
+    assert [tuple(r) for r in recorded] == [
+        ("refit-1", "topic-refit", "ok", 300, f"topics={first.version}"),
+        ("refit-2", "topic-refit", "ok", 300, f"topics={second.version}"),
+    ], "each refit ends its runs row"
     assert len(points) == 300, "a refit re-assigns rows; it never drops one, outliers included"
     assert {r["status"] for r in rows} <= {"new", "kept", "merged", "split", "retired", "outliers"}
     assert all(label == OUTLIER_LABEL for tid, label in points if tid == OUTLIER)
