@@ -170,7 +170,7 @@ def test_a_rerun_of_a_completed_backfill_publishes_its_story_and_classification_
         assert backfill(start=DAYS[0], end=DAYS[0], config_path=config_path) == [f"{DAYS[0]}…{DAYS[0]}"]
         again = backfill(start=DAYS[0], end=DAYS[0], config_path=config_path, return_state=True)
         assert again.is_completed() and again.result() == [], "the completed chunk is skipped"
-        APILogHandler.flush()
+        APILogHandler().flush()  # logs reach the server in batches
         with get_client(sync_client=True) as client:
             published = client.read_artifacts(artifact_filter=ArtifactFilter(
                 flow_run_id=ArtifactFilterFlowRunId(any_=[again.state_details.flow_run_id])))
