@@ -110,11 +110,11 @@ def check(args: argparse.Namespace) -> SoriConfig:
         from pipeline.insights.alerts import load_alert_config
 
         load_alert_config(config.alerts)
-    configured = [source.name for source in config.sources]
-    unknown = [name for name in getattr(args, "sources", None) or [] if name not in configured]
+    unknown = config.unknown_sources(getattr(args, "sources", None) or [])
     if unknown:
+        configured = ", ".join(source.name for source in config.sources) or "none"
         raise Refused(f"--source {', '.join(unknown)}: no such source in the config "
-                      f"(configured: {', '.join(configured) or 'none'})")
+                      f"(configured: {configured})")
     start, end = getattr(args, "start", None), getattr(args, "end", None)
     if end and not start and args.command == "run":
         raise Refused("--end needs --start")
