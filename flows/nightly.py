@@ -205,6 +205,8 @@ def mine_window(start: date | None = None, end: date | None = None, sources: lis
     except Exception as exc:
         sori.finish_run(RunOutcome(run_id, "failed", RunCounts(), time.perf_counter() - started, repr(exc)))
         raise
+    if not batches:  # no source could be read: nothing was mined, so there is no story to tell
+        raise SourceReadError("; ".join(failures))
     flags = sori.judge_emerging(window)
     mined_sources = [b.source for b in batches]
     counts = outcome.counts

@@ -235,7 +235,8 @@ class Sori:
                            model.version, model.table())
             return report, RunCounts(sentences=report.sentences), f"topics={report.version}"
 
-        return self.recorded(run_id, "topic-refit", window, self.source_names(None), work)
+        every_source = [source.name for source in self.config.sources]
+        return self.recorded(run_id, "topic-refit", window, every_source, work)
 
     def retag(self, window: Window, sources: list[str] | None, run_id: str) -> tuple[int, int, int]:
         """Stored feedback of the window mined again with the current taxonomy and models: (texts,

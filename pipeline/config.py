@@ -490,6 +490,8 @@ class SoriConfig(StrictModel):
             configured = ", ".join(source.name for source in self.sources) or "none"
             raise RequestError(f"sources {', '.join(unknown)}: no such source in the config "
                                f"(configured: {configured})")
+        if not names and not self.sources:
+            raise RequestError("the config has no sources to mine")
         return list(names) if names else [source.name for source in self.sources]
 
     def requested_window(self, start: date | None, end: date | None) -> Window:

@@ -169,3 +169,5 @@ def test_a_run_request_is_checked_against_the_config():
         config.requested_window(day, date(2026, 10, 1))
     with pytest.raises(RequestError, match="^end 2026-10-01 needs a start date$"):
         config.requested_window(None, date(2026, 10, 1))
+    with pytest.raises(RequestError, match="^the config has no sources to mine$"):
+        SoriConfig().requested_sources(None)
