@@ -1,10 +1,13 @@
 """Backfill: a long window mined in chunks, each an idempotent child flow run of `sori-mine-window`.
 
-A failed chunk retries with backoff and does not stop the others; the backfill's final state names
-the chunks that failed; running the same backfill again skips the chunks that already completed,
+The parameters are checked against the config before any chunk runs, and a refusal (an unknown source,
+dates out of order) ends the run at once, its state message naming the cause. A failed chunk retries
+with backoff (unless it was refused) and does not stop the others; the backfill's final state names the
+chunks that failed and why; running the same backfill again skips the chunks that already completed,
 so it only redoes what is missing. Each chunk publishes its own story; the backfill then publishes
-the whole window's (the same artifacts and HTML report), which is what the analyst asked about: its
-reconciliation counts the skipped chunks too, as the runs that completed them read them.
+the whole window's (the same artifacts and HTML report), also when every chunk was skipped, which is
+what the analyst asked about: its reconciliation counts the skipped chunks too, as the runs that
+completed them read them.
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from typing import Annotated
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
+from prefect.states import Failed, State, get_state_exception
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import Field
 
-from flows.nightly import mine_window, tell_window
+from flows.nightly import REFUSALS, mine_window, refused, retry_unless_refused, tell_window
 from pipeline.app import Sori
+from pipeline.config import load_config
 from pipeline.insights.report import RunSummary
 from pipeline.warehouse.writes import RunCounts
 from pipeline.window import Window
@@ -45,7 +50,8 @@ def chunk_window(window: Window, chunk_days: int) -> list[Window]:
 
 # The task retries, not the child flow: a flow's retry delay is one number, a task's can back off.
 # Each attempt is a new child flow run of the same name.
-@task(name="mine-chunk", cache_policy=NO_CACHE, retries=CHUNK_RETRIES, retry_delay_seconds=CHUNK_RETRY_DELAYS)
+@task(name="mine-chunk", cache_policy=NO_CACHE, retries=CHUNK_RETRIES, retry_delay_seconds=CHUNK_RETRY_DELAYS,
+      retry_condition_fn=retry_unless_refused)
 def mine_chunk(config_path: str | None, start: date, end: date, sources: list[str]) -> RunSummary:
     child = mine_window.with_options(flow_run_name=f"chunk-{start}-{end}")
     return child(start=start, end=end, sources=sources, config_path=config_path)
@@ -84,9 +90,13 @@ def backfill(
     """
     started = time.perf_counter()
     logger = get_run_logger()
-    window = Window(start, end)
+    try:
+        config = load_config(config_path)
+        window = config.requested_window(start, end)
+        names = config.requested_sources(sources)
+    except REFUSALS as exc:
+        return refused(exc)
     sori = Sori.open(config_path)
-    names = sori.source_names(sources)
     done = {} if force else sori.completed_windows(names)
     chunks = chunk_window(window, chunk_days)
     todo = [chunk for chunk in chunks if chunk not in done]
@@ -103,11 +113,21 @@ def backfill(
             if state.is_completed():
                 summaries.append(future.result())
             else:
-                failed.append(f"{chunk.start}…{chunk.end}")
-                logger.error("chunk %s … %s failed: %s", chunk.start, chunk.end, state.message)
-    if summaries:
+                failed.append(f"{chunk.start}…{chunk.end} ({cause(state)})")
+                logger.error("chunk %s … %s failed: %s", chunk.start, chunk.end, cause(state))
+    if summaries or skipped:
         publish_window_story(config_path, window, names, [s.counts for s in summaries] + skipped,
                              time.perf_counter() - started)
     if failed:
-        raise BackfillFailed(f"{len(failed)} of {len(todo)} chunks failed: {', '.join(failed)}")
+        message = f"{len(failed)} of {len(todo)} chunks failed: {', '.join(failed)}"
+        return Failed(message=message, data=BackfillFailed(message))
     return [f"{c.start}…{c.end}" for c in todo]
+
+
+def cause(state: State) -> str:
+    """Why a chunk failed, as its exception says it (the task's own message only wraps it)."""
+    try:
+        exc = get_state_exception(state)
+    except (TypeError, ValueError):
+        return state.message or state.name
+    return f"{type(exc).__name__}: {exc}"

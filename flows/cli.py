@@ -77,8 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     retag.add_argument("--end", type=_date, help="last date to re-tag (default: yesterday)")
     retag.add_argument("--source", action="append", dest="sources", help="only this source (repeatable)")
 
-    commands.add_parser("serve", help="register and serve the nightly, backfill and topic-refit deployments, "
-                                      "and the HTML reports over HTTP (reports: in the config)")
+    commands.add_parser("serve", help="register and serve prefect.yaml's deployments (nightly, backfill, "
+                                      "retag, topic-refit) and the HTML reports over HTTP (reports: in the "
+                                      "config)")
 
     classify = commands.add_parser(
         "classify", help="tag the texts of a CSV, JSONL or Parquet file",
@@ -111,11 +112,11 @@ def check(args: argparse.Namespace) -> SoriConfig:
         from pipeline.insights.alerts import load_alert_config
 
         load_alert_config(config.alerts)
-    configured = [source.name for source in config.sources]
-    unknown = [name for name in getattr(args, "sources", None) or [] if name not in configured]
+    unknown = config.unknown_sources(getattr(args, "sources", None) or [])
     if unknown:
+        configured = ", ".join(source.name for source in config.sources) or "none"
         raise Refused(f"--source {', '.join(unknown)}: no such source in the config "
-                      f"(configured: {', '.join(configured) or 'none'})")
+                      f"(configured: {configured})")
     start, end = getattr(args, "start", None), getattr(args, "end", None)
     if end and not start and args.command == "run":
         raise Refused("--end needs --start")

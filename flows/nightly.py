@@ -12,16 +12,17 @@ import uuid
 from collections.abc import Callable
 from datetime import date, datetime
 
-from prefect import Flow, flow, get_run_logger, task
+from prefect import Flow, Task, flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.objects import FlowRun, TaskRun
+from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
-from prefect.states import Completed, State
+from prefect.states import Completed, Failed, State, get_state_exception
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from flows.artifacts import publish_artifacts
 from pipeline.app import Sori
-from pipeline.config import SoriConfig
+from pipeline.config import ConfigError, RequestError, SoriConfig, load_config
 from pipeline.document import Conversation, Document, FeedbackItem
 from pipeline.ingest.readers import SourceReadError
 from pipeline.ingest.sources import SourceBatch
@@ -29,8 +30,25 @@ from pipeline.insights.report import Findings, RunSummary, warnings
 from pipeline.warehouse.writes import RunCounts, RunOutcome
 from pipeline.window import Window
 
+REFUSALS = (ConfigError, RequestError)
 
-@task(name="read-source", retries=2, retry_delay_seconds=[5, 30], cache_policy=NO_CACHE)
+
+def retry_unless_refused(task: Task, task_run: TaskRun, state: State) -> bool:
+    """A task's retry condition: a config or its parameters refused is never retried, since the same
+    config and parameters would be refused again after the back-off; anything else may be transient."""
+    return not isinstance(state.data, REFUSALS)
+
+
+def refused(exc: Exception) -> State:
+    """How a flow ends whose config or parameters cannot work: Failed, its message naming the cause
+    (the UI shows it without opening the logs), without a traceback, before any work started."""
+    message = f"refused: {exc}"
+    get_run_logger().error("%s", message)
+    return Failed(message=message, data=exc)
+
+
+@task(name="read-source", retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=retry_unless_refused,
+      cache_policy=NO_CACHE)
 def read_source(config_path: str | None, source: str, start: date, end: date, since: datetime | None = None,
                 track_watermark: bool = False) -> SourceBatch:
     """The window's records, or (with `since`) everything modified after the source's watermark."""
@@ -66,8 +84,30 @@ def mine(config_path: str | None, batches: list[SourceBatch]) -> tuple[list[Docu
                                            "conversations": conversations})
             for i in range(0, len(items), size)
         ]
+        sizes = [len(items[i : i + size]) for i in range(0, len(items), size)]
+        wait_logging_progress(futures, sizes, config.runner.progress_seconds)
         docs = [doc for future in futures for doc in future.result()]
     return finish_documents(config_path, docs)
+
+
+def wait_logging_progress(futures: list[PrefectFuture], sizes: list[int], every: float) -> None:
+    """Waits for the classification batches, logging texts classified so far at least every `every`
+    seconds: a batch can take longer than that, and a silent run looks like a hung one. Batches are
+    counted in submission order, so with several workers the count can lag, never run ahead."""
+    logger = get_run_logger()
+    total, done, started = sum(sizes), 0, time.monotonic()
+    logger.info("classifying %d texts in %d batches", total, len(futures))
+    heartbeat = started + every
+    for index, (future, size) in enumerate(zip(futures, sizes, strict=True)):
+        while True:
+            future.wait(timeout=max(heartbeat - time.monotonic(), 0.0))
+            if future.state.is_final():
+                break
+            logger.info("classified %d of %d texts (%d of %d batches) after %.0f s", done, total, index,
+                        len(futures), time.monotonic() - started)
+            heartbeat = time.monotonic() + every
+        done += size
+    logger.info("classified %d texts in %.0f s", total, time.monotonic() - started)
 
 
 @task(name="route-alerts", cache_policy=NO_CACHE)
@@ -87,7 +127,8 @@ def task_runner(config: SoriConfig) -> TaskRunner:
     return ThreadPoolTaskRunner(max_workers=config.runner.workers)
 
 
-@task(name="write-window", retries=2, retry_delay_seconds=[5, 30], cache_policy=NO_CACHE)
+@task(name="write-window", retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=retry_unless_refused,
+      cache_policy=NO_CACHE)
 def write_window(config_path: str | None, start: date, end: date, batches: list[SourceBatch],
                  docs: list[Document], run_id: str, model_version: str, failures: list[str],
                  seconds: float) -> RunOutcome:
@@ -97,9 +138,12 @@ def write_window(config_path: str | None, start: date, end: date, batches: list[
 
 def record_end(status: str) -> Callable[[Flow, FlowRun, State], None]:
     """A state hook: records in `runs` that Prefect ended the run so (failed, cancelled, crashed),
-    which sori's own bookkeeping cannot do for a cancelled or killed run."""
+    which sori's own bookkeeping cannot do for a cancelled or killed run. A refused run never started
+    its row, so there is nothing to record and no reason to open the pipeline."""
 
     def hook(flow: Flow, flow_run: FlowRun, state: State) -> None:
+        if isinstance(get_state_exception(state), REFUSALS):
+            return
         config_path = flow_run.parameters.get("config_path")
         message = f"{state.name}: {state.message or 'no message'}"
         Sori.open(config_path).close_run(str(flow_run.id), status, message[:2000])
@@ -132,9 +176,13 @@ def mine_window(start: date | None = None, end: date | None = None, sources: lis
     """
     started = time.perf_counter()
     logger = get_run_logger()
+    try:
+        config = load_config(config_path)
+        window = config.requested_window(start, end)
+        names = config.requested_sources(sources)
+    except REFUSALS as exc:
+        return refused(exc)
     sori = Sori.open(config_path)
-    window = sori.window(start, end)
-    names = sori.source_names(sources)
     run_id = str(flow_run.get_id() or uuid.uuid4())
     for closed in sori.start_run(run_id, "mine-window", window, names):
         logger.warning("run %s was left running by a process that is gone: closed as crashed", closed)
@@ -157,6 +205,8 @@ def mine_window(start: date | None = None, end: date | None = None, sources: lis
     except Exception as exc:
         sori.finish_run(RunOutcome(run_id, "failed", RunCounts(), time.perf_counter() - started, repr(exc)))
         raise
+    if not batches:  # no source could be read: nothing was mined, so there is no story to tell
+        raise SourceReadError("; ".join(failures))
     flags = sori.judge_emerging(window)
     mined_sources = [b.source for b in batches]
     counts = outcome.counts

@@ -13,8 +13,11 @@ import functools
 import hashlib
 import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import Engine
 
@@ -46,9 +49,11 @@ from pipeline.warehouse.writes import (
     watermark,
     window_writes,
 )
-from pipeline.window import Window, trailing_window
+from pipeline.window import Window
 
 log = logging.getLogger("sori.app")
+
+Result = TypeVar("Result")
 
 _opened: dict[tuple[str | None, str], Sori] = {}
 _opened_lock = threading.Lock()
@@ -104,12 +109,9 @@ class Sori:
     def resources(self) -> Resources:
         return Resources.for_models(self.config.models)
 
-    def window(self, start: date | None, end: date | None) -> Window:
-        """The given dates, or yesterday in the configured time zone."""
-        return Window(start, end or start) if start else trailing_window(1, self.config.tz)
-
     def source_names(self, sources: list[str] | None) -> list[str]:
-        return sources or [s.name for s in self.config.sources]
+        """The named sources, or all; `RequestError` for a name the config does not have."""
+        return self.config.requested_sources(sources)
 
     # Reading
 
@@ -216,28 +218,58 @@ class Sori:
 
     # Maintenance
 
-    def refit_topics(self, window: Window) -> RefitReport:
+    def refit_topics(self, window: Window, run_id: str) -> RefitReport:
         """A new topic model on the window's pain sentences, embedded as the nightly run embeds them
-        (the same Resources), with the window's rows re-assigned to it."""
-        rows = pain_evidence(self.engine, window)
-        topics = self.config.topics
-        if len(rows) < topics.min_documents:
-            raise ValueError(f"only {len(rows)} pain sentences in {window.start} … {window.end}; "
-                             f"a topic model needs at least {topics.min_documents}")
-        texts = [evidence for _, evidence in rows]
-        resources = self.resources
-        embeddings = resources.embedder.embed(resources.analyzer.model_texts(texts))
-        model, assigned, report = refit(texts, embeddings, topics, resources.embedder, resources.analyzer)
-        replace_topics(self.engine, [(pid, tid, model.label(tid)) for (pid, _), tid in zip(rows, assigned,
-                                                                                              strict=True)],
-                       model.version, model.table())
-        return report
+        (the same Resources), with the window's rows re-assigned to it. Recorded in `runs` as flow
+        `topic-refit`, its `sentences` those fitted on."""
+
+        def work() -> tuple[RefitReport, RunCounts, str]:
+            rows = pain_evidence(self.engine, window)
+            topics = self.config.topics
+            if len(rows) < topics.min_documents:
+                raise ValueError(f"only {len(rows)} pain sentences in {window.start} … {window.end}; "
+                                 f"a topic model needs at least {topics.min_documents}")
+            texts = [evidence for _, evidence in rows]
+            resources = self.resources
+            embeddings = resources.embedder.embed(resources.analyzer.model_texts(texts))
+            model, assigned, report = refit(texts, embeddings, topics, resources.embedder, resources.analyzer)
+            replace_topics(self.engine, [(pid, tid, model.label(tid))
+                                         for (pid, _), tid in zip(rows, assigned, strict=True)],
+                           model.version, model.table())
+            return report, RunCounts(sentences=report.sentences), f"topics={report.version}"
+
+        every_source = [source.name for source in self.config.sources]
+        return self.recorded(run_id, "topic-refit", window, every_source, work)
 
     def retag(self, window: Window, sources: list[str] | None, run_id: str) -> tuple[int, int, int]:
         """Stored feedback of the window mined again with the current taxonomy and models: (texts,
-        pain points written, emerging flags)."""
-        items, chats = stored_items(self.engine, window, sources)
-        docs = self.pipeline(items, chats, batch_size=self.config.runner.batch_size, save_topics=True)
-        written = replace_mined(self.engine, docs, run_id, self.pipeline.model_version,
-                                self.config.warehouse.store_raw_text)
-        return len(docs), written, self.judge_emerging(window)
+        pain points written, emerging flags). Recorded in `runs` as flow `retag`: the rows it rewrites
+        carry its id. `RequestError` for a source the config does not have."""
+
+        def work() -> tuple[tuple[int, int, int], RunCounts, str]:
+            items, chats = stored_items(self.engine, window, sources)
+            docs = self.pipeline(items, chats, batch_size=self.config.runner.batch_size, save_topics=True)
+            written = replace_mined(self.engine, docs, run_id, self.pipeline.model_version,
+                                    self.config.warehouse.store_raw_text)
+            counts = RunCounts(feedback_rows=len(docs), sentences=sum(len(d.sentences) for d in docs),
+                               pain_points=written)
+            return (len(docs), written, self.judge_emerging(window)), counts, self.pipeline.model_version
+
+        return self.recorded(run_id, "retag", window, self.source_names(sources), work)
+
+    def recorded(self, run_id: str, flow: str, window: Window, sources: list[str],
+                 work: Callable[[], tuple[Result, RunCounts, str]]) -> Result:
+        """`work()`'s result, the run recorded in `runs` as it goes: `running`, then `ok` with the
+        counts and model version `work` returns, or `failed` with the exception it raised (then raised
+        again), so a maintenance run ends in a final status as a mined window does."""
+        started = time.perf_counter()
+        self.start_run(run_id, flow, window, sources)
+        try:
+            result, counts, model_version = work()
+        except Exception as exc:
+            seconds = time.perf_counter() - started
+            self.finish_run(RunOutcome(run_id, "failed", RunCounts(), seconds, repr(exc)))
+            raise
+        self.finish_run(RunOutcome(run_id, "ok", counts, time.perf_counter() - started,
+                                   model_version=model_version))
+        return result

@@ -7,6 +7,7 @@ gives a runnable setup; a user's own file only overrides what differs.
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Literal, TypeVar
 from urllib.parse import urlsplit
@@ -18,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from pipeline.secrets import resolve_secret
+from pipeline.window import Window, trailing_window
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "sori.yaml"
@@ -31,6 +33,11 @@ class ConfigError(ValueError):
     Values are never quoted back: a refused value may be the very credential that must not reach a
     terminal, a log or the Prefect database.
     """
+
+
+class RequestError(ValueError):
+    """Run parameters that contradict the config or each other (an unknown source, a window that ends
+    before it starts): refused before any work starts and never retried, since trying again cannot help."""
 
 
 class StrictModel(BaseModel):
@@ -214,6 +221,8 @@ class RunnerConfig(StrictModel):
     workers: int = Field(1, ge=1)
     address: str | None = None
     batch_size: int = Field(512, ge=1)
+    # While texts are classified, the run logs how many are done at least this often.
+    progress_seconds: float = Field(15.0, gt=0)
 
 
 # Columns only one kind of source reads: mapped on another, they would be ignored without a word.
@@ -522,6 +531,33 @@ class SoriConfig(StrictModel):
     def reports_dir(self) -> Path:
         """The HTML reports' folder, beside the warehouse file."""
         return self.warehouse.path.parent / "reports"
+
+    def unknown_sources(self, names: list[str]) -> list[str]:
+        configured = {source.name for source in self.sources}
+        return [name for name in names if name not in configured]
+
+    def requested_sources(self, names: list[str] | None) -> list[str]:
+        """The sources a run mines: those named, or every configured one when none is; a
+        `RequestError` naming each one the config does not have."""
+        unknown = self.unknown_sources(names or [])
+        if unknown:
+            configured = ", ".join(source.name for source in self.sources) or "none"
+            raise RequestError(f"sources {', '.join(unknown)}: no such source in the config "
+                               f"(configured: {configured})")
+        if not names and not self.sources:
+            raise RequestError("the config has no sources to mine")
+        return list(names) if names else [source.name for source in self.sources]
+
+    def requested_window(self, start: date | None, end: date | None) -> Window:
+        """The local dates a run mines: start … end (end defaults to start), or yesterday in `timezone`
+        when neither is given; a `RequestError` for an end without a start or before it."""
+        if start is None:
+            if end is not None:
+                raise RequestError(f"end {end} needs a start date")
+            return trailing_window(1, self.tz)
+        if end is not None and end < start:
+            raise RequestError(f"end {end} is before start {start}")
+        return Window(start, end or start)
 
 
 def load_taxonomy(path: Path) -> Taxonomy:

@@ -147,3 +147,27 @@ def test_a_broken_taxonomy_is_a_config_error_naming_its_file(tmp_path):
     config = load_config(write_yaml(tmp_path, {"taxonomy": "taxonomy.yaml"}))
     message = str(pytest.raises(ConfigError, config.load_taxonomy).value)
     assert message.startswith(f"config {taxonomy}: (top level): the taxonomy needs an `other` category")
+
+
+def test_a_run_request_is_checked_against_the_config():
+    from datetime import date, datetime, timedelta
+
+    from pipeline.config import RequestError
+    from pipeline.window import Window
+
+    config = load_config()
+    assert config.requested_sources(None) == config.requested_sources([]) == ["reviews", "surveys", "chats"]
+    assert config.requested_sources(["chats"]) == ["chats"]
+    with pytest.raises(RequestError, match=r"^sources reviewz, chat: no such source in the config "
+                                           r"\(configured: reviews, surveys, chats\)$"):
+        config.requested_sources(["reviews", "reviewz", "chat"])
+    day = date(2026, 10, 5)
+    assert config.requested_window(day, None) == Window(day, day)
+    yesterday = datetime.now(config.tz).date() - timedelta(days=1)
+    assert config.requested_window(None, None) == Window(yesterday, yesterday)
+    with pytest.raises(RequestError, match="^end 2026-10-01 is before start 2026-10-05$"):
+        config.requested_window(day, date(2026, 10, 1))
+    with pytest.raises(RequestError, match="^end 2026-10-01 needs a start date$"):
+        config.requested_window(None, date(2026, 10, 1))
+    with pytest.raises(RequestError, match="^the config has no sources to mine$"):
+        SoriConfig().requested_sources(None)

@@ -17,12 +17,12 @@ COUNTS = [f.name for f in dataclasses.fields(RunCounts)]  # also columns of the 
 
 
 def completed_windows(engine: Engine, sources: Sequence[str]) -> dict[Window, RunCounts]:
-    """Windows that already have a finished run covering every requested source, with the counts of
+    """Windows that already have a finished mining run covering every requested source, with the counts of
     the latest such run (what it read of its sources), so a whole backfill window still reconciles."""
     with engine.connect() as conn:
         rows = conn.execute(
             select(runs.c.window_start, runs.c.window_end, runs.c.sources, *(runs.c[name] for name in COUNTS))
-            .where(runs.c.status.in_(["ok", "warning"]))
+            .where(runs.c.flow == "mine-window", runs.c.status.in_(["ok", "warning"]))
             .order_by(runs.c.finished_at)
         ).all()
     return {Window(row.window_start, row.window_end): RunCounts(**{n: row._mapping[n] for n in COUNTS})

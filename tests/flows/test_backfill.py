@@ -4,6 +4,7 @@ artifacts an analyst reads after each chunk and for the whole window."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import date, datetime
 
@@ -71,7 +72,7 @@ def test_a_failed_chunk_is_retried_named_and_redone_alone(shop_table, tmp_path, 
     chunks = [f"chunk-{d}-{d}" for d in DAYS]
 
     with prefect_test_harness(server_startup_timeout=120):
-        failed = "1 of 3 chunks failed: 2026-10-21…2026-10-21"
+        failed = re.escape("1 of 3 chunks failed: 2026-10-21…2026-10-21 (SourceReadError: shop: ")
         with pytest.raises(backfill_module.BackfillFailed, match=failed):
             backfill_module.backfill(start=DAYS[0], end=DAYS[-1], chunk_days=1, config_path=config_path)
         assert sorted(r["source_id"] for r in table(url, "feedback")) == ["A1", "C1"]
@@ -93,3 +94,89 @@ def test_a_failed_chunk_is_retried_named_and_redone_alone(shop_table, tmp_path, 
         assert sorted(r["source_id"] for r in table(url, "feedback")) == ["A1", "B1", "B2", "C1"]
         # The whole window reconciles: skipped chunks count as the runs that completed them read them.
         assert "read 4 = loaded 4 + quarantined 0" in published_markdown("sori-run-summary")
+
+
+def flow_run_names() -> list[str]:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return [run.name for run in client.read_flow_runs()]
+
+
+def test_bad_parameters_are_refused_before_any_work_with_the_cause_as_the_state_message(tmp_path):
+    """An unknown source or dates out of order end the run at once, Failed with the cause as its message:
+    no chunk, no retry, no warehouse opened, no model loaded."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.backfill import backfill
+    from flows.nightly import mine_window
+    from flows.retag import retag
+
+    config_path = str(write_config(tmp_path))
+    unknown = "sources reviewz: no such source in the config (configured: reviews, surveys, chats)"
+    with prefect_test_harness(server_startup_timeout=120):
+        runs = [
+            (backfill, {"start": DAYS[0], "end": DAYS[-1], "sources": ["reviewz"]}, unknown),
+            (backfill, {"start": DAYS[-1], "end": DAYS[0]}, "end 2026-10-20 is before start 2026-10-22"),
+            (mine_window, {"start": DAYS[0], "sources": ["reviews", "reviewz"]}, unknown),
+            (mine_window, {"end": DAYS[0]}, "end 2026-10-20 needs a start date"),
+            (retag, {"days": 3, "sources": ["reviewz"]}, unknown),
+        ]
+        for flow, parameters, cause in runs:
+            state = flow(**parameters, config_path=config_path, return_state=True)
+            assert state.is_failed() and state.message == f"refused: {cause}", (flow.name, state)
+        assert not [name for name in flow_run_names() if name.startswith("chunk-")]
+    assert not (tmp_path / "sori.duckdb").exists(), "a refused run opens nothing"
+
+
+def test_a_refused_chunk_is_not_retried(tmp_path):
+    """A chunk whose child run is refused (its config changed under the backfill) fails on its first
+    attempt instead of retrying after 30 s and 120 s."""
+    from prefect import flow
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.backfill import mine_chunk
+
+    @flow
+    def one_chunk(config_path: str) -> tuple[bool, str]:
+        state = mine_chunk(config_path, DAYS[0], DAYS[0], ["reviewz"], return_state=True)
+        return state.is_failed(), state.message
+
+    with prefect_test_harness(server_startup_timeout=120):
+        failed, message = one_chunk(str(write_config(tmp_path)))
+        assert failed and "RequestError: sources reviewz: no such source" in message
+        assert chunk_attempts([f"chunk-{DAYS[0]}-{DAYS[0]}"]) == Counter({f"chunk-{DAYS[0]}-{DAYS[0]}": 1})
+
+
+def test_a_rerun_of_a_completed_backfill_publishes_its_story_and_classification_reports_progress(tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, LogFilter
+    from prefect.logging.handlers import APILogHandler
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.backfill import backfill
+
+    path = tmp_path / "reviews.csv"
+    path.write_text("review_no,written_at,stars,product_name,review_text\n"
+                    "R1,2026-10-20T10:00:00+09:00,1,우산,배송이 일주일째 안 와요. 너무 화나요\n"
+                    "R2,2026-10-20T11:00:00+09:00,2,우산,환불 요청했는데 답이 없어요\n"
+                    "R3,2026-10-20T12:00:00+09:00,5,우산,포장도 꼼꼼하고 좋아요\n", encoding="utf-8")
+    sources = [{"name": "reviews", "kind": "review", "path": str(path), "columns": {
+        "id": "review_no", "created_at": "written_at", "rating": "stars", "product": "product_name",
+        "text": "review_text"}}]
+    runner = {"kind": "threads", "workers": 1, "batch_size": 1, "progress_seconds": 0.01}
+    config_path = str(write_config(tmp_path, sources=sources, runner=runner))
+    with prefect_test_harness(server_startup_timeout=120):
+        assert backfill(start=DAYS[0], end=DAYS[0], config_path=config_path) == [f"{DAYS[0]}…{DAYS[0]}"]
+        again = backfill(start=DAYS[0], end=DAYS[0], config_path=config_path, return_state=True)
+        assert again.is_completed() and again.result() == [], "the completed chunk is skipped"
+        APILogHandler().flush()  # logs reach the server in batches
+        with get_client(sync_client=True) as client:
+            published = client.read_artifacts(artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[again.state_details.flow_run_id])))
+            messages = [log.message for log in client.read_logs(log_filter=LogFilter())]
+    assert {a.key for a in published} >= ARTIFACTS, "the re-run tells the window's story again"
+    assert "classifying 3 texts in 3 batches" in messages
+    assert any(m.startswith("classified 0 of 3 texts (0 of 3 batches) after") for m in messages), \
+        "a heartbeat while the first batch runs"
+    assert any(m.startswith("classified 3 texts in") for m in messages)

@@ -132,6 +132,9 @@ def test_flow_mines_a_sample_window_into_the_warehouse(prefect_harness, tmp_path
     assert sorted(r["pain_point_id"] for r in retagged) == sorted(r[0] for r in before)
     assert not any(dropped in r["categories"].split(";") for r in retagged)
     assert {r["category"] for r in table(url, "pain_point_categories")} <= set(taxonomy["categories"])
+    (retag_run,) = [r for r in table(url, "runs") if r["flow"] == "retag"]
+    assert retag_run["status"] == "ok" and retag_run["pain_points"] == len(retagged)
+    assert {r["run_id"] for r in retagged} == {retag_run["run_id"]}, "the rows it rewrote carry its id"
 
 
 PERSONAL = {

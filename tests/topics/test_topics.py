@@ -315,7 +315,7 @@ def test_the_saved_model_assigns_sori_ids_and_labels_survive_a_refit(first, corp
 def test_refit_window_writes_lineage_and_keeps_outlier_rows(corpus, tmp_path):
     from pipeline.app import Sori
     from pipeline.config import SoriConfig
-    from pipeline.warehouse.schema import connect, ensure_schema, pain_points, topics
+    from pipeline.warehouse.schema import connect, ensure_schema, pain_points, runs, topics
     from pipeline.warehouse.writes import insert_rows, pain_point_rows
     from pipeline.window import Window
 
@@ -331,14 +331,20 @@ def test_refit_window_writes_lineage_and_keeps_outlier_rows(corpus, tmp_path):
     window = Window(start, start + timedelta(days=29))
     sori = Sori(SoriConfig(topics=config), pipeline=None)  # type: ignore[arg-type]  # a refit mines nothing
     sori.__dict__["engine"] = engine
-    first = sori.refit_topics(window)
-    second = sori.refit_topics(window)
+    first = sori.refit_topics(window, "refit-1")
+    second = sori.refit_topics(window, "refit-2")
     assert (config.model_dir / META_FILE).exists() and second.previous_version == first.version
     assert 0 <= second.outliers_after <= second.outliers_before <= 1 and second.agreement >= 0.85
     assert second.statuses.get("kept", 0) >= 0.6 * second.topics
     with engine.connect() as conn:
         rows = conn.execute(select(topics).where(topics.c.model_version == second.version)).mappings().all()
         points = conn.execute(select(pain_points.c.topic_id, pain_points.c.topic_label)).all()
+        recorded = conn.execute(select(runs.c.run_id, runs.c.flow, runs.c.status, runs.c.sentences,
+                                       runs.c.model_version).order_by(runs.c.started_at)).all()
+    assert [tuple(r) for r in recorded] == [
+        ("refit-1", "topic-refit", "ok", 300, f"topics={first.version}"),
+        ("refit-2", "topic-refit", "ok", 300, f"topics={second.version}"),
+    ], "each refit ends its runs row"
     assert len(points) == 300, "a refit re-assigns rows; it never drops one, outliers included"
     assert {r["status"] for r in rows} <= {"new", "kept", "merged", "split", "retired", "outliers"}
     assert all(label == OUTLIER_LABEL for tid, label in points if tid == OUTLIER)
