@@ -226,8 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"\n{backend}: rows exactly once: {outcome.rows_exactly_once}; runs ok: {outcome.runs_ok} "
                   f"of {len(sources) * args.windows}")
             for writer in outcome.writers:
-                print(f"  run {writer.source}: {writer.windows_written} windows in {writer.seconds:g} s, longest "
-                      f"window write {writer.longest_write_seconds:g} s (waiting for the file included)")
+                print(f"  run {writer.source}: {writer.windows_written} windows in {writer.seconds:g} s, "
+                      f"longest window write {writer.longest_write_seconds:g} s (waits included)")
             print(f"  reader: {asdict(outcome.reader)}")
     return 0
 
