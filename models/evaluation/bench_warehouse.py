@@ -3,7 +3,7 @@ the reader refused?
 
     python -m models.evaluation.bench_warehouse [--backend duckdb|postgresql|both]
         [--postgres-url URL] [--windows 6] [--texts 2000] [--compute-seconds 2]
-        [--hold-seconds 2] [--pause-seconds 0.5]
+        [--hold-seconds 2] [--pause-seconds 0.5] [--sori-runs]
 
 Each run is a process that does what a mine-window run does to the warehouse, window after window:
 record the run as started, compute with the warehouse closed (a sleep stands in for classification),
@@ -12,13 +12,16 @@ functions and engine. The two runs write different sources over the same dates. 
 as a BI tool should: open (a DuckDB file read-only), query a view, hold the connection, close, pause,
 again, until both runs are done; a refused open is tried again 50 ms later. Printed per backend: each
 run's outcome, whether every row is there exactly once, and the reader's queries answered, refused
-opens, and longest refused stretch.
+opens, and longest refused stretch. `--sori-runs` starts real `sori run` processes (models, Prefect)
+over days of the bundled sample instead, into a DuckDB file, with the same reader.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -34,6 +37,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.pool import NullPool
 
+from models.evaluation.bench_runners import RUNNERS, write_config
 from pipeline.config import WarehouseConfig
 from pipeline.document import Document, FeedbackItem, Sentence
 from pipeline.ingest.sources import SourceBatch
@@ -55,6 +59,7 @@ FIRST_DAY = date(2026, 8, 1)
 WINDOW_DAYS = 7
 RETRY_REFUSED_SECONDS = 0.05
 READER_QUERY = "SELECT count(*) FROM v_negative_share_daily"
+SORI_RUN_DAYS = (date(2026, 10, 21), date(2026, 10, 22))
 
 
 def windows(count: int) -> list[Window]:
@@ -197,6 +202,44 @@ def run_together(url: str, sources: Sequence[str], window_count: int, texts: int
     return Outcome(writers, read, exactly_once, ok)
 
 
+def sori_run(config: Path, day: date) -> tuple[str, int, float, str]:
+    """One `sori run` process for the day: (day, exit status, wall seconds, the end of its stderr when it
+    failed)."""
+    began = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "flows.cli", "--config", str(config), "run", "--start",
+                           day.isoformat(), "--end", day.isoformat()], capture_output=True, text=True)
+    return (day.isoformat(), done.returncode, round(time.perf_counter() - began, 1),
+            done.stderr[-2000:] if done.returncode else "")
+
+
+def sori_runs_together(days: Sequence[date], hold_seconds: float, pause_seconds: float,
+                       workdir: Path) -> tuple[list[tuple[str, int, float, str]], ReaderReport, list[tuple]]:
+    """Real `sori run` processes over the bundled sample into one DuckDB file, one per day, started
+    together with the reader looping beside them, after a warm-up run of the day before that fits the
+    topic model they then share. Returns the runs, the reader's report and the `runs` rows."""
+    config = write_config(workdir, RUNNERS["threads"], workdir / "topic_model")
+    warm_up = sori_run(config, days[0] - timedelta(days=1))
+    if warm_up[1]:
+        raise RuntimeError(f"the warm-up run failed: {warm_up[3]}")
+    url = f"duckdb:///{workdir / 'sori.duckdb'}"
+    stop = workdir / "runs-done"
+    with ProcessPoolExecutor(len(days) + 1, mp_context=get_context("spawn")) as pool:
+        reader = pool.submit(read_while, url, str(stop), hold_seconds, pause_seconds)
+        started = [pool.submit(sori_run, config, day) for day in days]
+        try:
+            results = [run.result() for run in started]
+        finally:
+            stop.touch()
+        read = reader.result()
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.connect() as conn:
+        recorded = conn.execute(select(runs.c.window_start, runs.c.status, runs.c.records_read,
+                                       runs.c.feedback_rows, runs.c.pain_points)
+                                .where(runs.c.window_start.in_(list(days))).order_by(runs.c.window_start)).all()
+    engine.dispose()
+    return results, read, [tuple(row) for row in recorded]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["duckdb", "postgresql", "both"], default="both")
@@ -209,7 +252,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="the classification stand-in before each window's write")
     parser.add_argument("--hold-seconds", type=float, default=2.0, help="how long the reader holds each open")
     parser.add_argument("--pause-seconds", type=float, default=0.5, help="the reader's pause between opens")
+    parser.add_argument("--sori-runs", action="store_true",
+                        help="instead: real `sori run` processes over the bundled sample, one per day of "
+                             f"{', '.join(str(d) for d in SORI_RUN_DAYS)}, into a DuckDB file (minutes)")
     args = parser.parse_args(argv)
+
+    if args.sori_runs:
+        with tempfile.TemporaryDirectory(prefix="sori-bench-warehouse-") as tmp:
+            results, read, recorded = sori_runs_together(SORI_RUN_DAYS, args.hold_seconds, args.pause_seconds,
+                                                         Path(tmp))
+        print(f"`sori run` processes started together, DuckDB; a reader holding each open "
+              f"{args.hold_seconds:g} s, pausing {args.pause_seconds:g} s")
+        for day, status, seconds, error in results:
+            print(f"  run {day}: exit status {status} in {seconds:g} s{': ' + error if error else ''}")
+        print(f"  runs table (window, status, records read, feedback rows, pain points): {recorded}")
+        print(f"  reader: {asdict(read)}")
+        return 0
 
     warehouse = WarehouseConfig()
     sources = ["reviews", "app_reviews"]
