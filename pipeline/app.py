@@ -89,8 +89,10 @@ class Sori:
     @functools.cached_property
     def engine(self) -> Engine:
         """The warehouse, schema ensured, opened on first use: a Dask worker that only classifies never
-        opens it (an embedded DuckDB file admits one writing process)."""
-        engine = connect(self.config.warehouse.sqlalchemy_url())
+        opens it. An embedded DuckDB file admits one process at a time, so its engine holds the file
+        only while a transaction runs and waits for another process's lock (`schema.connect`)."""
+        warehouse = self.config.warehouse
+        engine = connect(warehouse.sqlalchemy_url(), warehouse.lock_wait_seconds, warehouse.lock_poll_seconds)
         ensure_schema(engine)
         return engine
 

@@ -103,6 +103,17 @@ class WarehouseConfig(StrictModel):
     # A run left `running` by a process on another host is closed as crashed after this long (one on
     # this host as soon as its process is gone).
     abandoned_after_hours: float = Field(24.0, gt=0)
+    # DuckDB file only (one process at a time may open it): how long sori waits for another process (a
+    # second run, a BI tool) to let go of the file before it fails, and the longest pause between tries.
+    lock_wait_seconds: float = Field(120.0, gt=0)
+    lock_poll_seconds: float = Field(0.25, gt=0)
+
+    @model_validator(mode="after")
+    def _poll_within_wait(self) -> WarehouseConfig:
+        if self.lock_poll_seconds > self.lock_wait_seconds:
+            raise ValueError(f"lock_poll_seconds ({self.lock_poll_seconds:g}) must not exceed "
+                             f"lock_wait_seconds ({self.lock_wait_seconds:g})")
+        return self
 
     @field_validator("url")
     @classmethod

@@ -68,7 +68,7 @@ def shop_table(postgres_url, monkeypatch, request):
     engine.dispose()
 
 
-@pytest.fixture(params=["duckdb", "postgresql"])
+@pytest.fixture(params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def warehouse_url(request, tmp_path):
     """Every warehouse test runs on the embedded default and on the real PostgreSQL server."""
     if request.param == "duckdb":

@@ -79,6 +79,14 @@ def test_a_password_in_the_yaml_url_is_refused():
     assert SoriConfig.model_validate({"warehouse": {"url": "postgresql+psycopg://sori@db/voc"}})
 
 
+def test_the_warehouse_lock_wait_is_validated():
+    with pytest.raises(ValidationError, match="lock_poll_seconds"):
+        SoriConfig.model_validate({"warehouse": {"lock_wait_seconds": 1, "lock_poll_seconds": 2}})
+    with pytest.raises(ValidationError, match="lock_wait_seconds"):
+        SoriConfig.model_validate({"warehouse": {"lock_wait_seconds": 0}})
+    assert load_config(DEFAULT_CONFIG).warehouse.lock_wait_seconds > 0
+
+
 PASSWORD = "Pw_short_1"
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import atexit
 import functools
+import random
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,8 +33,10 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.pool import NullPool
 
+from pipeline.config import WarehouseConfig
 from pipeline.document import MAX_KEY_LENGTH
 
 SCHEMA_VERSION = 1
@@ -393,14 +397,71 @@ class SchemaError(RuntimeError):
     """The warehouse was written by a newer sori: writing to it could break what BI reads."""
 
 
-@functools.cache
-def connect(url: str) -> Engine:
-    """One engine (and connection pool) per warehouse URL per process, closed at exit."""
+class WarehouseLocked(RuntimeError):
+    """Another process kept the DuckDB warehouse file open for longer than sori waits for it."""
+
+
+_WAREHOUSE_DEFAULTS = WarehouseConfig()
+DUCKDB_LOCK_CONFLICT = "Could not set lock on file"  # what DuckDB says when another process holds it
+
+
+def duckdb_file(url: str) -> Path | None:
+    """The file of an embedded DuckDB URL; None for an in-memory DuckDB or another database."""
     if url.startswith("duckdb:///") and url != "duckdb:///:memory:":
-        Path(url.removeprefix("duckdb:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url)
+        return Path(url.removeprefix("duckdb:///").split("?", 1)[0])
+    return None
+
+
+@functools.cache
+def connect(url: str, lock_wait_seconds: float = _WAREHOUSE_DEFAULTS.lock_wait_seconds,
+            lock_poll_seconds: float = _WAREHOUSE_DEFAULTS.lock_poll_seconds) -> Engine:
+    """One engine per warehouse URL per process, disposed at exit; the lock settings default to the
+    config's defaults (the application passes the configured ones).
+
+    A DuckDB file admits one process at a time, so sori must not keep it open while it classifies: its
+    engine keeps no connection between uses (NullPool), so the file is held only for each short
+    transaction, and opening it waits for another process's lock (a second run, a BI tool) with
+    backoff, at most `lock_poll_seconds` between tries, before failing with `WarehouseLocked` after
+    `lock_wait_seconds`. Other databases serve many clients and keep SQLAlchemy's normal pool.
+    """
+    path = duckdb_file(url)
+    if path is None:
+        engine = create_engine(url)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, poolclass=NullPool)
+        event.listen(engine, "do_connect", functools.partial(
+            _open_waiting_for_lock, path=path, wait=lock_wait_seconds, poll=lock_poll_seconds))
     atexit.register(engine.dispose)
     return engine
+
+
+def _open_waiting_for_lock(dialect: Dialect, connection_record: Any, cargs: tuple, cparams: dict, *,
+                           path: Path, wait: float, poll: float) -> Any:
+    """The DuckDB connection, once no other process holds a conflicting lock on the file; the pause
+    between tries doubles up to `poll`, with jitter so that two waiting runs do not try in step."""
+    import duckdb
+
+    deadline = time.monotonic() + wait
+    pause = poll / 16
+    while True:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except duckdb.IOException as exc:
+            left = deadline - time.monotonic()
+            if DUCKDB_LOCK_CONFLICT not in str(exc):
+                raise
+            if left <= 0:
+                raise WarehouseLocked(
+                    f"the DuckDB warehouse {path} stayed locked by another process for the {wait:g} s sori "
+                    f"waits (warehouse.lock_wait_seconds). DuckDB says: {exc}. sori opens the file only "
+                    "for short transactions; a BI tool, notebook or `duckdb` shell that keeps it open "
+                    "read-write (or read-only, for as long) blocks every run: close it, or have it connect "
+                    "read-only and close each connection after its queries (docs/warehouse.md, "
+                    "'Reading while sori writes'); or point sori at PostgreSQL (SORI_WAREHOUSE_URL)."
+                ) from exc
+        time.sleep(min(left, pause * random.uniform(0.5, 1.0)))
+        pause = min(2 * pause, poll)
 
 
 def _now() -> datetime:

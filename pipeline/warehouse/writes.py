@@ -14,7 +14,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psutil
-from sqlalchemy import Engine, Table, delete, insert, select
+import pyarrow as pa
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Engine,
+    Float,
+    Integer,
+    String,
+    Table,
+    delete,
+    insert,
+    select,
+)
 from sqlalchemy.engine import Connection
 
 from pipeline.document import Conversation, Document, SurveyResponse, stable_id
@@ -233,9 +247,52 @@ def replace_window(engine: Engine, window: Window, writes: Sequence[WindowWrite]
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Chunked executemany: bounded statement size on every backend."""
+    """The rows inserted in the connection's transaction. On DuckDB they go in as one Arrow table: a
+    parameterised INSERT runs there once per row, and a window write that takes that long keeps every
+    other process (a BI reader, a second run) out of the file. Elsewhere, chunked executemany: bounded
+    statement size on every backend."""
+    if not rows:
+        return
+    if conn.dialect.name == "duckdb":
+        _insert_arrow(conn, table, rows)
+        return
     for offset in range(0, len(rows), INSERT_CHUNK):
         conn.execute(insert(table), list(rows[offset : offset + INSERT_CHUNK]))
+
+
+def _arrow_type(column: Column) -> pa.DataType:
+    kind = column.type
+    if isinstance(kind, Boolean):
+        return pa.bool_()
+    if isinstance(kind, Integer):
+        return pa.int64()
+    if isinstance(kind, Float):
+        return pa.float64()
+    if isinstance(kind, DateTime):
+        return pa.timestamp("us", tz="UTC" if kind.timezone else None)
+    if isinstance(kind, Date):
+        return pa.date32()
+    if isinstance(kind, String):  # Text too
+        return pa.string()
+    raise TypeError(f"{column.table.name}.{column.name}: no Arrow type for {kind!r}")
+
+
+def _insert_arrow(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """INSERT … SELECT from the rows as an Arrow table registered on the DuckDB connection; the columns
+    the rows name (others stay NULL, as with executemany), typed by the table's definition. No value
+    enters the SQL text."""
+    columns = [column for column in table.columns if column.name in rows[0]]
+    schema = pa.schema([(column.name, _arrow_type(column)) for column in columns])
+    data = pa.Table.from_pylist([{column.name: row[column.name] for column in columns} for row in rows],
+                                schema=schema)
+    names = ", ".join(column.name for column in columns)
+    relation = f"sori_insert_{table.name}"
+    duckdb_connection = conn.connection.dbapi_connection
+    duckdb_connection.register(relation, data)
+    try:
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {relation}")
+    finally:
+        duckdb_connection.unregister(relation)
 
 
 def watermark(engine: Engine, source: str) -> datetime | None:

@@ -25,11 +25,12 @@ from pipeline.warehouse.schema import (
     SchemaError,
     connect,
     ensure_schema,
+    feedback,
     pain_points,
     schema_version,
     survey_responses,
 )
-from pipeline.warehouse.writes import RunCounts, replace_window, window_writes
+from pipeline.warehouse.writes import RunCounts, insert_rows, replace_window, window_writes
 from pipeline.window import Window
 from tests.factories import SEOUL, pain_doc
 
@@ -365,3 +366,27 @@ def test_so_far_counts_of_a_month_stop_at_the_windows_end(warehouse_url):
                                        "WHERE month = DATE '2026-10-01' ORDER BY category")).scalars().all()
     assert categories == ["delivery", "staff"]
     engine.dispose()
+
+
+def test_duckdb_bulk_insert_stores_what_executemany_stores(tmp_path):
+    """DuckDB takes the rows as an Arrow table (writes.insert_rows): every value, NULLs, time zones and
+    dates included, must come back as a parameterised executemany stores it."""
+    day = date(2026, 10, 1)
+    docs = [pain_doc("a", day, "배송이 늦어요. 좋아요", nps=3, product="에어팟", pain_probability=0.8),
+            pain_doc("b", day + timedelta(days=1), "환불이 안 돼요", kind="survey", rating=None, pain=False),
+            pain_doc("c", day, "앱이 멈춰요. 최고", categories=("reliability",), response_needed=True)]
+    [rows] = window_writes([SourceBatch("reviews")], docs, "run", "m", PiiMasker(), store_raw_text=True)
+    tables = {feedback: rows.feedback, pain_points: rows.pain_points}
+    stored = {}
+    for way in ("bulk", "executemany"):
+        engine = connect(f"duckdb:///{tmp_path / way}.duckdb")
+        ensure_schema(engine)
+        with engine.begin() as conn:
+            for table, table_rows in tables.items():
+                if way == "bulk":
+                    insert_rows(conn, table, table_rows)
+                else:
+                    conn.execute(insert(table), table_rows)
+        stored[way] = {table.name: dump(engine, table.name) for table in tables}
+    assert stored["bulk"] == stored["executemany"]
+    assert len(stored["bulk"]["feedback"]) == 3 and len(stored["bulk"]["pain_points"]) == 2
