@@ -1,0 +1,153 @@
+"""Start-up time: from a fresh process to the first classified batch, cold (empty head cache) and warm.
+
+    python -m models.evaluation.bench_startup [--rounds 1] [--flow] [--baseline-checkout /work/main]
+
+Each measurement is a fresh Python process, so imports, model loading and the head cache count as they
+do for a user. The in-process run times each step (imports, config, Kiwi, the ONNX sessions, the heads,
+the topic step's set-up, the first `Sori.classify` on sample reviews) and is run twice on one
+temporary head cache ($SORI_HEAD_CACHE): first empty (cold: the heads are fitted and stored), then
+filled (warm: they are loaded). With --flow it also times a real `sori run` of one sample day, from
+starting the process to the first completed classify-batch task, cold then warm, and with
+--baseline-checkout the same flow run from another checkout of sori (one without a head cache, such as
+the main branch) on the same machine. The ONNX exports must already be built (any earlier run builds
+them). Every run gets its own temporary warehouse and topic model folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from models.evaluation.bench_runners import write_config
+from pipeline.config import PROJECT_ROOT
+
+FIRST_BATCH_DONE = re.compile(r"classify-batch.*Finished in state Completed")
+SAMPLE_DAY = date(2026, 10, 20)
+SAMPLE_ITEMS = 32
+
+
+def steps_in_process(config_path: str) -> list[tuple[str, float]]:
+    """Seconds per start-up step in this (fresh) process, in the order the first batch needs them."""
+    began = time.perf_counter()
+    steps: list[tuple[str, float]] = []
+
+    def step(label: str) -> None:
+        steps.append((label, time.perf_counter() - began - sum(s for _, s in steps)))
+
+    from pipeline.app import Sori
+
+    step("import pipeline.app")
+    from models.onnx import sentence_model, sentiment_model
+    from pipeline.config import load_config
+    from pipeline.text.korean import shared_kiwi
+
+    config = load_config(config_path)
+    step("load the config")
+    shared_kiwi()
+    step("Kiwi")
+    models = config.models
+    sentiment_model(models.sentiment, models.device, models.backend)
+    step(f"sentiment model ({models.backend})")
+    sentence_model(models.encoder, models.device, models.backend)
+    step(f"encoder ({models.backend})")
+    sori = Sori.open(config_path)
+    step("Sori.open: heads, prototypes, topic step set-up")
+    from pipeline.ingest.sources import open_source
+    from pipeline.window import Window
+
+    batch = open_source(config.source("reviews"), config.tz).read(Window(SAMPLE_DAY, SAMPLE_DAY), None)
+    step("read sample reviews")
+    sori.classify(batch.items[:SAMPLE_ITEMS], [])
+    step(f"first Sori.classify ({min(len(batch.items), SAMPLE_ITEMS)} reviews)")
+    return steps
+
+
+def run_child(config: Path, env: dict[str, str]) -> list[tuple[str, float]]:
+    out = subprocess.run([sys.executable, "-m", "models.evaluation.bench_startup", "--child", str(config)],
+                         cwd=PROJECT_ROOT, env=env, check=True, capture_output=True, text=True)
+    return [(label, seconds) for label, seconds in json.loads(out.stdout.strip().splitlines()[-1])]
+
+
+def time_flow(checkout: Path, config: Path, env: dict[str, str]) -> tuple[float, float]:
+    """(seconds from starting `sori run` for one sample day to its first completed classify-batch task,
+    seconds to the process's exit), the flow run from `checkout`'s code."""
+    day = SAMPLE_DAY.isoformat()
+    began = time.perf_counter()
+    first = None
+    with subprocess.Popen([sys.executable, "-m", "flows.cli", "--config", str(config), "run", "--start", day,
+                           "--end", day], cwd=checkout, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if first is None and FIRST_BATCH_DONE.search(line):
+                first = time.perf_counter() - began
+    if process.returncode != 0 or first is None:
+        raise RuntimeError(f"sori run in {checkout} exited {process.returncode} "
+                           f"{'before' if first is None else 'after'} a classify-batch task completed")
+    return first, time.perf_counter() - began
+
+
+def fresh_config(root: Path, name: str) -> Path:
+    directory = root / name
+    directory.mkdir()
+    return write_config(directory, {"kind": "threads", "workers": 1}, directory / "topic_model")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--flow", action="store_true", help="also time `sori run` of one sample day")
+    parser.add_argument("--baseline-checkout", type=Path, help="another sori checkout to time the flow of")
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(steps_in_process(args.child)))
+        return 0
+
+    with tempfile.TemporaryDirectory(prefix="sori-startup-") as tmp:
+        root = Path(tmp)
+        env = {**os.environ, "SORI_HEAD_CACHE": str(root / "heads"), "HF_HUB_OFFLINE": "1",
+               "TRANSFORMERS_OFFLINE": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+        load = f"{os.getloadavg()[0]:.1f}"
+        cold = run_child(fresh_config(root, "cold"), env)
+        warm = run_child(fresh_config(root, "warm"), env)
+        flows: dict[str, tuple[float, float]] = {}
+        if args.flow or args.baseline_checkout:
+            env["SORI_HEAD_CACHE"] = str(root / "flow-heads")
+            if args.baseline_checkout:
+                flows[f"{args.baseline_checkout} (baseline)"] = time_flow(
+                    args.baseline_checkout, fresh_config(root, "flow-baseline"), env)
+            flows["this checkout, cold head cache"] = time_flow(PROJECT_ROOT, fresh_config(root, "flow-cold"),
+                                                                env)
+            flows["this checkout, warm head cache"] = time_flow(PROJECT_ROOT, fresh_config(root, "flow-warm"),
+                                                                env)
+
+    print(f"sori start-up to the first classified batch, each a fresh process "
+          f"(load average {load} at the start, {os.getloadavg()[0]:.1f} at the end)")
+    print(f"{'step':52s} {'cold s':>8s} {'warm s':>8s}")
+    for (label, cold_s), (_, warm_s) in zip(cold, warm, strict=True):
+        print(f"{label:52s} {cold_s:8.2f} {warm_s:8.2f}")
+    cold_total, warm_total = sum(s for _, s in cold), sum(s for _, s in warm)
+    print(f"{'process start → first classified batch':52s} {cold_total:8.2f} {warm_total:8.2f}"
+          f"   cold/warm {cold_total / warm_total:.1f}×")
+    if flows:
+        print(f"\n`sori run --start {SAMPLE_DAY} --end {SAMPLE_DAY}`, fresh process each")
+        print(f"{'flow run':52s} {'first batch s':>13s} {'exit s':>8s}")
+        for label, (first, total) in flows.items():
+            print(f"{label:52s} {first:13.1f} {total:8.1f}")
+        if args.baseline_checkout:
+            baseline = next(iter(flows.values()))[0]
+            warm_flow = flows["this checkout, warm head cache"][0]
+            print(f"submit → first mined batch, baseline / warm: {baseline / warm_flow:.1f}×")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
