@@ -121,7 +121,7 @@ def test_pipeline_embedder_and_topics_accept_the_onnx_encoder() -> None:
     from bertopic.backend._utils import select_backend
 
     from models.embedder import Embedder
-    from pipeline.topics.model import SoriEmbeddings
+    from pipeline.topics.embeddings import SoriEmbeddings
 
     embedder = Embedder(BUILTIN_ENCODER, "cpu", 8, backend="onnx-int8")
     vectors = embedder.embed(["배송이 너무 늦어요", "포장이 엉망이에요"])
