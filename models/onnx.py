@@ -128,9 +128,16 @@ def _fingerprint(kind: str, directories: Sequence[Path]) -> str:
             if not file.is_file() or file.suffix == ".md" or any(p.startswith(".") for p in relative.parts):
                 continue
             digest.update(f"{relative}\0".encode())
-            with open(file, "rb") as fh:
-                digest.update(hashlib.file_digest(fh, "sha256").digest())
+            digest.update(_file_digest(file))
     return digest.hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=64)
+def _file_digest(file: Path) -> bytes:
+    """Once per file and process: the classifier's LoRA adapter hashes the base encoder's weights too,
+    which the encoder itself hashes again."""
+    with open(file, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").digest()
 
 
 def _classifier_source(name_or_path: str) -> tuple[str, Path, list[Path]]:

@@ -128,3 +128,98 @@ def test_two_processes_fit_a_missing_head_once_and_both_read_it_whole(tmp_path) 
     assert len(list(tmp_path.glob("fit-*"))) == 1
     assert sorted(p.name for p in cache.iterdir() if not p.name.endswith(".lock")) == [HeadCache(
         cache, lambda: "models-a").path("head").name]  # no temporary file left beside it
+
+
+@pytest.fixture(scope="module")
+def small_config(tmp_path_factory):
+    """The default config with the first rows of each example file, so fitting takes seconds."""
+    import csv
+
+    from pipeline.config import DEFAULT_CONFIG, load_config
+
+    config = load_config(DEFAULT_CONFIG)
+    directory = tmp_path_factory.mktemp("examples")
+    for name, source in (("pain.csv", config.pain.examples), ("phrases.csv", config.tagging.phrases)):
+        with open(source, encoding="utf-8", newline="") as fh:
+            rows = list(csv.reader(fh))
+        with open(directory / name, "w", encoding="utf-8", newline="") as fh:
+            csv.writer(fh).writerows(rows[:81])
+    config.pain.examples, config.tagging.phrases = directory / "pain.csv", directory / "phrases.csv"
+    return config
+
+
+def edited_taxonomy(config, directory: Path, edit) -> object:
+    """`config` with its taxonomy written to `directory` after `edit(raw)`, as an analyst edits it."""
+    import yaml
+
+    raw = yaml.safe_load(config.taxonomy.read_text(encoding="utf-8"))
+    edit(raw)
+    directory.mkdir()
+    path = directory / "taxonomy.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return config.model_copy(update={"taxonomy": path})
+
+
+def fitting_logged(caplog) -> int:
+    return sum("fitting a head" in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.slow
+def test_loaded_heads_score_exactly_as_fitted_ones(small_config, tmp_path, caplog) -> None:
+    import logging
+
+    from pipeline.components.pain import PainDetector
+    from pipeline.components.tagger import PainTagger
+    from pipeline.resources import Resources
+
+    caplog.set_level(logging.INFO, logger="sori.resources")
+    fitting = Resources(small_config.models, head_cache=tmp_path)
+    detector = PainDetector.from_config(small_config, fitting)
+    tagger = PainTagger.from_config(small_config, fitting)
+    stored = {p: p.stat().st_mtime_ns for p in tmp_path.glob("*.npz")}
+    assert fitting_logged(caplog) == len(stored) == 3  # complaint head, category head, touchpoint prototypes
+
+    loading = Resources(small_config.models, head_cache=tmp_path)  # nothing in memory, as in a new process
+    loaded_detector = PainDetector.from_config(small_config, loading)
+    loaded_tagger = PainTagger.from_config(small_config, loading)
+    assert fitting_logged(caplog) == 3 and {p: p.stat().st_mtime_ns for p in tmp_path.glob("*.npz")} == stored
+
+    texts = ["배송이 일주일째 안 와요", "상담원이 친절했어요", "다 좋은데 앱이 자꾸 꺼져요",
+             "환불 언제 되나요?", "비밀번호를 세 번 틀렸다고 아예 막혀버렸네요"]
+    sentences = [s for group in fitting.score_texts(texts) for s in group]
+    assert np.array_equal(detector.head.probabilities(sentences),
+                          loaded_detector.head.probabilities(sentences))
+    assert detector.judge(sentences) == loaded_detector.judge(sentences)
+    for sentence in sentences:
+        assert np.array_equal(tagger.head.probabilities(sentence.embedding),
+                              loaded_tagger.head.probabilities(sentence.embedding))
+    assert tagger.touchpoint_keys == loaded_tagger.touchpoint_keys
+    assert np.array_equal(tagger.touchpoint_vectors, loaded_tagger.touchpoint_vectors)
+
+
+@pytest.mark.slow
+def test_a_taxonomy_edit_fits_new_heads_once(small_config, tmp_path) -> None:
+    from pipeline.components.pain import PainDetector
+    from pipeline.components.tagger import PainTagger
+    from pipeline.resources import Resources
+
+    def build(config) -> set[Path]:
+        resources = Resources(config.models, head_cache=tmp_path / "heads")
+        PainDetector.from_config(config, resources)
+        PainTagger.from_config(config, resources)
+        return set((tmp_path / "heads").glob("*.npz"))
+
+    before = build(small_config)
+
+    def add_category_example(raw: dict) -> None:
+        next(iter(raw["categories"].values()))["examples"].append("택배가 엉뚱한 집 앞에 놓여 있었어요")
+
+    def add_touchpoint_example(raw: dict) -> None:
+        raw["touchpoints"]["support"]["examples"].append("챗봇만 계속 같은 답을 해요")
+
+    category_edit = build(edited_taxonomy(small_config, tmp_path / "category", add_category_example))
+    # Only the category head: the complaint head reads no taxonomy example, prototypes no category.
+    assert len(category_edit - before) == 1
+    touchpoint_edit = build(edited_taxonomy(small_config, tmp_path / "touchpoint", add_touchpoint_example))
+    assert len(touchpoint_edit - category_edit) == 1  # the touchpoint prototypes
+    assert build(small_config) == touchpoint_edit  # the unedited taxonomy's heads are still there: loaded

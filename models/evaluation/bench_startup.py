@@ -29,6 +29,8 @@ from pathlib import Path
 from models.evaluation.bench_runners import write_config
 from pipeline.config import PROJECT_ROOT
 
+# Prefect's flow-run and task-run log lines; COLUMNS keeps its console handler from wrapping them.
+FLOW_RUN_BEGINS = re.compile(r"Beginning flow run")
 FIRST_BATCH_DONE = re.compile(r"classify-batch.*Finished in state Completed")
 SAMPLE_DAY = date(2026, 10, 20)
 SAMPLE_ITEMS = 32
@@ -76,23 +78,27 @@ def run_child(config: Path, env: dict[str, str]) -> list[tuple[str, float]]:
     return [(label, seconds) for label, seconds in json.loads(out.stdout.strip().splitlines()[-1])]
 
 
-def time_flow(checkout: Path, config: Path, env: dict[str, str]) -> tuple[float, float]:
-    """(seconds from starting `sori run` for one sample day to its first completed classify-batch task,
-    seconds to the process's exit), the flow run from `checkout`'s code."""
+def time_flow(checkout: Path, config: Path, env: dict[str, str]) -> tuple[float, float, float]:
+    """Seconds from starting `sori run` for one sample day to its flow run's beginning, to its first
+    completed classify-batch task and to the process's exit, the flow run from `checkout`'s code."""
     day = SAMPLE_DAY.isoformat()
     began = time.perf_counter()
-    first = None
+    begun, first, lines = None, None, []
     with subprocess.Popen([sys.executable, "-m", "flows.cli", "--config", str(config), "run", "--start", day,
-                           "--end", day], cwd=checkout, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True) as process:
+                           "--end", day], cwd=checkout, env={**env, "COLUMNS": "1000"},
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
         assert process.stdout is not None
         for line in process.stdout:
+            lines.append(line)
+            if begun is None and FLOW_RUN_BEGINS.search(line):
+                begun = time.perf_counter() - began
             if first is None and FIRST_BATCH_DONE.search(line):
                 first = time.perf_counter() - began
-    if process.returncode != 0 or first is None:
+    if process.returncode != 0 or first is None or begun is None:
         raise RuntimeError(f"sori run in {checkout} exited {process.returncode} "
-                           f"{'before' if first is None else 'after'} a classify-batch task completed")
-    return first, time.perf_counter() - began
+                           f"{'without a' if first is None else 'after its'} completed classify-batch task; "
+                           f"its last lines:\n{''.join(lines[-30:])}")
+    return begun, first, time.perf_counter() - began
 
 
 def fresh_config(root: Path, name: str) -> Path:
@@ -118,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         load = f"{os.getloadavg()[0]:.1f}"
         cold = run_child(fresh_config(root, "cold"), env)
         warm = run_child(fresh_config(root, "warm"), env)
-        flows: dict[str, tuple[float, float]] = {}
+        flows: dict[str, tuple[float, float, float]] = {}
         if args.flow or args.baseline_checkout:
             env["SORI_HEAD_CACHE"] = str(root / "flow-heads")
             if args.baseline_checkout:
@@ -139,12 +145,12 @@ def main(argv: list[str] | None = None) -> int:
           f"   cold/warm {cold_total / warm_total:.1f}×")
     if flows:
         print(f"\n`sori run --start {SAMPLE_DAY} --end {SAMPLE_DAY}`, fresh process each")
-        print(f"{'flow run':52s} {'first batch s':>13s} {'exit s':>8s}")
-        for label, (first, total) in flows.items():
-            print(f"{label:52s} {first:13.1f} {total:8.1f}")
+        print(f"{'flow run':52s} {'flow begins s':>13s} {'first batch s':>13s} {'exit s':>8s}")
+        for label, (begun, first, total) in flows.items():
+            print(f"{label:52s} {begun:13.1f} {first:13.1f} {total:8.1f}")
         if args.baseline_checkout:
-            baseline = next(iter(flows.values()))[0]
-            warm_flow = flows["this checkout, warm head cache"][0]
+            baseline = next(iter(flows.values()))[1]
+            warm_flow = flows["this checkout, warm head cache"][1]
             print(f"submit → first mined batch, baseline / warm: {baseline / warm_flow:.1f}×")
     return 0
 
