@@ -156,7 +156,7 @@ def edited_taxonomy(config, directory: Path, edit) -> object:
     edit(raw)
     directory.mkdir()
     path = directory / "taxonomy.yaml"
-    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return config.model_copy(update={"taxonomy": path})
 
 
