@@ -119,39 +119,38 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="sori-startup-") as tmp:
         root = Path(tmp)
-        env = {**os.environ, "SORI_HEAD_CACHE": str(root / "heads"), "HF_HUB_OFFLINE": "1",
-               "TRANSFORMERS_OFFLINE": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+        # A loaded machine can take minutes to start Prefect's temporary server.
+        env = {"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "600", **os.environ,
+               "SORI_HEAD_CACHE": str(root / "heads"), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+               "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
         load = f"{os.getloadavg()[0]:.1f}"
         cold = run_child(fresh_config(root, "cold"), env)
         warm = run_child(fresh_config(root, "warm"), env)
-        flows: dict[str, tuple[float, float, float]] = {}
-        if args.flow or args.baseline_checkout:
-            env["SORI_HEAD_CACHE"] = str(root / "flow-heads")
-            if args.baseline_checkout:
-                flows[f"{args.baseline_checkout} (baseline)"] = time_flow(
-                    args.baseline_checkout, fresh_config(root, "flow-baseline"), env)
-            flows["this checkout, cold head cache"] = time_flow(PROJECT_ROOT, fresh_config(root, "flow-cold"),
-                                                                env)
-            flows["this checkout, warm head cache"] = time_flow(PROJECT_ROOT, fresh_config(root, "flow-warm"),
-                                                                env)
-
-    print(f"sori start-up to the first classified batch, each a fresh process "
-          f"(load average {load} at the start, {os.getloadavg()[0]:.1f} at the end)")
-    print(f"{'step':52s} {'cold s':>8s} {'warm s':>8s}")
-    for (label, cold_s), (_, warm_s) in zip(cold, warm, strict=True):
-        print(f"{label:52s} {cold_s:8.2f} {warm_s:8.2f}")
-    cold_total, warm_total = sum(s for _, s in cold), sum(s for _, s in warm)
-    print(f"{'process start → first classified batch':52s} {cold_total:8.2f} {warm_total:8.2f}"
-          f"   cold/warm {cold_total / warm_total:.1f}×")
-    if flows:
-        print(f"\n`sori run --start {SAMPLE_DAY} --end {SAMPLE_DAY}`, fresh process each")
-        print(f"{'flow run':52s} {'flow begins s':>13s} {'first batch s':>13s} {'exit s':>8s}")
-        for label, (begun, first, total) in flows.items():
-            print(f"{label:52s} {begun:13.1f} {first:13.1f} {total:8.1f}")
+        print(f"sori start-up to the first classified batch, each a fresh process "
+              f"(load average {load} at the start, {os.getloadavg()[0]:.1f} at the end)")
+        print(f"{'step':52s} {'cold s':>8s} {'warm s':>8s}")
+        for (label, cold_s), (_, warm_s) in zip(cold, warm, strict=True):
+            print(f"{label:52s} {cold_s:8.2f} {warm_s:8.2f}")
+        cold_total, warm_total = sum(s for _, s in cold), sum(s for _, s in warm)
+        print(f"{'process start → first classified batch':52s} {cold_total:8.2f} {warm_total:8.2f}"
+              f"   cold/warm {cold_total / warm_total:.1f}×", flush=True)
+        if not (args.flow or args.baseline_checkout):
+            return 0
+        env["SORI_HEAD_CACHE"] = str(root / "flow-heads")
+        runs = [(f"this checkout, {cache} head cache", PROJECT_ROOT) for cache in ("cold", "warm")]
         if args.baseline_checkout:
-            baseline = next(iter(flows.values()))[1]
-            warm_flow = flows["this checkout, warm head cache"][1]
-            print(f"submit → first mined batch, baseline / warm: {baseline / warm_flow:.1f}×")
+            runs.insert(0, (f"{args.baseline_checkout} (baseline)", args.baseline_checkout))
+        print(f"\n`sori run --start {SAMPLE_DAY} --end {SAMPLE_DAY}`, fresh process each "
+              f"(load average {os.getloadavg()[0]:.1f} at the start)")
+        print(f"{'flow run':52s} {'flow begins s':>13s} {'first batch s':>13s} {'exit s':>8s}")
+        firsts = []
+        for number, (label, checkout) in enumerate(runs):
+            begun, first, total = time_flow(checkout, fresh_config(root, f"flow-{number}"), env)
+            firsts.append(first)
+            print(f"{label:52s} {begun:13.1f} {first:13.1f} {total:8.1f}", flush=True)
+        if args.baseline_checkout:
+            print(f"submit → first mined batch, baseline / warm: {firsts[0] / firsts[-1]:.1f}× "
+                  f"(load average {os.getloadavg()[0]:.1f} at the end)")
     return 0
 
 
