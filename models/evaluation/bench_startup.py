@@ -7,7 +7,7 @@ do for a user. The in-process run times each step (imports, config, Kiwi, the ON
 the topic step's set-up, the first `Sori.classify` on sample reviews) and is run twice on one
 temporary head cache ($SORI_HEAD_CACHE): first empty (cold: the heads are fitted and stored), then
 filled (warm: they are loaded). With --flow it also times a real `sori run` of one sample day, from
-starting the process to the first completed classify-batch task, cold then warm, and with
+starting the process to the first classified batch (the pipeline's progress line), cold then warm, and with
 --baseline-checkout the same flow run from another checkout of sori (one without a head cache, such as
 the main branch) on the same machine. The ONNX exports must already be built (any earlier run builds
 them). Every run gets its own temporary warehouse and topic model folder.
@@ -29,9 +29,10 @@ from pathlib import Path
 from models.evaluation.bench_runners import write_config
 from pipeline.config import PROJECT_ROOT
 
-# Prefect's flow-run and task-run log lines; COLUMNS keeps its console handler from wrapping them.
+# Prefect's flow-run log line, and the pipeline's progress line when a chunk of a classify-batch task
+# has passed the last batch-level stage (tag); COLUMNS keeps Prefect's console handler from wrapping.
 FLOW_RUN_BEGINS = re.compile(r"Beginning flow run")
-FIRST_BATCH_DONE = re.compile(r"classify-batch.*Finished in state Completed")
+FIRST_BATCH_DONE = re.compile(r"sori\.nlp \S*\+tag: \d+/\d+ documents")
 SAMPLE_DAY = date(2026, 10, 20)
 SAMPLE_ITEMS = 32
 
@@ -80,7 +81,7 @@ def run_child(config: Path, env: dict[str, str]) -> list[tuple[str, float]]:
 
 def time_flow(checkout: Path, config: Path, env: dict[str, str]) -> tuple[float, float, float]:
     """Seconds from starting `sori run` for one sample day to its flow run's beginning, to its first
-    completed classify-batch task and to the process's exit, the flow run from `checkout`'s code."""
+    classified batch and to the process's exit, the flow run from `checkout`'s code."""
     day = SAMPLE_DAY.isoformat()
     began = time.perf_counter()
     begun, first, lines = None, None, []
@@ -96,7 +97,7 @@ def time_flow(checkout: Path, config: Path, env: dict[str, str]) -> tuple[float,
                 first = time.perf_counter() - began
     if process.returncode != 0 or first is None or begun is None:
         raise RuntimeError(f"sori run in {checkout} exited {process.returncode} "
-                           f"{'without a' if first is None else 'after its'} completed classify-batch task; "
+                           f"{'without a' if first is None else 'after its'} classified batch; "
                            f"its last lines:\n{''.join(lines[-30:])}")
     return begun, first, time.perf_counter() - began
 
