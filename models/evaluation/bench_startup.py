@@ -1,6 +1,6 @@
 """Start-up time: from a fresh process to the first classified batch, cold (empty head cache) and warm.
 
-    python -m models.evaluation.bench_startup [--rounds 1] [--flow] [--baseline-checkout /work/main]
+    python -m models.evaluation.bench_startup [--flow] [--baseline-checkout DIR]
 
 Each measurement is a fresh Python process, so imports, model loading and the head cache count as they
 do for a user. The in-process run times each step (imports, config, Kiwi, the ONNX sessions, the heads,
