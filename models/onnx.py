@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from bertopic.backend import BaseEmbedder
 
 from models.encoder import (
     BUILTIN_ENCODER,
@@ -129,9 +128,16 @@ def _fingerprint(kind: str, directories: Sequence[Path]) -> str:
             if not file.is_file() or file.suffix == ".md" or any(p.startswith(".") for p in relative.parts):
                 continue
             digest.update(f"{relative}\0".encode())
-            with open(file, "rb") as fh:
-                digest.update(hashlib.file_digest(fh, "sha256").digest())
+            digest.update(_file_digest(file))
     return digest.hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=64)
+def _file_digest(file: Path) -> bytes:
+    """Once per file and process: the classifier's LoRA adapter hashes the base encoder's weights too,
+    which the encoder itself hashes again."""
+    with open(file, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").digest()
 
 
 def _classifier_source(name_or_path: str) -> tuple[str, Path, list[Path]]:
@@ -153,6 +159,18 @@ def _is_built(path: Path) -> bool:
 
 
 @functools.lru_cache(maxsize=8)
+def source_identity(kind: Literal["classifier", "encoder"], name_or_path: str) -> str:
+    """`<name>-<hash of the model's source files>`: what a model is, whatever its path or backend (the
+    name of its ONNX build, and part of the key of heads fitted on its outputs)."""
+    if kind == "classifier":
+        name, _, sources = _classifier_source(name_or_path)
+    else:
+        resolved = resolve_model(name_or_path)
+        name, sources = _slug(resolved), [_local_dir(resolved)]
+    return f"{name}-{_fingerprint(kind, sources)}"
+
+
+@functools.lru_cache(maxsize=8)
 def build(kind: Literal["classifier", "encoder"], name_or_path: str, root: Path | None = None) -> Path:
     """The directory of the ONNX build of a model, exporting and quantising it on first use.
 
@@ -160,13 +178,9 @@ def build(kind: Literal["classifier", "encoder"], name_or_path: str, root: Path 
     sentence-transformers model). Cached per process; across processes the hash of the source files
     decides whether an existing build is still the right one.
     """
-    if kind == "classifier":
-        name, _, sources = _classifier_source(name_or_path)
-        exporter: Callable[[str, Path], dict[str, Any]] = _export_classifier
-    else:
-        resolved = resolve_model(name_or_path)
-        name, sources, exporter = _slug(resolved), [_local_dir(resolved)], _export_encoder
-    out = (root or ONNX_HOME) / f"{name}-{_fingerprint(kind, sources)}"
+    exporter: Callable[[str, Path], dict[str, Any]] = (_export_classifier if kind == "classifier"
+                                                       else _export_encoder)
+    out = (root or ONNX_HOME) / source_identity(kind, name_or_path)
     if _is_built(out):
         return out
     with _build_lock(out):
@@ -452,15 +466,14 @@ class OnnxSentimentClassifier:
                                                         self.settings.temperature))
 
 
-class OnnxSentenceEncoder(BaseEmbedder):
+class OnnxSentenceEncoder:
     """A sentence encoder on ONNX Runtime, usable where sori uses a SentenceTransformer.
 
-    It offers what `pipeline.components.embedder.Embedder` calls (`encode`, `prompts`, the dimension) and is a
-    BERTopic embedder, so the topic model accepts it as its `embedding_model`.
+    It offers what `models.embedder.Embedder` calls (`encode`, `prompts`, the dimension); the topic
+    model reaches it through the Embedder, so loading it never imports BERTopic.
     """
 
     def __init__(self, session: Any, tokenizer: Any, meta: dict[str, Any], precision: Precision = "fp32"):
-        super().__init__()
         self.session = session
         self.tokenizer = tokenizer
         self.prompts: dict[str, str] = meta["prompts"]
@@ -487,10 +500,6 @@ class OnnxSentenceEncoder(BaseEmbedder):
         prompt = self.prompts.get(prompt_name, "") if prompt_name else ""
         return _run(self.session, self.tokenizer, [prompt + s for s in sentences], self.max_length,
                     batch_size, self.dimension)
-
-    def embed(self, documents: list[str], verbose: bool = False) -> np.ndarray:
-        """BERTopic's hook; "query: " as for every embedding sori makes."""
-        return self.encode(documents, prompt_name="query" if "query" in self.prompts else None)
 
 
 def _tokenizer(directory: Path) -> Any:

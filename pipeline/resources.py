@@ -1,43 +1,175 @@
 """The heavy things components read, built once per process and handed to each component.
 
 Kiwi, the sentiment classifier and the encoder are loaded once per models configuration
-(`Resources.for_models`); heads fitted on example files are memoised on the Resources by what they
-were fitted on (`fitted`), so a taxonomy edit fits new heads while an unchanged config reuses them.
-Components take everything heavy from here rather than building it, so the nightly run, the refit
-and `sori classify` embed with the same encoder and backend.
+(`Resources.for_models`). Heads and prototypes fitted on example files (`fitted`) are kept as arrays
+in a file cache, `$SORI_HEAD_CACHE` (default `$SORI_HOME/heads`, beside the ONNX exports), under a
+digest of exactly what they were fitted on: the models (by the hash of their files) and backend, the
+versions of sori and of the libraries that fit them, and the caller's key (examples, taxonomy entries,
+hyper-parameters). The first process fits and stores them, every later one loads them, so no process
+spends its start-up fitting; a taxonomy edit changes the digest, so new heads are fitted once, then
+loaded. Components take everything heavy from here rather than building it, so the nightly run, the
+refit and `sori classify` embed with the same encoder and backend.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import hashlib
+import importlib.metadata
+import json
+import logging
+import os
 import threading
-from collections.abc import Callable, Hashable, Sequence
+import uuid
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
+from filelock import FileLock
 from kiwipiepy import Kiwi
+from pydantic import BaseModel
 
 from models.embedder import Embedder
-from models.onnx import sentiment_model
+from models.encoder import SORI_HOME
+from models.onnx import sentiment_model, source_identity
 from models.sentiment import LABELS
+from pipeline import __version__
 from pipeline.config import ModelsConfig
 from pipeline.document import Document, Sentence
 from pipeline.text.korean import KoreanAnalyzer, shared_kiwi
 from pipeline.text.normalize import normalize_text
 
+log = logging.getLogger("sori.resources")
+
 T = TypeVar("T")
+Arrays = dict[str, np.ndarray]
+
+HEAD_CACHE = Path(os.environ.get("SORI_HEAD_CACHE") or SORI_HOME / "heads").expanduser()
+# Bump when what any head stores (its arrays' names or meaning) changes, so older files are not read.
+HEAD_FORMAT = 1
+# Libraries whose versions can move what a head learns or what the models output.
+FITTING_LIBRARIES = ("numpy", "scikit-learn", "kiwipiepy", "onnxruntime", "torch", "sentence-transformers")
 
 _by_models: dict[str, Resources] = {}
 _by_models_lock = threading.Lock()
 
 
+def canonical(value: object) -> object:
+    """`value` as plain JSON data that is the same in every process: sets sorted (their iteration
+    order changes with the string hash seed), dataclasses and pydantic models as their fields. A type
+    that has no such form is an error, not a key that would silently never match again."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, tuple | list):
+        return [canonical(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted((canonical(v) for v in value), key=lambda v: json.dumps(v, ensure_ascii=False))
+    if isinstance(value, Mapping):  # in its order: a taxonomy's order of keys is the order of a head's rows
+        return [[canonical(k), canonical(v)] for k, v in value.items()]
+    if isinstance(value, BaseModel):
+        return [type(value).__name__, canonical(value.model_dump())]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [type(value).__name__, canonical({f.name: getattr(value, f.name)
+                                                 for f in dataclasses.fields(value)})]
+    raise TypeError(f"a fitted head cannot be keyed on a {type(value).__name__}: pass its contents "
+                    "(texts, labels, numbers)")
+
+
+def digest(value: object) -> str:
+    return hashlib.sha256(json.dumps(canonical(value), ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+def library_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {}
+    for name in FITTING_LIBRARIES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def read_arrays(path: Path) -> Arrays:
+    with np.load(path, allow_pickle=False) as stored:
+        return {name: stored[name] for name in stored.files}
+
+
+def write_arrays(path: Path, arrays: Arrays) -> None:
+    """Written to a temporary file beside `path` and renamed over it: a reader sees the whole file or
+    none, whichever process wrote it and however it ended."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class HeadCache:
+    """Fitted heads as arrays in `directory`, one `<digest>.npz` per key and `identity` (what every head
+    depends on besides its own key), built once per key in this process."""
+
+    def __init__(self, directory: Path, identity: Callable[[], object]):
+        self.directory = directory
+        self.identity = identity
+        self._built: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def path(self, key: object) -> Path:
+        return self.directory / f"{digest([self.identity(), key])}.npz"
+
+    def fitted(self, key: object, fit: Callable[[], Arrays], build: Callable[[Arrays], T]) -> T:
+        """`build(arrays)`, where `arrays` are what `fit()` returned for this key: read from the cache
+        when a process stored them before, else fitted and stored. Loaded or just fitted, the head is
+        built from the same arrays, so it scores the same either way. Built once per key in this process
+        (threads of one run share it); one process at a time fits a missing key, and the others then
+        load what it stored. An unreadable file is fitted again and replaced."""
+        path = self.path(key)
+        with self._lock:
+            if path.name not in self._built:
+                self._built[path.name] = build(self._arrays(path, fit))
+            return self._built[path.name]
+
+    def _arrays(self, path: Path, fit: Callable[[], Arrays]) -> Arrays:
+        stored = self._read(path)
+        if stored is not None:
+            return stored
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.directory / ".fitting.lock")):
+            stored = self._read(path)  # another process may have stored it meanwhile
+            if stored is not None:
+                return stored
+            log.info("fitting a head the head cache does not hold yet (%s)", path)
+            arrays = fit()
+            write_arrays(path, arrays)
+            return arrays
+
+    @staticmethod
+    def _read(path: Path) -> Arrays | None:
+        try:
+            return read_arrays(path)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            log.warning("head cache file %s cannot be read (%s): fitting it again", path, exc)
+            return None
+
+
 class Resources:
-    def __init__(self, models: ModelsConfig, kiwi: Kiwi | None = None):
+    def __init__(self, models: ModelsConfig, kiwi: Kiwi | None = None, head_cache: Path = HEAD_CACHE):
         self.models = models
         self.kiwi = kiwi or shared_kiwi()
         self.analyzer = KoreanAnalyzer(self.kiwi)
         self.classifier: Any = sentiment_model(models.sentiment, models.device, models.backend)
         self.embedder = Embedder(models.encoder, models.device, models.batch_size, models.backend)
-        self._fitted: dict[Hashable, Any] = {}
-        self._lock = threading.Lock()
+        self.heads = HeadCache(head_cache, lambda: self.identity)
 
     @classmethod
     def for_models(cls, models: ModelsConfig) -> Resources:
@@ -48,12 +180,20 @@ class Resources:
                 _by_models[key] = cls(models)
             return _by_models[key]
 
-    def fitted(self, key: Hashable, fit: Callable[[], T]) -> T:
-        """`fit()`'s result, computed once per key on this Resources (threads of one run share it)."""
-        with self._lock:
-            if key not in self._fitted:
-                self._fitted[key] = fit()
-            return self._fitted[key]
+    @functools.cached_property
+    def identity(self) -> dict[str, object]:
+        """What every fitted head depends on besides its own key: sori, the models as files (not names)
+        with their backend and settings, and the libraries that run and fit them."""
+        models = self.models
+        return {"format": HEAD_FORMAT, "sori": __version__, "models": models.model_dump(),
+                "encoder": source_identity("encoder", models.encoder),
+                "sentiment": source_identity("classifier", models.sentiment),
+                "libraries": library_versions()}
+
+    def fitted(self, key: object, fit: Callable[[], Arrays], build: Callable[[Arrays], T]) -> T:
+        """A head fitted on what the models make of examples, from the head cache (`HeadCache.fitted`):
+        `key` names everything else it was fitted on (examples, taxonomy entries, hyper-parameters)."""
+        return self.heads.fitted(key, fit, build)
 
     def score_sentences(self, sentences: Sequence[Sentence]) -> None:
         """Sets each sentence's calibrated P(negative), P(positive) and label from what the models read

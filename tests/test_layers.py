@@ -109,3 +109,15 @@ def test_no_import_cycle(unit: str) -> None:
     for node in sorted(edges):
         if node not in state:
             visit(node)
+
+
+def test_the_application_and_its_flows_import_no_topic_fitting_or_torch() -> None:
+    """BERTopic, UMAP, HDBSCAN (numba) and torch take seconds to import and are needed only to fit or
+    read a topic model or to run the torch backend: a flow run reaches its first batch without them."""
+    import subprocess
+    import sys
+
+    heavy = ("bertopic", "umap", "hdbscan", "numba", "torch")
+    code = f"import sys, pipeline.app, flows.nightly; print(*(m for m in {heavy!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == []

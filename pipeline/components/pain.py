@@ -20,12 +20,13 @@ from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
+from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 
 from pipeline.components.tagger import configured_phrases
 from pipeline.config import ComplaintCues, SentimentConfig, SoriConfig
 from pipeline.document import Document, FeedbackItem, Sentence
-from pipeline.resources import Resources
+from pipeline.resources import Arrays, Resources
 from pipeline.text.korean import NEGATIONS, contains_word, has_content
 
 _HANGUL_RUN = re.compile("[가-힣]+")
@@ -92,42 +93,64 @@ def mean_top_k(similarities: np.ndarray, k: int) -> np.ndarray:
     return np.partition(similarities, -k, axis=1)[:, -k:].mean(axis=1)
 
 
+def with_margin(base: np.ndarray, similarities: np.ndarray, targets: np.ndarray,
+                neighbours: int) -> np.ndarray:
+    """The base features and the neighbour margin (`ComplaintHead`) from each row's similarities to
+    the examples, whose labels are `targets`."""
+    margin = (mean_top_k(similarities[:, targets], neighbours)
+              - mean_top_k(similarities[:, ~targets], neighbours))
+    return np.hstack([base, ComplaintHead.MARGIN_SCALE * margin[:, None]])
+
+
 class ComplaintHead:
     """P(complaint | sentence). Besides the base features, the neighbour margin: how much closer the
     sentence lies to its nearest complaint examples than to its nearest other examples. A linear model
     over embeddings draws one boundary; complaints come in many small clusters (a broken app, a rude
     clerk, a wish for a feature), which the nearest examples see. When fitting, a sentence is not its
     own neighbour. lbfgs on a fixed set is deterministic: the same examples, models and cues give the
-    same head."""
+    same head.
+
+    A head is its arrays (`arrays`): the examples' embeddings and labels and the logistic regression's
+    coefficients, so one stored in the head cache scores exactly as the one just fitted."""
 
     MARGIN_SCALE = 10.0  # cosine differences are small; scaled to the other features' range
     CHUNK = 2048
 
-    def __init__(self, sentences: Sequence[Sentence], targets: Sequence[bool], cues: ComplaintCues, c: float,
-                 neighbours: int):
+    def __init__(self, arrays: Arrays, cues: ComplaintCues, neighbours: int):
         self.cues = cues
         self.neighbours = neighbours
-        base = base_features(sentences, cues)
-        self.examples = base[:, EMBEDDING].astype(np.float32)
-        self.targets = np.asarray(targets, dtype=bool)
-        similarities = self.examples @ self.examples.T
-        np.fill_diagonal(similarities, -1.0)  # the least similar a unit vector can be
-        self.model = LogisticRegression(C=c, max_iter=3000).fit(self.with_margin(base, similarities),
-                                                                self.targets)
+        self.examples = arrays["examples"]
+        self.targets = arrays["targets"]
+        self.coef = arrays["coef"]
+        self.intercept = arrays["intercept"]
 
-    def with_margin(self, base: np.ndarray, similarities: np.ndarray) -> np.ndarray:
-        margin = (mean_top_k(similarities[:, self.targets], self.neighbours)
-                  - mean_top_k(similarities[:, ~self.targets], self.neighbours))
-        return np.hstack([base, self.MARGIN_SCALE * margin[:, None]])
+    @classmethod
+    def fit(cls, sentences: Sequence[Sentence], targets: Sequence[bool], cues: ComplaintCues, c: float,
+            neighbours: int) -> ComplaintHead:
+        base = base_features(sentences, cues)
+        examples = base[:, EMBEDDING].astype(np.float32)
+        labels = np.asarray(targets, dtype=bool)
+        similarities = examples @ examples.T
+        np.fill_diagonal(similarities, -1.0)  # the least similar a unit vector can be
+        features = with_margin(base, similarities, labels, neighbours)
+        model = LogisticRegression(C=c, max_iter=3000).fit(features, labels)
+        return cls({"examples": examples, "targets": labels, "coef": model.coef_,
+                    "intercept": model.intercept_}, cues, neighbours)
+
+    def arrays(self) -> Arrays:
+        return {"examples": self.examples, "targets": self.targets, "coef": self.coef,
+                "intercept": self.intercept}
 
     def probabilities(self, sentences: Sequence[Sentence]) -> np.ndarray:
-        """In chunks, so a backfill's similarity matrix stays a few MB per chunk."""
+        """In chunks, so a backfill's similarity matrix stays a few MB per chunk. The logistic
+        function of the linear score, as scikit-learn's `predict_proba` computes it."""
         if not sentences:
             return np.zeros(0)
         base = base_features(sentences, self.cues)
-        chunks = [self.with_margin(part, part[:, EMBEDDING].astype(np.float32) @ self.examples.T)
+        chunks = [with_margin(part, part[:, EMBEDDING].astype(np.float32) @ self.examples.T, self.targets,
+                              self.neighbours)
                   for part in np.array_split(base, max(1, len(base) // self.CHUNK))]
-        return self.model.predict_proba(np.vstack(chunks))[:, 1]
+        return expit(np.vstack(chunks) @ self.coef.T + self.intercept).ravel()
 
 
 def fit_complaint_head(examples: Sequence[PainExample], resources: Resources, cues: ComplaintCues,
@@ -136,7 +159,7 @@ def fit_complaint_head(examples: Sequence[PainExample], resources: Resources, cu
     split = resources.score_texts([e.text for e in examples])
     sentences = [s for group in split for s in group]
     targets = [e.has_pain for e, group in zip(examples, split, strict=True) for _ in group]
-    return ComplaintHead(sentences, targets, cues, c, neighbours)
+    return ComplaintHead.fit(sentences, targets, cues, c, neighbours)
 
 
 class PainDetector:
@@ -175,8 +198,9 @@ class PainDetector:
         complaints = [p.text for p in configured_phrases(taxonomy, config.tagging.phrases)]
         examples = tuple([PainExample(text, True) for text in complaints] + read_pain_examples(pain.examples))
         head = resources.fitted(
-            ("complaint-head", examples, cues.model_dump_json(), pain.head_c, pain.neighbours),
-            lambda: fit_complaint_head(examples, resources, cues, pain.head_c, pain.neighbours))
+            ("complaint-head", examples, cues, pain.head_c, pain.neighbours),
+            lambda: fit_complaint_head(examples, resources, cues, pain.head_c, pain.neighbours).arrays(),
+            lambda arrays: ComplaintHead(arrays, cues, pain.neighbours))
         return cls(cues, config.sentiment, head, pain.min_probability, resources.score_texts,
                    pain.rating_weight, score_reasons)
 

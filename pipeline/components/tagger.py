@@ -33,7 +33,7 @@ from sklearn.linear_model import LogisticRegression
 from models.embedder import Embedder
 from pipeline.config import SoriConfig, TaggingConfig, Taxonomy, TaxonomyEntry
 from pipeline.document import Document, Sentence
-from pipeline.resources import Resources
+from pipeline.resources import Arrays, Resources
 from pipeline.text.korean import contains_word
 
 log = logging.getLogger(__name__)
@@ -50,8 +50,8 @@ def keyword_hits(entry: TaxonomyEntry, sentence: Sentence) -> int:
     return sum(1 for keyword in entry.keywords if contains_word(sentence, keyword))
 
 
-def prototypes(entries: dict[str, TaxonomyEntry], embedder: Embedder) -> tuple[list[str], np.ndarray]:
-    """One unit vector per entry with a description or examples."""
+def prototypes(entries: dict[str, TaxonomyEntry], embedder: Embedder) -> Arrays:
+    """One unit vector per entry with a description or examples: `keys` and their `vectors`."""
     keys = [key for key, entry in entries.items() if entry.description or entry.examples]
     vectors = []
     for key in keys:
@@ -59,7 +59,7 @@ def prototypes(entries: dict[str, TaxonomyEntry], embedder: Embedder) -> tuple[l
         phrases = [entry.description, *entry.examples] if entry.description else entry.examples
         mean = embedder.embed(phrases).mean(axis=0)
         vectors.append(mean / np.linalg.norm(mean))
-    return keys, np.vstack(vectors)
+    return {"keys": np.array(keys, dtype=str), "vectors": np.vstack(vectors)}
 
 
 @dataclass(frozen=True)
@@ -127,20 +127,30 @@ class CategoryHead:
     A category without phrases gets no model and probability 0, so it is found by keywords only.
     lbfgs on a fixed set is deterministic: the same phrases give the same head. The fitted
     coefficients are stacked into one matrix, so scoring a sentence is one product, not a
-    `predict_proba` call per category.
+    `predict_proba` call per category; those arrays are the head (`arrays`), so one stored in the
+    head cache scores exactly as the one just fitted.
     """
 
-    def __init__(self, keys: Sequence[str], phrases: Sequence[LabelledPhrase], embedder: Embedder,
-                 c: float):
-        self.keys = list(keys)
+    def __init__(self, arrays: Arrays):
+        self.keys: list[str] = arrays["keys"].tolist()
+        self.weights = arrays["weights"]
+        self.bias = arrays["bias"]
+
+    @classmethod
+    def fit(cls, keys: Sequence[str], phrases: Sequence[LabelledPhrase], embedder: Embedder,
+            c: float) -> CategoryHead:
         vectors = embedder.embed([p.text for p in phrases])
-        self.weights = np.zeros((len(self.keys), vectors.shape[1]))
-        self.bias = np.full(len(self.keys), -np.inf)  # no model: probability 0
-        for row, key in enumerate(self.keys):
+        weights = np.zeros((len(keys), vectors.shape[1]))
+        bias = np.full(len(keys), -np.inf)  # no model: probability 0
+        for row, key in enumerate(keys):
             target = np.array([key in p.categories for p in phrases])
             if target.any() and not target.all():
                 model = LogisticRegression(C=c, max_iter=2000).fit(vectors, target)
-                self.weights[row], self.bias[row] = model.coef_[0], model.intercept_[0]
+                weights[row], bias[row] = model.coef_[0], model.intercept_[0]
+        return cls({"keys": np.array(keys, dtype=str), "weights": weights, "bias": bias})
+
+    def arrays(self) -> Arrays:
+        return {"keys": np.array(self.keys, dtype=str), "weights": self.weights, "bias": self.bias}
 
     def probabilities(self, embedding: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-(self.weights @ embedding + self.bias)))
@@ -148,7 +158,7 @@ class CategoryHead:
 
 class PainTagger:
     """Tags the pain sentences of each document in place: categories with their scores, and one
-    touchpoint. The category head and touchpoint prototypes are fitted once per Resources."""
+    touchpoint. The category head and touchpoint prototypes come from the Resources' head cache."""
 
     name: ClassVar[str] = "tag"
     requires: ClassVar[tuple[str, ...]] = ("sentence.is_pain", "sentence.embedding")
@@ -162,12 +172,13 @@ class PainTagger:
         self.category_keys = [key for key in taxonomy.categories if key != OTHER]
         phrases = tuple(training_phrases(taxonomy, config.phrases))
         self.head = resources.fitted(
-            ("category-head", tuple(self.category_keys), phrases, config.head_c),
-            lambda: CategoryHead(self.category_keys, phrases, resources.embedder, config.head_c))
+            ("category-head", self.category_keys, phrases, config.head_c),
+            lambda: CategoryHead.fit(self.category_keys, phrases, resources.embedder, config.head_c).arrays(),
+            CategoryHead)
         touchpoints = taxonomy.touchpoints
         self.touchpoint_keys, self.touchpoint_vectors = resources.fitted(
-            ("touchpoint-prototypes", tuple((k, e.model_dump_json()) for k, e in touchpoints.items())),
-            lambda: prototypes(touchpoints, resources.embedder))
+            ("touchpoint-prototypes", touchpoints), lambda: prototypes(touchpoints, resources.embedder),
+            lambda arrays: (arrays["keys"].tolist(), arrays["vectors"]))
 
     @classmethod
     def from_config(cls, config: SoriConfig, resources: Resources) -> PainTagger:

@@ -7,6 +7,7 @@ and a refit is a flow of its own, so a transform never writes to disk.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -15,7 +16,15 @@ import numpy as np
 from pipeline.config import SoriConfig, TopicsConfig
 from pipeline.document import Document, Sentence
 from pipeline.resources import Resources
-from pipeline.topics.model import META_FILE, OUTLIER, OUTLIER_LABEL, TopicLabels, TopicModel, writer_lock
+from pipeline.topics.model import (
+    META_FILE,
+    OUTLIER,
+    OUTLIER_LABEL,
+    TopicLabels,
+    TopicModel,
+    saved_meta,
+    writer_lock,
+)
 
 log = logging.getLogger("sori.topics")
 
@@ -34,17 +43,31 @@ class TopicAssigner:
         self.config = config
         self.labels = labels
         self.resources = resources
-        self.model = model
+        self._model = model
+        self._lock = threading.Lock()
 
     @classmethod
     def from_config(cls, config: SoriConfig, resources: Resources) -> TopicAssigner:
-        """With the saved model when there is one; a broken labels file fails here, before any mining."""
+        """The saved model, if any, is read when the topic step first needs it (`model`): building a
+        pipeline, at a flow run's start or on a worker that only classifies, imports no BERTopic. Its
+        metadata is checked here, so an encoder change fails before any mining, as a broken labels
+        file does."""
         labels = TopicLabels(config.topics.labels)
         labels.get()
-        model = None
         if (config.topics.model_dir / META_FILE).exists():
-            model = TopicModel.load(config.topics.model_dir, resources.embedder, labels)
-        return cls(config.topics, labels, resources, model)
+            saved_meta(config.topics.model_dir, resources.embedder)
+        return cls(config.topics, labels, resources)
+
+    @property
+    def model(self) -> TopicModel | None:
+        """The model this assigner uses: one given or fitted, else the saved one, read on first use under
+        the writers' lock (so a refit saving meanwhile is read whole, and is the version rows record)."""
+        directory = self.config.model_dir
+        with self._lock:
+            if self._model is None and (directory / META_FILE).exists():
+                with writer_lock(directory):
+                    self._model = TopicModel.load(directory, self.resources.embedder, self.labels)
+            return self._model
 
     def fit_if_missing(self, docs: Sequence[Document], save: bool) -> None:
         """Without a model, fits the first one on the run's pain sentences when there are at least
@@ -54,13 +77,13 @@ class TopicAssigner:
         if self.model is not None or len(sentences) < self.config.min_documents:
             return
         if not save:
-            self.model = self._fit(sentences)
+            self._model = self._fit(sentences)
             return
         directory, embedder = self.config.model_dir, self.resources.embedder
         with writer_lock(directory):
             if not (directory / META_FILE).exists():
                 self._fit(sentences).save(directory)
-            self.model = TopicModel.load(directory, embedder, self.labels)
+            self._model = TopicModel.load(directory, embedder, self.labels)
 
     def _fit(self, sentences: Sequence[Sentence]) -> TopicModel:
         log.info("fitting a topic model on %d pain sentences", len(sentences))
@@ -76,14 +99,15 @@ class TopicAssigner:
         sentences: list[Sentence] = [s for doc in docs for s in doc.pain_sentences]
         if not sentences:
             return docs
-        if self.model is None:
+        model = self.model
+        if model is None:
             log.warning("no topic model yet and only %d pain sentences (< %d): topics left unassigned",
                         len(sentences), self.config.min_documents)
             for sentence in sentences:
                 sentence.topic_id, sentence.topic_label = OUTLIER, OUTLIER_LABEL
             return docs
         embeddings = np.vstack([s.embedding for s in sentences if s.embedding is not None])
-        assigned = self.model.assign([s.text for s in sentences], embeddings)
+        assigned = model.assign([s.text for s in sentences], embeddings)
         for sentence, topic_id in zip(sentences, assigned, strict=True):
-            sentence.topic_id, sentence.topic_label = topic_id, self.model.label(topic_id)
+            sentence.topic_id, sentence.topic_label = topic_id, model.label(topic_id)
         return docs

@@ -27,23 +27,24 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import yaml
-from bertopic import BERTopic
-from bertopic.backend import BaseEmbedder
-from bertopic.representation import MaximalMarginalRelevance
-from bertopic.vectorizers import ClassTfidfTransformer
 from filelock import FileLock
-from hdbscan import HDBSCAN
 from scipy.optimize import linear_sum_assignment
 from sklearn.feature_extraction.text import CountVectorizer
-from umap import UMAP
 
 from models.embedder import Embedder
 from pipeline.config import TopicsConfig
 from pipeline.document import stable_id
 from pipeline.text.korean import NEGATIONS, KoreanAnalyzer
+
+if TYPE_CHECKING:
+    from bertopic import BERTopic
+
+# BERTopic, UMAP and HDBSCAN (numba) take seconds to import: they are imported where a model is fitted
+# or read, so a process that only classifies, or has not reached the topic step yet, never waits for them.
 
 log = logging.getLogger("sori.topics")
 
@@ -278,18 +279,6 @@ class TopicMeta:
         )
 
 
-class SoriEmbeddings(BaseEmbedder):
-    """BERTopic's own embedding calls (MMR's candidate words) go through sori's Embedder, with the
-    same prompt and backend as the sentences it clusters."""
-
-    def __init__(self, embedder: Embedder):
-        super().__init__()
-        self.embedder = embedder
-
-    def embed(self, documents: Sequence[str], verbose: bool = False) -> np.ndarray:
-        return self.embedder.embed(list(documents))
-
-
 class TopicTokens:
     """Kiwi keywords less bare negations: alone, 안 or 없다 says nothing about a topic and crowds them all."""
 
@@ -320,6 +309,14 @@ def _bertopic(config: TopicsConfig, embedder: Embedder, analyzer: KoreanAnalyzer
     Words are ranked by c-TF-IDF (frequent words damped, which keeps topics apart) and re-ranked by
     maximal marginal relevance against the topic, which drops near-synonyms (페이스북, 페북) from the
     top words; KeyBERTInspired was tried and chose vaguer words (기존, 확인) with this encoder."""
+    from bertopic import BERTopic
+    from bertopic.representation import MaximalMarginalRelevance
+    from bertopic.vectorizers import ClassTfidfTransformer
+    from hdbscan import HDBSCAN
+    from umap import UMAP
+
+    from pipeline.topics.embeddings import SoriEmbeddings
+
     return BERTopic(
         embedding_model=SoriEmbeddings(embedder),
         umap_model=UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine",
@@ -368,6 +365,18 @@ def share(assigned: Sequence[int], value: int = OUTLIER) -> float:
 def agreement(a: Sequence[int], b: Sequence[int]) -> float:
     """The share of sentences given the same topic by two assignments."""
     return float(np.mean(np.asarray(a) == np.asarray(b))) if len(a) else 1.0
+
+
+def saved_meta(directory: Path, embedder: Embedder, check_encoder: bool = True) -> TopicMeta:
+    """The saved model's metadata; with `check_encoder`, refused when it was fitted on the embeddings
+    of another encoder than `embedder`'s."""
+    meta = TopicMeta.from_json((directory / META_FILE).read_text(encoding="utf-8"))
+    if check_encoder and meta.encoder != embedder.model_name:
+        raise ValueError(
+            f"the topic model in {directory} was fitted on {meta.encoder!r} embeddings, but the "
+            f"encoder is now {embedder.model_name!r}: refit the topics (sori refit) after changing it"
+        )
+    return meta
 
 
 class TopicModel:
@@ -445,12 +454,11 @@ class TopicModel:
     def load(cls, directory: Path, embedder: Embedder, labels: TopicLabels | None = None,
              check_encoder: bool = True) -> TopicModel:
         """A saved model; one saved before sori ids existed gets BERTopic's ids as its sori ids."""
-        meta = TopicMeta.from_json((directory / META_FILE).read_text(encoding="utf-8"))
-        if check_encoder and meta.encoder != embedder.model_name:
-            raise ValueError(
-                f"the topic model in {directory} was fitted on {meta.encoder!r} embeddings, but the "
-                f"encoder is now {embedder.model_name!r}: refit the topics (sori refit) after changing it"
-            )
+        from bertopic import BERTopic
+
+        from pipeline.topics.embeddings import SoriEmbeddings
+
+        meta = saved_meta(directory, embedder, check_encoder)
         model = BERTopic.load(str(directory), embedding_model=SoriEmbeddings(embedder))
         loaded = cls(model, meta, labels)
         if not meta.ids:

@@ -134,7 +134,7 @@ def test_the_neighbour_margin_finds_complaints_a_linear_boundary_cannot(analyzer
     complaints = near(axes[0], 20) + near(-axes[0], 20)
     others = near(axes[1], 20) + near(-axes[1], 20)
     cues = ComplaintCues(negations=False, words=[], phrases=[])
-    head = ComplaintHead(complaints + others, [True] * 40 + [False] * 40, cues, c=2.0, neighbours=5)
+    head = ComplaintHead.fit(complaints + others, [True] * 40 + [False] * 40, cues, c=2.0, neighbours=5)
     probabilities = head.probabilities(near(-axes[0], 3) + near(axes[1], 3))
     assert (probabilities[:3] > 0.8).all() and (probabilities[3:] < 0.2).all()
 

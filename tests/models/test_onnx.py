@@ -121,12 +121,14 @@ def test_pipeline_embedder_and_topics_accept_the_onnx_encoder() -> None:
     from bertopic.backend._utils import select_backend
 
     from models.embedder import Embedder
+    from pipeline.topics.embeddings import SoriEmbeddings
 
     embedder = Embedder(BUILTIN_ENCODER, "cpu", 8, backend="onnx-int8")
     vectors = embedder.embed(["배송이 너무 늦어요", "포장이 엉망이에요"])
     assert vectors.shape == (2, 384) and vectors.dtype == np.float32
     assert embedder.embed([]).shape == (0, 384)
-    assert select_backend(embedder.model) is embedder.model, "BERTopic must not swap in a hub model"
+    topics_embedder = SoriEmbeddings(embedder)
+    assert select_backend(topics_embedder) is topics_embedder, "BERTopic must not swap in a hub model"
 
 
 def test_build_is_cached_across_processes(monkeypatch: pytest.MonkeyPatch) -> None:

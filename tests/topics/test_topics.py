@@ -383,6 +383,26 @@ def resources():
     return Resources.for_models(ModelsConfig())
 
 
+@pytest.mark.slow
+def test_the_saved_model_is_read_when_the_topic_step_first_needs_it(corpus, encoder, resources, first,
+                                                                     tmp_path):
+    """Building the assigner reads only the model's metadata: a model saved after (a refit landing before
+    the run's topic step) is the one it assigns with and the version its rows record."""
+    from pipeline.components.topics import TopicAssigner
+    from pipeline.config import SoriConfig
+
+    config = SoriConfig(topics=TopicsConfig(min_topic_size=6, labels=None, model_dir=tmp_path / "model"))
+    older = fit(corpus, encoder, stop=120, seed=7)
+    older.save(config.topics.model_dir)
+    assigner = TopicAssigner.from_config(config, resources)
+    first.save(config.topics.model_dir)
+    docs = pain_docs(corpus)[:60]
+    assigner(docs)
+    texts, embeddings = corpus
+    assert assigner.version == first.version != older.version
+    assert [doc.sentences[0].topic_id for doc in docs] == first.assign(texts[:60], embeddings[:60])
+
+
 def test_a_first_run_saves_its_model_and_a_second_loads_it_instead_of_a_rival(corpus, resources, first,
                                                                                tmp_path):
     """Two first runs: the one that finds a model saved while it mined (behind the writer lock) assigns
