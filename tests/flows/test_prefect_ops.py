@@ -119,8 +119,6 @@ def test_a_served_deployment_runs_when_started_through_the_api(prefect_server, t
     assert table(url, "pain_points")
 
 
-@pytest.mark.xfail(reason="known regression of the 2026-12-07 merge: the Dask run's pain_points differ "
-                          "from the thread runner's; see the session note", strict=False)
 def test_dask_runner_writes_the_same_warehouse_as_the_default_runner(tmp_path):
     from prefect.testing.utilities import prefect_test_harness
 
