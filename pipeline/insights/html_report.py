@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 import math
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -150,8 +150,11 @@ def trend_chart(daily: pd.DataFrame, trend: Window, labels: Labels, spikes: set[
                     row=index // columns + 1, col=index % columns + 1)
     fig.update_xaxes(tickformat="%m/%d")
     if window is not None and window != trend:
+        # From midnight before the first day's bar to midnight after the last one's: a date minus hours is
+        # the same date, so a one-day window would be shaded zero wide.
         half_day = timedelta(hours=12)
-        fig.add_vrect(x0=window.start - half_day, x1=window.end + half_day, fillcolor="#fde9b8", opacity=0.5,
+        fig.add_vrect(x0=datetime.combine(window.start, time()) - half_day,
+                      x1=datetime.combine(window.end, time()) + half_day, fillcolor="#fde9b8", opacity=0.5,
                       line_width=0, layer="below", row="all", col="all")
     rows = max(math.ceil(len(top) / columns), 1)
     shaded = ", 노랑: 이번 기간" if window is not None and window != trend else ""

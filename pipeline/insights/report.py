@@ -509,10 +509,11 @@ def render_markdown(summary: RunSummary, findings: Findings) -> str:
     """The run's story for the Prefect UI: the counts, then the story's tables with the same Korean
     headings and labels as the HTML report. Every cell below the header is literal text
     (`markdown_text`): evidence, products and topic labels come from customers."""
-    counts = ", ".join(f"{what} {value}" for what, value in reconciliation(summary))
+    c = summary.counts
     lines = [f"# {headline(summary)}", "",
-             f"**집계:** {counts} (읽은 기록 = 분석에 쓴 기록 {summary.counts.records_loaded:,} "
-             f"+ 제외한 기록), {summary.seconds:.1f}초."]
+             f"**집계:** 읽은 기록 {c.records_read:,} = 분석에 쓴 기록 {c.records_loaded:,} + 제외한 기록 "
+             f"{c.records_quarantined:,}. 분석한 글 {c.feedback_rows:,} (설문 답변과 채팅 발화는 기록 하나에 "
+             f"여럿), 나눈 문장 {c.sentences:,}, 불편 문장 {c.pain_points:,}; {summary.seconds:.1f}초."]
     for section in story(summary, findings):
         lines += ["", f"## {section.title}", ""]
         if section.note:  # sori's own sentence, no customer text: written as markdown

@@ -5,7 +5,7 @@ an emerging issue with customers' words under it, small daily charts instead of 
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from html.parser import HTMLParser
 
 import pytest
@@ -139,3 +139,9 @@ def test_the_daily_trend_is_one_small_chart_per_top_category_with_spikes_in_red(
     assert packaging.marker.color[-1] == SPIKE_COLOUR and set(packaging.marker.color[:-1]) == {NOW_COLOUR}
     titles = [annotation.text for annotation in fig.layout.annotations]
     assert titles == [trace.name for trace in fig.data]
+
+    one_day = Window(LAST, LAST)
+    fig = trend_chart(daily_by_category(warehouse, trend), trend, labels, spikes, count=2, window=one_day)
+    [shade] = {(shape.x0, shape.x1) for shape in fig.layout.shapes}
+    assert shade == (datetime.combine(LAST, time()) - timedelta(hours=12),
+                     datetime.combine(LAST, time()) + timedelta(hours=12))  # a whole bar wide, not zero

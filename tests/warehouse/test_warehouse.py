@@ -285,6 +285,7 @@ def test_increases_are_told_only_against_a_period_that_was_mined(warehouse_url):
     write(engine, week, [pain_doc(f"now-{i}", week.end) for i in range(3)])
     summary = RunSummary("run", week, RunCounts(), 1.0)
     first = render_markdown(summary, read_findings(engine, week, ["reviews"]))
+    assert "**집계:** 읽은 기록 0 = 분석에 쓴 기록 0 + 제외한 기록 0." in first
     increases = first.split("## 직전 기간보다 가장 많이 늘어난 불편")[1].split("\n## ")[0]
     assert "직전 기간(2026년 10월 1일–7일)에는 분석한 글이 없어 비교할 수 없어요." in increases
     assert "| delivery |" not in increases
