@@ -2,14 +2,17 @@
 from the same `deployments:` entries (name, entrypoint, description, tags, schedules) that
 `prefect deploy --all` reads for a work pool, so the two ways of running sori cannot drift apart.
 
-`sori serve` also shapes the run form analysts fill in: `sources` is a choice of the configured sources,
-the date fields say which time zone their dates are in, and `config_path` (the file `sori serve` was
-started with) is a deployment default rather than a field of the form.
+`sori serve` also shapes the run form analysts fill in: its labels and help texts are Korean (from
+`configs/forms.yaml`), `sources` is a multi-select of the configured sources, the date fields say which
+time zone their dates are in, and `config_path` (the file `sori serve` was started with) is a deployment
+default rather than a field of the form.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -21,6 +24,8 @@ from pipeline.config import PROJECT_ROOT, ConfigError, SoriConfig, load_config
 from pipeline.insights.report_server import start_report_server
 
 DECLARATION = PROJECT_ROOT / "prefect.yaml"
+FORMS = PROJECT_ROOT / "configs" / "forms.yaml"
+TEXT_KEYS = ("title", "description")
 DATE_PARAMETERS = ("start", "end")
 # The server checks a pattern on every run it creates, but not `format: date`: without it 2026-13-01 is
 # accepted and fails only when the run starts. (A day past its month's end still gets that far.)
@@ -52,21 +57,82 @@ def schedules(declared: dict[str, Any], config: SoriConfig) -> list[Cron]:
     return crons
 
 
-def shape_form(deployment: RunnerDeployment, config: SoriConfig) -> None:
+def form_parameters(entrypoint: str) -> list[str]:
+    """The parameters a deployment's form shows: its flow's, less `config_path`."""
+    names = inspect.signature(entrypoint_flow(entrypoint).fn).parameters
+    return [name for name in names if name != "config_path"]
+
+
+def form_texts(declared: list[dict[str, Any]], path: Path = FORMS) -> dict[str, dict[str, dict[str, str]]]:
+    """Each deployment's form labels, deployment name → parameter → {title, description}, from
+    `path`: its `parameters:` texts with the deployment's own from `deployments:` over them. A
+    `ConfigError` naming the file for a parameter or deployment there is none of, or a field left
+    without a Korean title or description."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(raw, dict) or set(raw) - {"parameters", "deployments"}:
+        raise ConfigError(f"{path}: expected the keys parameters and deployments")
+    fields = {entry["name"]: form_parameters(entry["entrypoint"]) for entry in declared}
+
+    def texts(where: str, entry: Any, complete: bool) -> dict[str, str]:
+        if (not isinstance(entry, dict) or set(entry) - set(TEXT_KEYS)
+                or not all(isinstance(text, str) and text.strip() for text in entry.values())
+                or (complete and set(entry) != set(TEXT_KEYS))):
+            raise ConfigError(f"{path}: {where} needs a title and a description, both text")
+        return entry
+
+    common = raw.get("parameters") or {}
+    for name, entry in common.items():
+        if not any(name in names for names in fields.values()):
+            raise ConfigError(f"{path}: parameters: no form has a parameter {name!r}")
+        texts(f"parameters: {name}", entry, complete=True)
+    overrides = raw.get("deployments") or {}
+    unknown = sorted(set(overrides) - set(fields))
+    if unknown:
+        raise ConfigError(f"{path}: deployments: no deployment {', '.join(unknown)} in {DECLARATION.name} "
+                          f"(declared: {', '.join(fields)})")
+    labels: dict[str, dict[str, dict[str, str]]] = {}
+    for deployment, names in fields.items():
+        own = overrides.get(deployment) or {}
+        for name in own:
+            if name not in names:
+                raise ConfigError(f"{path}: deployments: {deployment}: the form has no parameter {name!r} "
+                                  f"(it has: {', '.join(names)})")
+        labels[deployment] = {}
+        for name in names:
+            where = f"{deployment}: {name}"
+            merged = {**texts(where, common.get(name, {}), False), **texts(where, own.get(name, {}), False)}
+            labels[deployment][name] = texts(where, merged, complete=True)
+    return labels
+
+
+def shape_form(deployment: RunnerDeployment, config: SoriConfig, labels: dict[str, dict[str, str]]) -> None:
     """The run form, which Prefect builds from the flow's signature: that cannot know the configured
-    sources or time zone, would show `config_path` to analysts, and lets the server accept month 13.
-    Prefect 3.9 keeps the schema it registers (and enforces on every run it creates) in the
-    RunnerDeployment's private `_parameter_openapi_schema`, the one place to change it before
-    registration; tests/flows/test_serve.py checks the schema the server stores and enforces."""
+    sources or time zone, labels fields with English parameter names, would show `config_path` to
+    analysts, and lets the server accept month 13. Prefect 3.9 keeps the schema it registers (and
+    enforces on every run it creates) in the RunnerDeployment's private `_parameter_openapi_schema`,
+    the one place to change it before registration; tests/flows/test_serve.py checks the schema the
+    server stores and enforces.
+
+    `sources` becomes a plain array of the configured names, which the UI shows as a multi-select
+    (an `anyOf` with null shows a list/None switch that opens on None). On a deployment without a
+    schedule (backfill, retag) it defaults to every configured source and must keep at least one; a
+    scheduled one (nightly) has no default, so its runs mine every source the config has when they run,
+    sources added later included, and an empty choice there means all of them, as in the flow."""
     properties = deployment._parameter_openapi_schema.properties
     properties.pop("config_path", None)
     if "sources" in properties:
         names = [source.name for source in config.sources]
-        properties["sources"]["anyOf"][0]["items"] = {"type": "string", "enum": names}
-        properties["sources"]["anyOf"][0]["uniqueItems"] = True
+        choice: dict[str, Any] = {"type": "array", "items": {"type": "string", "enum": names},
+                                  "uniqueItems": True, "position": properties["sources"]["position"]}
+        if not deployment.schedules:
+            choice |= {"minItems": 1, "default": names}
+            deployment.parameters = {**deployment.parameters, "sources": names}
+        properties["sources"] = choice
+    for name, texts in labels.items():
+        properties[name]["title"] = texts["title"]
+        properties[name]["description"] = texts["description"].replace("{timezone}", config.timezone)
     for name in DATE_PARAMETERS:
         if name in properties:
-            properties[name]["description"] += f" A local date in {config.timezone}."
             for branch in properties[name].get("anyOf", [properties[name]]):
                 if branch.get("format") == "date":
                     branch["pattern"] = ISO_DATE
@@ -75,17 +141,18 @@ def shape_form(deployment: RunnerDeployment, config: SoriConfig) -> None:
 def deployments(config_path: str | None = None) -> list[RunnerDeployment]:
     """prefect.yaml's deployments, run with the config at `config_path` (a deployment default)."""
     config = load_config(config_path)
-    parameters = {"config_path": config_path} if config_path else {}
+    declarations = declared_deployments()
+    labels = form_texts(declarations)
     built = []
-    for declared in declared_deployments():
+    for declared in declarations:
         deployment = entrypoint_flow(declared["entrypoint"]).to_deployment(
             name=declared["name"],
             schedules=schedules(declared, config),
-            parameters=parameters,
+            parameters={"config_path": config_path} if config_path else {},
             description=declared["description"],
             tags=declared["tags"],
         )
-        shape_form(deployment, config)
+        shape_form(deployment, config, labels[declared["name"]])
         built.append(deployment)
     return built
 
