@@ -123,6 +123,9 @@ class ComplaintHead:
         self.targets = arrays["targets"]
         self.coef = arrays["coef"]
         self.intercept = arrays["intercept"]
+        # Scored in float64: a float32 product's last bits follow the BLAS kernel and thread count, so a
+        # Dask worker and the flow's own threads would store different probabilities for one sentence.
+        self.examples_float64 = self.examples.astype(np.float64)
 
     @classmethod
     def fit(cls, sentences: Sequence[Sentence], targets: Sequence[bool], cues: ComplaintCues, c: float,
@@ -147,8 +150,8 @@ class ComplaintHead:
         if not sentences:
             return np.zeros(0)
         base = base_features(sentences, self.cues)
-        chunks = [with_margin(part, part[:, EMBEDDING].astype(np.float32) @ self.examples.T, self.targets,
-                              self.neighbours)
+        chunks = [with_margin(part, part[:, EMBEDDING].astype(np.float64) @ self.examples_float64.T,
+                              self.targets, self.neighbours)
                   for part in np.array_split(base, max(1, len(base) // self.CHUNK))]
         return expit(np.vstack(chunks) @ self.coef.T + self.intercept).ravel()
 
