@@ -201,9 +201,12 @@ def masked_loss(logits: dict[str, Any], batch: dict[str, Any], weights: dict[str
             )
     keep = batch["categories"][:, 0] != MASKED
     if keep.any():
-        total = total + weights["categories"] * F.binary_cross_entropy_with_logits(
-            logits["categories"][keep].float(), batch["categories"][keep]
+        # Summed over the categories, averaged over the rows: a mean over all sixteen outputs would shrink
+        # each row's one positive to a sixteenth of a single-label loss, and the head would learn "none".
+        per_output = F.binary_cross_entropy_with_logits(
+            logits["categories"][keep].float(), batch["categories"][keep], reduction="none"
         )
+        total = total + weights["categories"] * per_output.sum(1).mean()
     keep = batch["touchpoint"] != MASKED
     if keep.any():
         total = total + weights["touchpoints"] * F.cross_entropy(
@@ -639,7 +642,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--prefix", default="query: ")
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--warmup", type=float, default=0.06)
-    p.add_argument("--category-weight", type=float, default=2.0)
+    p.add_argument("--category-weight", type=float, default=1.0)
     p.add_argument(
         "--no-cache-states",
         dest="cache_states",
