@@ -83,8 +83,8 @@ def test_a_failed_chunk_is_retried_named_and_redone_alone(shop_table, tmp_path, 
         assert list((tmp_path / "reports").glob("sori-2026-10-20-2026-10-20-*.html"))
         # After the chunks, the story of the whole window the analyst asked for.
         story = published_markdown("sori-run-summary")
-        assert story.startswith("# sori run 2026-10-20 … 2026-10-22")
-        assert "read 2 = loaded 2 + quarantined 0" in story  # A1 and C1: the two chunks that completed
+        assert story.startswith("# 고객 불편 리포트 · 2026년 10월 20일–22일")
+        assert "읽은 기록 2 = 분석에 쓴 기록 2 + 제외한 기록 0." in story  # A1, C1: the chunks that completed
         assert list((tmp_path / "reports").glob("sori-2026-10-20-2026-10-22-*.html"))
 
         with engine.begin() as conn:
@@ -93,7 +93,7 @@ def test_a_failed_chunk_is_retried_named_and_redone_alone(shop_table, tmp_path, 
         assert redone == ["2026-10-21…2026-10-21"], "completed chunks are skipped"
         assert sorted(r["source_id"] for r in table(url, "feedback")) == ["A1", "B1", "B2", "C1"]
         # The whole window reconciles: skipped chunks count as the runs that completed them read them.
-        assert "read 4 = loaded 4 + quarantined 0" in published_markdown("sori-run-summary")
+        assert "읽은 기록 4 = 분석에 쓴 기록 4 + 제외한 기록 0." in published_markdown("sori-run-summary")
 
 
 def flow_run_names() -> list[str]:
