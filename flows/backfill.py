@@ -23,9 +23,8 @@ from prefect.states import Failed, State, get_state_exception
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import Field
 
-from flows.nightly import REFUSALS, mine_window, refused, retry_unless_refused, tell_window
+from flows.nightly import REFUSALS, mine_window, refused, requested, retry_unless_refused, tell_window
 from pipeline.app import Sori
-from pipeline.config import load_config
 from pipeline.insights.report import RunSummary
 from pipeline.warehouse.writes import RunCounts
 from pipeline.window import Window
@@ -91,9 +90,7 @@ def backfill(
     started = time.perf_counter()
     logger = get_run_logger()
     try:
-        config = load_config(config_path)
-        window = config.requested_window(start, end)
-        names = config.requested_sources(sources)
+        window, names = requested(config_path, start, end, sources)
     except REFUSALS as exc:
         return refused(exc)
     sori = Sori.open(config_path)

@@ -39,6 +39,14 @@ def retry_unless_refused(task: Task, task_run: TaskRun, state: State) -> bool:
     return not isinstance(state.data, REFUSALS)
 
 
+def requested(config_path: str | None, start: date | None, end: date | None,
+              sources: list[str] | None) -> tuple[Window, list[str]]:
+    """The window and sources a run asks for, checked against the config before any work: a
+    `ConfigError` or `RequestError` (one of `REFUSALS`) naming the cause otherwise."""
+    config = load_config(config_path)
+    return config.requested_window(start, end), config.requested_sources(sources)
+
+
 def refused(exc: Exception) -> State:
     """How a flow ends whose config or parameters cannot work: Failed, its message naming the cause
     (the UI shows it without opening the logs), without a traceback, before any work started."""
@@ -177,9 +185,7 @@ def mine_window(start: date | None = None, end: date | None = None, sources: lis
     started = time.perf_counter()
     logger = get_run_logger()
     try:
-        config = load_config(config_path)
-        window = config.requested_window(start, end)
-        names = config.requested_sources(sources)
+        window, names = requested(config_path, start, end, sources)
     except REFUSALS as exc:
         return refused(exc)
     sori = Sori.open(config_path)

@@ -394,6 +394,11 @@ def story(summary: RunSummary, findings: Findings) -> list[Section]:
     def against(current: int, before: int) -> list[Cell]:
         return [Cell(str(before)), Cell(change_words(current, before))] if compared else []
 
+    def day_and_dimension(row: dict) -> list[Cell]:
+        """A flagged day and what was counted on it (불편 유형, 고객 여정 단계, 토픽, 상품)."""
+        return [Cell(f"{row['day'].month}월 {row['day'].day}일"),
+                Cell(DIMENSIONS.get(row["dimension"], row["dimension"]))]
+
     def about(row: dict) -> Cell:
         """An emerging or rising key: a category or touchpoint by its label, a topic by its label."""
         if row["dimension"] == "category":
@@ -427,18 +432,15 @@ def story(summary: RunSummary, findings: Findings) -> list[Section]:
                 note="" if compared else not_compared),
         Section("급증 이슈",
                 ["날짜", "구분", "대상", "건수", "평소 하루", "정도"],
-                [[Cell(f"{r['day'].month}월 {r['day'].day}일"), Cell(DIMENSIONS.get(r["dimension"],
-                                                                                  r["dimension"])),
-                  about(r), Cell(f"{r['count']}건"), Cell(usual(r["expected"], 1)),
+                [[*day_and_dimension(r), about(r), Cell(f"{r['count']}건"), Cell(usual(r["expected"], 1)),
                   Cell(times_usual(r["count"], r["expected"]))] for r in findings.emerging],
                 note="하루 건수가 지난 몇 주의 평소 수준을 크게 넘은 날이에요. "
                      "고객이 쓴 문장은 개인정보를 가린 그대로예요.",
                 quotes=findings.examples),
         Section("꾸준히 늘어나는 불편",
                 ["기준일", "구분", "대상", "최근 건수", "평소라면", "정도"],
-                [[Cell(f"{r['day'].month}월 {r['day'].day}일"), Cell(DIMENSIONS.get(r["dimension"],
-                                                                                  r["dimension"])),
-                  about(r), Cell(f"{r['trend_count']}건"), Cell(usual(r["trend_expected"], 0)),
+                [[*day_and_dimension(r), about(r), Cell(f"{r['trend_count']}건"),
+                  Cell(usual(r["trend_expected"], 0)),
                   Cell(times_usual(r["trend_count"], r["trend_expected"]))] for r in findings.rising],
                 note="하루하루는 튀지 않아도 최근 몇 주 동안 그 전보다 뚜렷이 많아진 불편이에요."),
         Section(f"불편이 깎은 점수 · {months}",
