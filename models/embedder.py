@@ -8,6 +8,7 @@ builtin model's prompts provide.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -15,11 +16,14 @@ from models.onnx import Backend, sentence_model
 
 
 class Embedder:
+    """`model` names the encoder; `encoder`, when given, is that model already loaded (anything with
+    the `encode`/`prompts` interface, such as a VOC model's `VocEncoder`), so nothing is loaded twice."""
+
     def __init__(self, model: str, device: str | None = None, batch_size: int = 64,
-                 backend: Backend = "torch"):
+                 backend: Backend = "torch", encoder: Any = None):
         self.model_name = model
         # A SentenceTransformer, or its ONNX Runtime export (same encode/prompts interface).
-        self.model = sentence_model(model, device, backend)
+        self.model = encoder if encoder is not None else sentence_model(model, device, backend)
         self.batch_size = batch_size
         self.prompt_name = "query" if "query" in (self.model.prompts or {}) else None
 

@@ -53,6 +53,15 @@ from models.sentiment import (
     resolve_sentiment,
     softmax_with_temperature,
 )
+from models.voc import (
+    BUILTIN_VOC,
+    VocModel,
+    VocScores,
+    VocSettings,
+    output_width,
+    resolve_voc,
+    scores_from_outputs,
+)
 from pipeline.text.normalize import normalize_text
 
 log = logging.getLogger(__name__)
@@ -158,12 +167,24 @@ def _is_built(path: Path) -> bool:
     return marker.get("export_version") == EXPORT_VERSION
 
 
+Kind = Literal["classifier", "encoder", "voc"]
+
+
+def _voc_source(name_or_path: str) -> tuple[str, list[Path]]:
+    """(directory name, files to hash): a VOC model's trained part and the base encoder under it."""
+    path = resolve_voc(name_or_path)
+    base = VocSettings.read(path).base
+    return f"voc-{path.name}", [path, _local_dir(resolve_model(base))]
+
+
 @functools.lru_cache(maxsize=8)
-def source_identity(kind: Literal["classifier", "encoder"], name_or_path: str) -> str:
+def source_identity(kind: Kind, name_or_path: str) -> str:
     """`<name>-<hash of the model's source files>`: what a model is, whatever its path or backend (the
     name of its ONNX build, and part of the key of heads fitted on its outputs)."""
     if kind == "classifier":
         name, _, sources = _classifier_source(name_or_path)
+    elif kind == "voc":
+        name, sources = _voc_source(name_or_path)
     else:
         resolved = resolve_model(name_or_path)
         name, sources = _slug(resolved), [_local_dir(resolved)]
@@ -171,15 +192,17 @@ def source_identity(kind: Literal["classifier", "encoder"], name_or_path: str) -
 
 
 @functools.lru_cache(maxsize=8)
-def build(kind: Literal["classifier", "encoder"], name_or_path: str, root: Path | None = None) -> Path:
+def build(kind: Kind, name_or_path: str, root: Path | None = None) -> Path:
     """The directory of the ONNX build of a model, exporting and quantising it on first use.
 
-    ``kind`` is "classifier" (a sentiment model as `SentimentClassifier` loads it) or "encoder" (a
-    sentence-transformers model). Cached per process; across processes the hash of the source files
-    decides whether an existing build is still the right one.
+    ``kind`` is "classifier" (a sentiment model as `SentimentClassifier` loads it), "encoder" (a
+    sentence-transformers model) or "voc" (a VOC model as `models.voc.VocModel` loads it). Cached per
+    process; across processes the hash of the source files decides whether an existing build is still
+    the right one.
     """
-    exporter: Callable[[str, Path], dict[str, Any]] = (_export_classifier if kind == "classifier"
-                                                       else _export_encoder)
+    exporters: dict[str, Callable[[str, Path], dict[str, Any]]] = {
+        "classifier": _export_classifier, "encoder": _export_encoder, "voc": _export_voc}
+    exporter = exporters[kind]
     out = (root or ONNX_HOME) / source_identity(kind, name_or_path)
     if _is_built(out):
         return out
@@ -383,6 +406,33 @@ def _export_encoder(name_or_path: str, out: Path) -> dict[str, Any]:
     return {**meta, "checks": checks}
 
 
+def _export_voc(name_or_path: str, out: Path) -> dict[str, Any]:
+    """The VOC model's one pass (`models.voc.one_pass`) as one graph whose output rows hold the
+    embedding and every head's logits; checked against PyTorch on `CHECK_TEXTS`."""
+    torch_model = VocModel(name_or_path)
+    texts = [torch_model.settings.prefix + t for t in CHECK_TEXTS[:2]]
+    sample = dict(torch_model.tokenizer(texts, padding=True, return_tensors="pt"))
+    _export(torch_model.module, sample, out / FILES["fp32"], "outputs")
+    _quantize(out / FILES["fp32"], out / FILES["int8"], torch_model.module.lower.config)
+    torch_model.tokenizer.save_pretrained(out)
+
+    reference = torch_model.score(CHECK_TEXTS)
+    tokenizer = _tokenizer(out)
+    checks: dict[str, float] = {}
+    for precision, file in FILES.items():
+        scores = OnnxVocModel(_session(out / file, "cpu"), tokenizer, torch_model.settings,
+                              torch_model.hidden).score(CHECK_TEXTS)
+        probabilities = [(getattr(scores, name), getattr(reference, name))
+                         for name in ("sentiment", "pain", "categories", "touchpoints", "response")]
+        largest = max(float(np.abs(a - b).max()) for a, b in probabilities)
+        checks[f"{precision}_max_abs_dp"] = round(largest, 6)
+        cosine = (scores.embeddings * reference.embeddings).sum(axis=1)
+        checks[f"{precision}_min_cosine"] = round(float(cosine.min()), 6)
+    if checks["fp32_max_abs_dp"] > FP32_TOLERANCE or checks["fp32_min_cosine"] < 1 - FP32_TOLERANCE:
+        raise RuntimeError(f"the ONNX export of {name_or_path} does not match PyTorch: {checks}")
+    return {"hidden": torch_model.hidden, "checks": checks}
+
+
 # --------------------------------------------------------------------------- inference
 
 
@@ -502,6 +552,34 @@ class OnnxSentenceEncoder:
                     batch_size, self.dimension)
 
 
+class OnnxVocModel:
+    """`models.voc.VocModel` on ONNX Runtime: the same one pass, tokenisation and post-processing."""
+
+    def __init__(self, session: Any, tokenizer: Any, settings: VocSettings, hidden: int,
+                 precision: Precision = "fp32"):
+        self.session = session
+        self.tokenizer = tokenizer
+        self.settings = settings
+        self.hidden = hidden
+        self.precision = precision
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str = BUILTIN_VOC, device: str | None = None,
+                        precision: Precision = "fp32") -> OnnxVocModel:
+        """Any VOC model directory; exported on first use, loaded once per process."""
+        return _load_voc(name_or_path, device, precision)
+
+    def outputs(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """The one-pass output rows (`models.voc.output_width`) in input order, batched by length
+        (which does not change them)."""
+        return _run(self.session, self.tokenizer, [self.settings.prefix + t for t in texts],
+                    self.settings.inference_max_length, batch_size, output_width(self.settings, self.hidden))
+
+    def score(self, texts: Sequence[str], batch_size: int = 64) -> VocScores:
+        """Scores in input order."""
+        return scores_from_outputs(self.outputs(texts, batch_size), self.settings, self.hidden)
+
+
 def _tokenizer(directory: Path) -> Any:
     """The tokenizer saved with a build: the graphs never depend on the source model's files."""
     from transformers import AutoTokenizer
@@ -509,7 +587,7 @@ def _tokenizer(directory: Path) -> Any:
     return AutoTokenizer.from_pretrained(directory, local_files_only=True)
 
 
-def _read_built(kind: Literal["classifier", "encoder"], name_or_path: str) -> tuple[Path, dict[str, Any],
+def _read_built(kind: Kind, name_or_path: str) -> tuple[Path, dict[str, Any],
                                                                                     Any]:
     directory = build(kind, name_or_path)
     meta = json.loads((directory / MARKER).read_text(encoding="utf-8"))
@@ -530,6 +608,22 @@ def _load_classifier(name_or_path: str, device: str | None, precision: Precision
 def _load_encoder(name_or_path: str, device: str | None, precision: Precision) -> OnnxSentenceEncoder:
     directory, meta, tokenizer = _read_built("encoder", name_or_path)
     return OnnxSentenceEncoder(_session(directory / FILES[precision], device), tokenizer, meta, precision)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_voc(name_or_path: str, device: str | None, precision: Precision) -> OnnxVocModel:
+    directory, meta, tokenizer = _read_built("voc", name_or_path)
+    settings = VocSettings.read(resolve_voc(name_or_path))
+    log.info("VOC model %s on ONNX Runtime %s", name_or_path, precision)
+    return OnnxVocModel(_session(directory / FILES[precision], device), tokenizer, settings, meta["hidden"],
+                        precision)
+
+
+def voc_model(name_or_path: str, device: str | None, backend: Backend) -> VocModel | OnnxVocModel:
+    """The configured VOC model: PyTorch, or ONNX Runtime in fp32 or int8."""
+    if backend == "torch":
+        return VocModel(name_or_path, device or "cpu")
+    return OnnxVocModel.from_pretrained(name_or_path, device, PRECISION[backend])
 
 
 def sentiment_model(name_or_path: str, device: str | None, backend: Backend) -> Any:

@@ -4,13 +4,16 @@
 The encoder's embeddings and lower `frozen_layers` layers are the base model's, unchanged, so their
 states can be computed once and shared (training caches them; see `models.training.train_voc`); the
 upper layers and the heads are what training changes, and all a trained model directory holds
-(`voc_model.safetensors` + `voc_model.json`). Scores are per sentence: every sentence is encoded alone
-(padding is masked out of attention and pooling), so its scores do not depend on its batch mates.
+(`voc_model.safetensors` + `voc_model.json`). At inference the shared states also go through the base
+model's own upper layers, so the embedding a sentence gets is exactly the base encoder's (`one_pass`).
+Scores are per sentence: every sentence is encoded alone (padding is masked out of attention and
+pooling), so its scores do not depend on its batch mates.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -22,6 +25,8 @@ import numpy as np
 SETTINGS_FILE = "voc_model.json"
 WEIGHTS_FILE = "voc_model.safetensors"
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
+BUILTIN_VOC = "builtin:voc-e5"
+WEIGHTS_DIR = Path(__file__).parent / "weights" / "voc-e5"
 
 
 @dataclass
@@ -33,7 +38,10 @@ class VocSettings:
     categories: list[str]
     touchpoints: list[str]
     prefix: str = "query: "
-    max_length: int = 128
+    max_length: int = 128  # the tokens training read of each text
+    # The tokens inference reads: the base encoder's own limit, so the embedding is its embedding for
+    # long sentences too (the heads read the longer texts' mean-pooled states as they read short ones).
+    inference_max_length: int = 512
     temperature: float = 1.0
     taxonomy_version: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -46,6 +54,27 @@ class VocSettings:
     @classmethod
     def read(cls, directory: Path) -> VocSettings:
         return cls(**json.loads((directory / SETTINGS_FILE).read_text(encoding="utf-8")))
+
+
+def resolve_voc(name_or_path: str) -> Path:
+    """The directory of a VOC model: `builtin:voc-e5` is the committed one under `models/weights/`; any
+    other value is a folder written by `models.training.train_voc`."""
+    if name_or_path.startswith("builtin:") and name_or_path != BUILTIN_VOC:
+        raise ValueError(f"unknown builtin VOC model {name_or_path!r}; the only one is {BUILTIN_VOC!r}")
+    path = WEIGHTS_DIR if name_or_path == BUILTIN_VOC else Path(name_or_path).expanduser()
+    if not (path / SETTINGS_FILE).is_file() or not (path / WEIGHTS_FILE).is_file():
+        raise FileNotFoundError(f"{name_or_path}: no VOC model at {path} (it needs {SETTINGS_FILE} and "
+                                f"{WEIGHTS_FILE}, as models.training.train_voc writes them)")
+    return path
+
+
+def voc_spec(name_or_path: str) -> str:
+    """The model as rows record it: the builtin's weights change between releases under one name, so
+    its spec carries a short digest of them (`builtin:voc-e5@1a2b3c4d`)."""
+    if name_or_path != BUILTIN_VOC:
+        return name_or_path
+    with open(resolve_voc(name_or_path) / WEIGHTS_FILE, "rb") as fh:
+        return f"{name_or_path}@{hashlib.file_digest(fh, 'sha256').hexdigest()[:8]}"
 
 
 def _torch() -> Any:
@@ -101,19 +130,25 @@ def lower_states(lower: Any, input_ids: Any, mask: Any) -> Any:
     return out.last_hidden_state
 
 
-def upper_forward(upper: Any, heads: Any, hidden: Any, mask: Any) -> tuple[Any, dict[str, Any]]:
-    """The trained part on the frozen states: (pooled sentence embedding, logits per head)."""
+def pooled_through(layers: Any, hidden: Any, mask: Any) -> Any:
+    """The mean-pooled output of `layers` run on the frozen states."""
     extended = additive_mask(mask, hidden.dtype)
-    for layer in upper:
+    for layer in layers:
         hidden = layer(hidden, attention_mask=extended)
         hidden = hidden[0] if isinstance(hidden, tuple) else hidden
-    pooled = mean_pool(hidden, mask)
+    return mean_pool(hidden, mask)
+
+
+def upper_forward(upper: Any, heads: Any, hidden: Any, mask: Any) -> tuple[Any, dict[str, Any]]:
+    """The trained part on the frozen states: (pooled output, logits per head)."""
+    pooled = pooled_through(upper, hidden, mask)
     return pooled, {name: head(pooled) for name, head in heads.items()}
 
 
 @dataclass
 class VocScores:
-    """Per sentence: the pooled embedding (L2-normalised) and each head's probabilities."""
+    """Per sentence: the base encoder's embedding (L2-normalised; see `one_pass`) and each head's
+    probabilities."""
 
     embeddings: np.ndarray
     sentiment: np.ndarray  # (n, 3) negative, neutral, positive; calibrated by the settings' temperature
@@ -123,72 +158,138 @@ class VocScores:
     response: np.ndarray  # (n,)
 
 
+def output_width(settings: VocSettings, hidden: int) -> int:
+    """Columns of the one-pass output (`OnePass`): embedding, sentiment logits, pain logit, category
+    logits, touchpoint logits, response logit, side by side."""
+    return hidden + len(SENTIMENT_LABELS) + 1 + len(settings.categories) + len(settings.touchpoints) + 1
+
+
+def scores_from_outputs(outputs: np.ndarray, settings: VocSettings, hidden: int) -> VocScores:
+    """`VocScores` from the one-pass output rows, whichever runtime computed them."""
+    from scipy.special import expit, softmax
+
+    z = outputs.astype(np.float64)
+    cuts = np.cumsum([hidden, len(SENTIMENT_LABELS), 1, len(settings.categories), len(settings.touchpoints)])
+    embeddings, sentiment, pain, categories, touchpoints, response = np.split(z, cuts, axis=1)
+    return VocScores(
+        embeddings=embeddings.astype(np.float32),
+        sentiment=softmax(sentiment / settings.temperature, axis=1).astype(np.float32),
+        pain=expit(pain[:, 0]).astype(np.float32),
+        categories=expit(categories).astype(np.float32),
+        touchpoints=softmax(touchpoints, axis=1).astype(np.float32),
+        response=expit(response[:, 0]).astype(np.float32),
+    )
+
+
+def sentiment_logits(outputs: np.ndarray, hidden: int) -> np.ndarray:
+    """The sentiment head's uncalibrated logits (negative, neutral, positive) in one-pass output rows."""
+    return outputs[:, hidden : hidden + len(SENTIMENT_LABELS)]
+
+
+def is_voc_model(name_or_path: str) -> bool:
+    """Whether a model name is the builtin VOC model or a folder `train_voc` wrote."""
+    return name_or_path == BUILTIN_VOC or (Path(name_or_path).expanduser() / SETTINGS_FILE).is_file()
+
+
+def one_pass(lower: Any, upper: Any, heads: Any, base_upper: Any) -> Any:
+    """The whole model as one torch module, (input_ids, attention_mask) → output rows (`output_width`):
+    what the ONNX export traces and what `VocModel` runs.
+
+    The shared frozen states go through the trained upper layers to the heads, and through the base
+    model's own upper layers to the embedding, which is therefore exactly the base encoder's. Why not
+    the trained layers' pooled output: the examples, prototypes and thresholds an analyst edits, and the
+    saved topic models, are fitted in the base encoder's space, and in the trained space they tagged
+    worse (docs/decisions/0012-one-pass-voc-model.md). The base upper layers cost a third of a pass."""
+    torch = _torch()
+
+    class OnePass(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lower, self.upper, self.heads, self.base_upper = lower, upper, heads, base_upper
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            hidden = lower_states(self.lower, input_ids, attention_mask)
+            _, logits = upper_forward(self.upper, self.heads, hidden, attention_mask)
+            base = pooled_through(self.base_upper, hidden, attention_mask)
+            embedding = torch.nn.functional.normalize(base, p=2.0, dim=-1)
+            order = ("sentiment", "pain", "categories", "touchpoints", "response")
+            return torch.cat([embedding, *(logits[name] for name in order)], dim=-1)
+
+    return OnePass().eval()
+
+
 class VocModel:
-    """A trained VOC model directory, loaded over its base encoder, for scoring sentences."""
+    """A trained VOC model directory, loaded over its base encoder, scoring sentences with PyTorch."""
 
     def __init__(self, directory: str | Path, device: str = "cpu"):
-        torch = _torch()
         from safetensors.torch import load_file
         from transformers import AutoTokenizer
 
         from models.encoder import resolve_model
 
-        self.directory = Path(directory)
+        self.directory = resolve_voc(str(directory))
         self.settings = VocSettings.read(self.directory)
         base_dir = resolve_model(self.settings.base)
         self.tokenizer = AutoTokenizer.from_pretrained(base_dir)
-        self.lower, self.upper, self.heads = build_modules(
+        lower, upper, heads = build_modules(
             base_dir,
             self.settings.frozen_layers,
             len(self.settings.categories),
             len(self.settings.touchpoints),
         )
+        base_upper = copy.deepcopy(upper)  # the base model's own upper layers, for the embedding
         state = load_file(str(self.directory / WEIGHTS_FILE))
-        self.upper.load_state_dict(
+        upper.load_state_dict(
             {k.removeprefix("upper."): v.float() for k, v in state.items() if k.startswith("upper.")}
         )
-        self.heads.load_state_dict(
+        heads.load_state_dict(
             {k.removeprefix("heads."): v.float() for k, v in state.items() if k.startswith("heads.")}
         )
+        self.hidden = heads["pain"].in_features
         self.device = device
-        for module in (self.lower, self.upper, self.heads):
-            module.to(device).eval()
-        self._no_grad = torch.inference_mode
+        self.module = one_pass(lower, upper, heads, base_upper).to(device)
 
-    def score(self, texts: Sequence[str], batch_size: int = 64) -> VocScores:
-        """Scores in input order; sentences are batched by length, which does not change them."""
+    def outputs(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """The one-pass output rows in input order; sentences are batched by length, which does not
+        change them (padding is masked out)."""
         torch = _torch()
-        n = len(texts)
-        hidden_size = self.heads["pain"].in_features
-        out = {
-            "embeddings": np.zeros((n, hidden_size), np.float32),
-            "sentiment": np.zeros((n, 3), np.float32),
-            "pain": np.zeros(n, np.float32),
-            "categories": np.zeros((n, len(self.settings.categories)), np.float32),
-            "touchpoints": np.zeros((n, len(self.settings.touchpoints)), np.float32),
-            "response": np.zeros(n, np.float32),
-        }
+        out = np.zeros((len(texts), output_width(self.settings, self.hidden)), np.float32)
+        if not texts:
+            return out
         ids = self.tokenizer(
-            [self.settings.prefix + t for t in texts], truncation=True, max_length=self.settings.max_length
+            [self.settings.prefix + t for t in texts],
+            truncation=True,
+            max_length=self.settings.inference_max_length,
         )["input_ids"]
         order = np.argsort([len(x) for x in ids], kind="stable")
-        with self._no_grad():
-            for start in range(0, n, batch_size):
+        with torch.inference_mode():
+            for start in range(0, len(texts), batch_size):
                 rows = order[start : start + batch_size]
                 input_ids, mask = pad([ids[i] for i in rows], self.tokenizer.pad_token_id or 0)
-                input_ids, mask = input_ids.to(self.device), mask.to(self.device)
-                pooled, logits = upper_forward(
-                    self.upper, self.heads, lower_states(self.lower, input_ids, mask), mask
-                )
-                out["embeddings"][rows] = torch.nn.functional.normalize(pooled, dim=-1).float().cpu().numpy()
-                out["sentiment"][rows] = (
-                    torch.softmax(logits["sentiment"].float() / self.settings.temperature, -1).cpu().numpy()
-                )
-                out["pain"][rows] = torch.sigmoid(logits["pain"].float()).squeeze(-1).cpu().numpy()
-                out["categories"][rows] = torch.sigmoid(logits["categories"].float()).cpu().numpy()
-                out["touchpoints"][rows] = torch.softmax(logits["touchpoints"].float(), -1).cpu().numpy()
-                out["response"][rows] = torch.sigmoid(logits["response"].float()).squeeze(-1).cpu().numpy()
-        return VocScores(**out)
+                out[rows] = self.module(input_ids.to(self.device), mask.to(self.device)).float().cpu().numpy()
+        return out
+
+    def score(self, texts: Sequence[str], batch_size: int = 64) -> VocScores:
+        """Scores in input order."""
+        return scores_from_outputs(self.outputs(texts, batch_size), self.settings, self.hidden)
+
+
+class VocEncoder:
+    """A VOC model (`VocModel` or its ONNX Runtime twin) seen as a sentence encoder, with the interface
+    `models.embedder.Embedder` calls: example files, prototypes and topics embed with the same pass that
+    scores sentences. The model adds its own prefix, so there are no prompts to name."""
+
+    prompts: dict[str, str] = {}
+
+    def __init__(self, model: Any):
+        self.model = model
+
+    def get_sentence_embedding_dimension(self) -> int:
+        return int(self.model.hidden)
+
+    def encode(self, sentences: Sequence[str], prompt_name: str | None = None, batch_size: int = 64,
+               **_st_options: object) -> np.ndarray:
+        return self.model.score(list(sentences), batch_size).embeddings
 
 
 def pad(ids: Sequence[Sequence[int]], pad_id: int) -> tuple[Any, Any]:

@@ -2,6 +2,9 @@
 
     python -m models.evaluation.evaluate_sentiment [--model NAME_OR_PATH] [--limit N] [--card] [--json PATH]
 
+`--model` takes a sentiment classifier (builtin, Hugging Face id or path) or a VOC model
+(`builtin:voc-e5` or a `train_voc` folder), whose sentiment head is scored as the pipeline runs it.
+
 Figures: binary accuracy on the NSMC by-movie test split (ratings <= 4 vs >= 9, balanced) and on app
 reviews of the test apps (1–2★ vs 4–5★, balanced; evaluation only), 3-class accuracy / macro-F1 on the
 3-class test set, expected calibration error (15 bins) with and without the model's temperature, and
@@ -50,6 +53,8 @@ from models.training.sentiment_data import (
     without_final_period,
 )
 from models.training.shared_data import SharedDataMissing
+from models.voc import is_voc_model, resolve_voc, sentiment_logits
+from pipeline.text.normalize import normalize_text
 
 log = logging.getLogger("evaluate_sentiment")
 SEED = 13
@@ -212,17 +217,31 @@ def run(model: str, limit: int | None, batch_size: int = 64) -> dict[str, Any]:
     train_df = sets.pop("_train")
     log.info("sets %s", {k: len(v) for k, v in sets.items()})
 
-    clf = SentimentClassifier.from_pretrained(model)
+    if is_voc_model(model):  # its sentiment head, on ONNX Runtime as the pipeline runs it
+        from models.onnx import OnnxVocModel
+
+        voc = OnnxVocModel.from_pretrained(model)
+        temperature = voc.settings.temperature
+
+        def logits_of(texts: Sequence[str]) -> np.ndarray:
+            outputs = voc.outputs([normalize_text(t or "") for t in texts], batch_size)
+            return sentiment_logits(outputs, voc.hidden)
+    else:
+        clf = SentimentClassifier.from_pretrained(model)
+        temperature = clf.temperature
+
+        def logits_of(texts: Sequence[str]) -> np.ndarray:
+            return clf.predict_logits(texts, batch_size=batch_size)
 
     def model_predict(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        logits = clf.predict_logits(texts, batch_size=batch_size)
-        return softmax_with_temperature(logits, clf.temperature), softmax_with_temperature(logits)
+        logits = logits_of(texts)
+        return softmax_with_temperature(logits, temperature), softmax_with_temperature(logits)
 
     t1 = time.time()
     model_res = evaluate_predictor(model_predict, sets)
     n_pred = sum(len(v) for v in sets.values())
     model_res["inference_samples_per_s"] = round(n_pred / (time.time() - t1), 1)
-    model_res["temperature"] = clf.temperature
+    model_res["temperature"] = temperature
 
     t2 = time.time()
     log.info("fitting the TF-IDF baseline on %d training examples", len(train_df))
@@ -365,7 +384,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(res, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if args.card:
-        card = Path(resolve_sentiment(args.model)) / "MODEL_CARD.md"
+        folder = resolve_voc(args.model) if is_voc_model(args.model) else Path(resolve_sentiment(args.model))
+        card = folder / "MODEL_CARD.md"
         if card.is_file():
             update_card(card, res)
             print(f"updated {card}")

@@ -168,3 +168,33 @@ def test_sori_bench_quick_prints_the_table(capsys: pytest.CaptureFixture[str]) -
     for row in ("(a) transformers pipeline", "(b) sori torch", "(c) ONNX Runtime fp32",
                 "(d) ONNX Runtime int8", "whole classify path", "onnx-int8", "agreement with (b)"):
         assert row in out
+
+
+def test_the_voc_model_export_matches_torch_and_is_batch_invariant(sentences: list[str]) -> None:
+    """The default model's one pass on ONNX Runtime scores as PyTorch does, and a sentence's scores do
+    not depend on its batch mates or their order."""
+    from models.onnx import OnnxVocModel
+    from models.voc import BUILTIN_VOC, VocModel
+
+    onnx, reference = OnnxVocModel.from_pretrained(BUILTIN_VOC, "cpu"), VocModel(BUILTIN_VOC).score(sentences)
+    scores = onnx.score(sentences, batch_size=64)
+    for head in ("sentiment", "pain", "categories", "touchpoints", "response"):
+        np.testing.assert_allclose(getattr(scores, head), getattr(reference, head), atol=1e-3)
+    assert (scores.embeddings * reference.embeddings).sum(axis=1).min() > 0.999
+    texts = sentences[:40]
+    mixed = onnx.score(texts[::-1], batch_size=3)
+    for head in ("embeddings", "sentiment", "pain", "categories", "touchpoints"):
+        np.testing.assert_allclose(getattr(mixed, head)[::-1], getattr(scores, head)[:40], atol=1e-5)
+    assert onnx.score([]).pain.shape == (0,)
+
+
+def test_the_voc_models_embedding_is_its_base_encoders(sentences: list[str]) -> None:
+    """The one pass embeds with the base model's own upper layers: heads fitted on examples, prototypes
+    and saved topic models read the same space as with the encoder alone."""
+    from models.embedder import Embedder
+    from models.onnx import OnnxVocModel
+    from models.voc import BUILTIN_VOC, VocEncoder
+
+    voc = Embedder(BUILTIN_ENCODER, encoder=VocEncoder(OnnxVocModel.from_pretrained(BUILTIN_VOC, "cpu")))
+    encoder = Embedder(BUILTIN_ENCODER, "cpu", backend="onnx")
+    assert (voc.embed(sentences) * encoder.embed(sentences)).sum(axis=1).min() > 0.9999
