@@ -140,6 +140,10 @@ class WarehouseConfig(StrictModel):
 
 
 class ModelsConfig(StrictModel):
+    # The one-pass VOC model (models/voc.py): sentiment, embedding, pain, categories, touchpoints and
+    # response-needed from one encoder pass. When set, `encoder` and `sentiment` are not loaded; null
+    # runs those two models instead (two passes, no model heads).
+    voc: str | None = "builtin:voc-e5"
     encoder: str = "builtin:multilingual-e5-small"
     sentiment: str = "builtin:sentiment-e5-lora"
     device: str | None = None
@@ -166,6 +170,9 @@ class PainConfig(StrictModel):
     # How many nearest complaint and non-complaint examples the neighbour-margin feature averages.
     neighbours: int = Field(5, ge=1)
     min_probability: float = Field(0.5, gt=0, lt=1)
+    # With a VOC model (models.voc): the share of its pain head in the log-odds, the complaint head
+    # having the rest (0: the complaint head alone; 1: the model alone).
+    model_weight: float = Field(0.25, ge=0, le=1)
     # Log-odds a review's star rating adds to each of its sentences: +w at 1★, +w/2 at 2★, 0 at 3★,
     # -w/2 at 4★, -w at 5★ (0: ratings play no part). Items without a rating get nothing.
     rating_weight: float = Field(0.5, ge=0)
@@ -178,6 +185,12 @@ class TaggingConfig(StrictModel):
     # besides the taxonomy's examples; null: the examples alone.
     phrases: Path | None = Path("../data/tagging/phrases.csv")
     head_c: float = Field(4.0, gt=0)  # inverse regularisation of each category's logistic regression
+    # With a VOC model (models.voc): the share of its category head in P(category) for the categories
+    # it was trained on, the example-fitted head having the rest; a category added since is the
+    # example head's alone. Its touchpoint head's P(touchpoint) × touchpoint_model_weight is added to
+    # each touchpoint's score.
+    model_weight: float = Field(0.25, ge=0, le=1)
+    touchpoint_model_weight: float = Field(0.0, ge=0)
     min_probability: float = Field(0.15, ge=0, le=1)
     keyword_bonus: float = Field(0.15, ge=0)
     touchpoint_keyword_bonus: float = Field(0.015, ge=0)

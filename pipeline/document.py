@@ -77,6 +77,19 @@ class SurveyResponse:
     product: str | None = None
 
 
+@dataclass(frozen=True)
+class HeadScores:
+    """What the VOC model's heads read in a sentence (`models.voc`), before the taxonomy's editable
+    layer (keywords, examples, thresholds) decides: P(pain point), P(asks for a response), and
+    P(category) and P(touchpoint) by taxonomy key for the categories and touchpoints the model was
+    trained on."""
+
+    pain: float
+    response: float
+    categories: dict[str, float]
+    touchpoints: dict[str, float]
+
+
 @dataclass
 class Sentence:
     index: int
@@ -120,6 +133,8 @@ class Sentence:
     severity_score: float | None = None
     response_needed: bool = False
     embedding: np.ndarray | None = field(default=None, repr=False)
+    # Set with the sentiment and embedding when a VOC model scores the sentence; None otherwise.
+    heads: HeadScores | None = field(default=None, repr=False)
 
     @property
     def model_text(self) -> str:

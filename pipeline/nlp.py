@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, runtime_checkable
 
 from models.sentiment import sentiment_spec
+from models.voc import voc_spec
 from pipeline import __version__
 from pipeline.components.embedder import EmbedSentences
 from pipeline.components.pain import PainDetector
@@ -88,8 +89,9 @@ class Pipeline:
         resources = resources or Resources.for_models(config.models)
         taxonomy = config.load_taxonomy()
         models = config.models
-        models_used = (f"sori={__version__};encoder={models.encoder};"
-                       f"sentiment={sentiment_spec(models.sentiment)};taxonomy=v{taxonomy.version};"
+        used = (f"voc={voc_spec(models.voc)}" if models.voc else
+                f"encoder={models.encoder};sentiment={sentiment_spec(models.sentiment)}")
+        models_used = (f"sori={__version__};{used};taxonomy=v{taxonomy.version};"
                        f"phrases={phrases_digest(config.tagging.phrases)};"
                        f"pain_examples={phrases_digest(config.pain.examples)}")
         return cls([factory.from_config(config, resources) for factory in DEFAULT_COMPONENTS], models_used)

@@ -1,14 +1,14 @@
 """The heavy things components read, built once per process and handed to each component.
 
-Kiwi, the sentiment classifier and the encoder are loaded once per models configuration
-(`Resources.for_models`). Heads and prototypes fitted on example files (`fitted`) are kept as arrays
-in a file cache, `$SORI_HEAD_CACHE` (default `$SORI_HOME/heads`, beside the ONNX exports), under a
-digest of exactly what they were fitted on: the models (by the hash of their files) and backend, the
-versions of sori and of the libraries that fit them, and the caller's key (examples, taxonomy entries,
-hyper-parameters). The first process fits and stores them, every later one loads them, so no process
-spends its start-up fitting; a taxonomy edit changes the digest, so new heads are fitted once, then
-loaded. Components take everything heavy from here rather than building it, so the nightly run, the
-refit and `sori classify` embed with the same encoder and backend.
+Kiwi and the models (the one-pass VOC model, or the sentiment classifier and the encoder) are loaded
+once per models configuration (`Resources.for_models`). Heads and prototypes fitted on example files
+(`fitted`) are kept as arrays in a file cache, `$SORI_HEAD_CACHE` (default `$SORI_HOME/heads`, beside
+the ONNX exports), under a digest of exactly what they were fitted on: the models (by the hash of their
+files) and backend, the versions of sori and of the libraries that fit them, and the caller's key
+(examples, taxonomy entries, hyper-parameters). The first process fits and stores them, every later
+one loads them, so no process spends its start-up fitting; a taxonomy edit changes the digest, so new
+heads are fitted once, then loaded. Components take everything heavy from here rather than building it,
+so the nightly run, the refit and `sori classify` embed with the same encoder and backend.
 """
 
 from __future__ import annotations
@@ -34,11 +34,12 @@ from pydantic import BaseModel
 
 from models.embedder import Embedder
 from models.encoder import SORI_HOME
-from models.onnx import sentiment_model, source_identity
+from models.onnx import sentiment_model, source_identity, voc_model
 from models.sentiment import LABELS
+from models.voc import VocEncoder, VocScores
 from pipeline import __version__
 from pipeline.config import ModelsConfig
-from pipeline.document import Document, Sentence
+from pipeline.document import Document, HeadScores, Sentence
 from pipeline.text.korean import KoreanAnalyzer, shared_kiwi
 from pipeline.text.normalize import normalize_text
 
@@ -163,12 +164,24 @@ class HeadCache:
 
 
 class Resources:
+    """With `models.voc` set, one VOC model scores sentiment, embedding and heads in one pass and is
+    also the process's encoder; otherwise the sentiment classifier and the encoder run apart."""
+
     def __init__(self, models: ModelsConfig, kiwi: Kiwi | None = None, head_cache: Path = HEAD_CACHE):
         self.models = models
         self.kiwi = kiwi or shared_kiwi()
         self.analyzer = KoreanAnalyzer(self.kiwi)
-        self.classifier: Any = sentiment_model(models.sentiment, models.device, models.backend)
-        self.embedder = Embedder(models.encoder, models.device, models.batch_size, models.backend)
+        self.voc: Any = None
+        self.classifier: Any = None
+        if models.voc:
+            self.voc = voc_model(models.voc, models.device, models.backend)
+            # Its embedding is its base encoder's (models/voc.py, `one_pass`), and named so: topic
+            # models and heads fitted on that encoder's embeddings stay valid.
+            self.embedder = Embedder(self.voc.settings.base, batch_size=models.batch_size,
+                                     encoder=VocEncoder(self.voc))
+        else:
+            self.classifier = sentiment_model(models.sentiment, models.device, models.backend)
+            self.embedder = Embedder(models.encoder, models.device, models.batch_size, models.backend)
         self.heads = HeadCache(head_cache, lambda: self.identity)
 
     @classmethod
@@ -185,9 +198,10 @@ class Resources:
         """What every fitted head depends on besides its own key: sori, the models as files (not names)
         with their backend and settings, and the libraries that run and fit them."""
         models = self.models
-        return {"format": HEAD_FORMAT, "sori": __version__, "models": models.model_dump(),
-                "encoder": source_identity("encoder", models.encoder),
-                "sentiment": source_identity("classifier", models.sentiment),
+        used = ({"voc": source_identity("voc", models.voc)} if models.voc else
+                {"encoder": source_identity("encoder", models.encoder),
+                 "sentiment": source_identity("classifier", models.sentiment)})
+        return {"format": HEAD_FORMAT, "sori": __version__, "models": models.model_dump(), **used,
                 "libraries": library_versions()}
 
     def fitted(self, key: object, fit: Callable[[], Arrays], build: Callable[[Arrays], T]) -> T:
@@ -197,25 +211,48 @@ class Resources:
 
     def score_sentences(self, sentences: Sequence[Sentence]) -> None:
         """Sets each sentence's calibrated P(negative), P(positive) and label from what the models read
-        of it (`Sentence.model_text`)."""
-        scores = self.classifier.predict([s.model_text for s in sentences], batch_size=self.models.batch_size)
-        for sentence, probs in zip(sentences, scores.probs, strict=True):
-            sentence.p_negative = round(float(probs[0]), 4)
-            sentence.p_positive = round(float(probs[2]), 4)
-            sentence.sentiment = LABELS[int(probs.argmax())]
+        of it (`Sentence.model_text`); with a VOC model, in the same pass, its embedding and heads."""
+        texts = [s.model_text for s in sentences]
+        if self.voc is None:
+            probs = self.classifier.predict(texts, batch_size=self.models.batch_size).probs
+        else:
+            scores = self.voc.score(texts, self.models.batch_size)
+            probs = scores.sentiment
+            self._set_heads(sentences, scores)
+        for sentence, p in zip(sentences, probs, strict=True):
+            sentence.p_negative = round(float(p[0]), 4)
+            sentence.p_positive = round(float(p[2]), 4)
+            sentence.sentiment = LABELS[int(p.argmax())]
 
     def score_documents(self, docs: Sequence[Document]) -> None:
         """Sets each document's P(negative) and label from its whole text."""
-        scores = self.classifier.predict([doc.model_text for doc in docs], batch_size=self.models.batch_size)
-        for doc, probs in zip(docs, scores.probs, strict=True):
-            doc.p_negative = round(float(probs[0]), 4)
-            doc.sentiment = LABELS[int(probs.argmax())]
+        texts = [doc.model_text for doc in docs]
+        probs = (self.classifier.predict(texts, batch_size=self.models.batch_size).probs if self.voc is None
+                 else self.voc.score(texts, self.models.batch_size).sentiment)
+        for doc, p in zip(docs, probs, strict=True):
+            doc.p_negative = round(float(p[0]), 4)
+            doc.sentiment = LABELS[int(p.argmax())]
 
     def embed_sentences(self, sentences: Sequence[Sentence]) -> None:
-        """Sets each sentence's embedding from what the models read of it (`Sentence.model_text`)."""
-        vectors = self.embedder.embed([s.model_text for s in sentences])
-        for sentence, vector in zip(sentences, vectors, strict=True):
-            sentence.embedding = vector
+        """Sets each sentence's embedding from what the models read of it (`Sentence.model_text`); with
+        a VOC model, its heads too."""
+        if not sentences:
+            return
+        texts = [s.model_text for s in sentences]
+        if self.voc is None:
+            for sentence, vector in zip(sentences, self.embedder.embed(texts), strict=True):
+                sentence.embedding = vector
+        else:
+            self._set_heads(sentences, self.voc.score(texts, self.models.batch_size))
+
+    def _set_heads(self, sentences: Sequence[Sentence], scores: VocScores) -> None:
+        categories, touchpoints = self.voc.settings.categories, self.voc.settings.touchpoints
+        for i, sentence in enumerate(sentences):
+            sentence.embedding = scores.embeddings[i]
+            sentence.heads = HeadScores(
+                pain=float(scores.pain[i]), response=float(scores.response[i]),
+                categories=dict(zip(categories, scores.categories[i].tolist(), strict=True)),
+                touchpoints=dict(zip(touchpoints, scores.touchpoints[i].tolist(), strict=True)))
 
     def score_texts(self, texts: Sequence[str]) -> list[list[Sentence]]:
         """Texts as the pipeline's first stages leave them: normalised, split, with sentiment and

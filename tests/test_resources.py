@@ -223,3 +223,35 @@ def test_a_taxonomy_edit_fits_new_heads_once(small_config, tmp_path) -> None:
     touchpoint_edit = build(edited_taxonomy(small_config, tmp_path / "touchpoint", add_touchpoint_example))
     assert len(touchpoint_edit - category_edit) == 1  # the touchpoint prototypes
     assert build(small_config) == touchpoint_edit  # the unedited taxonomy's heads are still there: loaded
+
+
+@pytest.mark.slow
+def test_one_voc_pass_sets_sentiment_embedding_and_heads(small_config, monkeypatch) -> None:
+    """With a VOC model the sentiment stage leaves nothing for the embed stage to compute: one encoder
+    pass per sentence."""
+    from pipeline.components.embedder import EmbedSentences
+    from pipeline.resources import Resources
+    from pipeline.text.korean import KoreanAnalyzer
+
+    resources = Resources.for_models(small_config.models)
+    assert resources.voc is not None and resources.classifier is None
+    sentences = KoreanAnalyzer(resources.kiwi).sentences(["앱이 자꾸 튕겨요. 고객센터는 전화를 안 받아요"])[0]
+    resources.score_sentences(sentences)
+    embedded = [s.embedding for s in sentences]
+    assert all(s.heads is not None and s.heads.pain > 0.5 for s in sentences)
+    assert set(sentences[0].heads.categories) == set(resources.voc.settings.categories)
+    calls, score = [], resources.voc.score
+    monkeypatch.setattr(resources.voc, "score", lambda *a, **k: calls.append(a) or score(*a, **k))
+    EmbedSentences(resources)([_document(sentences)])
+    assert calls == [] and all(s.embedding is e for s, e in zip(sentences, embedded, strict=True))
+
+
+def _document(sentences):
+    from datetime import UTC, datetime
+
+    from pipeline.document import Document, FeedbackItem
+
+    created = datetime(2026, 1, 1, tzinfo=UTC)
+    item = FeedbackItem(source="t", kind="review", channel="review", source_id="1", created_at=created,
+                        record_date=created.date(), text=" ".join(s.text for s in sentences))
+    return Document(item=item, sentences=list(sentences))

@@ -31,7 +31,6 @@ from pipeline.text.korean import NEGATIONS, contains_word, has_content
 
 _HANGUL_RUN = re.compile("[가-힣]+")
 EXAMPLE_COLUMNS = ("text", "has_pain", "kind")
-EMBEDDING = slice(None, -3)  # the columns of `base_features` before the two logits and the cue
 
 # Texts → their sentences as the pipeline scores them (sentiment and embeddings set).
 TextScorer = Callable[[Sequence[str]], list[list[Sentence]]]
@@ -72,13 +71,15 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def base_features(sentences: Sequence[Sentence], cues: ComplaintCues) -> np.ndarray:
-    """Per sentence: its embedding, logit P(negative), logit P(positive) and whether it has a cue."""
+def base_features(sentences: Sequence[Sentence], cues: ComplaintCues, sentiment: bool = True) -> np.ndarray:
+    """Per sentence: its embedding, logit P(negative) and logit P(positive) (with `sentiment`), and
+    whether it has a cue."""
     if any(s.embedding is None for s in sentences):
         raise ValueError("the complaint head needs sentence embeddings: run the embed component first")
     scores = np.array([[s.p_negative, s.p_positive] for s in sentences]).reshape(-1, 2)
     cue = np.array([[complaint_cue(s, cues) is not None] for s in sentences], dtype=float).reshape(-1, 1)
-    return np.hstack([np.vstack([s.embedding for s in sentences]), _logit(scores), cue])
+    columns = [np.vstack([s.embedding for s in sentences]), *([_logit(scores)] if sentiment else []), cue]
+    return np.hstack(columns)
 
 
 def speaks_of_a_problem(sentence: Sentence) -> bool:
@@ -120,6 +121,8 @@ class ComplaintHead:
         self.cues = cues
         self.neighbours = neighbours
         self.examples = arrays["examples"]
+        # Its features: the embedding, the two sentiment logits (or none), the cue and the margin.
+        self.sentiment = arrays["coef"].shape[-1] == self.examples.shape[1] + 4
         self.targets = arrays["targets"]
         self.coef = arrays["coef"]
         self.intercept = arrays["intercept"]
@@ -129,9 +132,9 @@ class ComplaintHead:
 
     @classmethod
     def fit(cls, sentences: Sequence[Sentence], targets: Sequence[bool], cues: ComplaintCues, c: float,
-            neighbours: int) -> ComplaintHead:
-        base = base_features(sentences, cues)
-        examples = base[:, EMBEDDING].astype(np.float32)
+            neighbours: int, sentiment: bool = True) -> ComplaintHead:
+        base = base_features(sentences, cues, sentiment)
+        examples = base[:, : len(sentences[0].embedding)].astype(np.float32)
         labels = np.asarray(targets, dtype=bool)
         similarities = examples @ examples.T
         np.fill_diagonal(similarities, -1.0)  # the least similar a unit vector can be
@@ -149,20 +152,21 @@ class ComplaintHead:
         function of the linear score, as scikit-learn's `predict_proba` computes it."""
         if not sentences:
             return np.zeros(0)
-        base = base_features(sentences, self.cues)
-        chunks = [with_margin(part, part[:, EMBEDDING].astype(np.float64) @ self.examples_float64.T,
+        base = base_features(sentences, self.cues, self.sentiment)
+        width = self.examples.shape[1]
+        chunks = [with_margin(part, part[:, :width].astype(np.float64) @ self.examples_float64.T,
                               self.targets, self.neighbours)
                   for part in np.array_split(base, max(1, len(base) // self.CHUNK))]
         return expit(np.vstack(chunks) @ self.coef.T + self.intercept).ravel()
 
 
 def fit_complaint_head(examples: Sequence[PainExample], resources: Resources, cues: ComplaintCues,
-                       c: float, neighbours: int) -> ComplaintHead:
+                       c: float, neighbours: int, sentiment: bool = True) -> ComplaintHead:
     """The head for these examples; every sentence of an example carries its label."""
     split = resources.score_texts([e.text for e in examples])
     sentences = [s for group in split for s in group]
     targets = [e.has_pain for e, group in zip(examples, split, strict=True) for _ in group]
-    return ComplaintHead.fit(sentences, targets, cues, c, neighbours)
+    return ComplaintHead.fit(sentences, targets, cues, c, neighbours, sentiment)
 
 
 class PainDetector:
@@ -175,8 +179,10 @@ class PainDetector:
 
     def __init__(self, cues: ComplaintCues, sentiment: SentimentConfig, head: ComplaintHead | None = None,
                  min_probability: float = 0.5, score_texts: TextScorer | None = None,
-                 rating_weight: float = 0.0, score_reasons: Collection[tuple[str, str]] = ()):
+                 rating_weight: float = 0.0, score_reasons: Collection[tuple[str, str]] = (),
+                 model_weight: float = 0.0):
         self.cues = cues
+        self.model_weight = model_weight
         self.sentiment = sentiment
         self.head = head
         self.min_probability = min_probability
@@ -200,12 +206,17 @@ class PainDetector:
                                     "sentiment and complaint cues alone)")
         complaints = [p.text for p in configured_phrases(taxonomy, config.tagging.phrases)]
         examples = tuple([PainExample(text, True) for text in complaints] + read_pain_examples(pain.examples))
+        # With a VOC model its sentiment is no feature: the model was trained on these very examples, so
+        # its outputs on them are surer than on anyone's reviews, and a head fitted on them leans on
+        # them (docs/decisions/0012-one-pass-voc-model.md); the model's judgement enters by the blend.
+        sentiment = not config.models.voc
         head = resources.fitted(
-            ("complaint-head", examples, cues, pain.head_c, pain.neighbours),
-            lambda: fit_complaint_head(examples, resources, cues, pain.head_c, pain.neighbours).arrays(),
+            ("complaint-head", examples, cues, pain.head_c, pain.neighbours, sentiment),
+            lambda: fit_complaint_head(examples, resources, cues, pain.head_c, pain.neighbours,
+                                       sentiment).arrays(),
             lambda arrays: ComplaintHead(arrays, cues, pain.neighbours))
         return cls(cues, config.sentiment, head, pain.min_probability, resources.score_texts,
-                   pain.rating_weight, score_reasons)
+                   pain.rating_weight, score_reasons, pain.model_weight)
 
     def rule(self, sentence: Sentence) -> bool:
         """Negative enough, or a complaint cue in a sentence the model does not find clearly positive."""
@@ -260,7 +271,7 @@ class PainDetector:
             rated = ratings if ratings is not None else [None] * len(sentences)
             prior = np.array([self.rating_log_odds(r) for r, ok in zip(rated, speaking, strict=True) if ok])
             threshold = _logit(np.array(self.min_probability))
-            log_odds = _logit(self.head.probabilities(candidates)) + prior
+            log_odds = _logit(self.probabilities(candidates)) + prior
             denying = [i for i, s in enumerate(candidates) if s.undenied]
             if denying:  # "오류 없이 | 잘 돌아가요" is judged by what it says besides the denial
                 undenied = self.clause_probabilities([candidates[i].undenied for i in denying])
@@ -271,6 +282,21 @@ class PainDetector:
             pain, probabilities = log_odds >= threshold, 1.0 / (1.0 + np.exp(-log_odds))
             decided = zip(pain.tolist(), probabilities.tolist(), strict=True)
         return [next(decided) if ok else (False, None) for ok in speaking]
+
+    def probabilities(self, sentences: Sequence[Sentence]) -> np.ndarray:
+        """P(complaint) per sentence: the complaint head's, and where a VOC model scored the sentence,
+        its pain head's blended in by `model_weight` in log-odds. The complaint head reads the examples
+        an analyst edits; the model's head read thousands of labelled sentences."""
+        assert self.head is not None
+        head = self.head.probabilities(sentences)
+        scored = [i for i, s in enumerate(sentences) if s.heads is not None]
+        if not self.model_weight or not scored:
+            return head
+        model = np.array([sentences[i].heads.pain for i in scored])  # type: ignore[union-attr]
+        blended = head.copy()
+        blended[scored] = expit((1 - self.model_weight) * _logit(head[scored])
+                                + self.model_weight * _logit(model))
+        return blended
 
     def tail_probabilities(self, sentences: Sequence[Sentence]) -> np.ndarray:
         """P(complaint) of what each sentence says after its last contrastive ending, 0 without one.
@@ -293,7 +319,7 @@ class PainDetector:
         if self.head is None or self.score_texts is None:
             return out
         speaking = [[c for c in group if speaks_of_a_problem(c)] for group in self.score_texts(clauses)]
-        scores = iter(self.head.probabilities([c for group in speaking for c in group]))
+        scores = iter(self.probabilities([c for group in speaking for c in group]))
         for i, group in enumerate(speaking):
             out[i] = max((next(scores) for _ in group), default=0.0)
         return out

@@ -220,12 +220,21 @@ class PainTagger:
         self.resources.embed_sentences([clause for _, clause in single])
         return {id(s): clause for s, clause in single}
 
+    def category_probabilities(self, sentence: Sentence) -> np.ndarray:
+        """P(category) per key of `category_keys`: the example-fitted head's, blended with the VOC
+        model's category head (`model_weight`) for the categories the model was trained on."""
+        assert sentence.embedding is not None
+        probabilities = self.head.probabilities(sentence.embedding)
+        model = sentence.heads.categories if sentence.heads is not None else {}
+        weight = self.config.model_weight
+        return np.array([(1 - weight) * p + weight * model[key] if key in model else p
+                         for key, p in zip(self.category_keys, probabilities, strict=True)])
+
     def tag_sentence(self, sentence: Sentence, channel_kind: str, said: Sentence | None = None) -> bool:
         """Tags the sentence by what it says (`said`: besides the problems it denies, else all of it);
         False when nothing in it names a category (it is `other` for now)."""
         read = said or sentence
-        assert read.embedding is not None
-        probabilities = self.head.probabilities(read.embedding)
+        probabilities = self.category_probabilities(read)
         matched, likely = [], []
         for key, probability in zip(self.category_keys, probabilities, strict=True):
             hits = keyword_hits(self.taxonomy.categories[key], read)
@@ -244,13 +253,15 @@ class PainTagger:
     def touchpoint_for(self, sentence: Sentence, primary_category: str, channel_kind: str) -> str:
         assert sentence.embedding is not None
         similarities = self.touchpoint_vectors @ sentence.embedding
+        model = sentence.heads.touchpoints if sentence.heads is not None else {}
         prior = CHANNEL_TOUCHPOINT_PRIOR.get(channel_kind)
         primary = self.taxonomy.categories.get(primary_category)
         usual = primary.touchpoint if primary else None
         best_key, best_score = self.touchpoint_keys[0], -np.inf
         for key, similarity in zip(self.touchpoint_keys, similarities, strict=True):
             hits = keyword_hits(self.taxonomy.touchpoints[key], sentence)
-            score = float(similarity) + self.config.touchpoint_keyword_bonus * min(hits, 2)
+            score = (float(similarity) + self.config.touchpoint_keyword_bonus * min(hits, 2)
+                     + self.config.touchpoint_model_weight * model.get(key, 0.0))
             if key == prior:
                 score += CHANNEL_PRIOR_BONUS
             if key == usual:

@@ -101,7 +101,7 @@ def test_flow_mines_a_sample_window_into_the_warehouse(prefect_harness, tmp_path
     assert [r["status"] for r in runs] in (["ok"], ["warning"])
     assert runs[0]["records_read"] == counts.records_read
     assert {r["model_version"] for r in pain} == {runs[0]["model_version"]}
-    assert runs[0]["model_version"].startswith(f"sori={__version__};encoder=")
+    assert runs[0]["model_version"].startswith(f"sori={__version__};voc=builtin:voc-e5@")
     story = published_markdown("sori-run-summary")
     costs = story.split("## 불편이 깎은 점수 · 2026년 10월 1일–22일")[1].split("\n## ")[0]
     assert "| 별점 | reviews |" in costs and "| NPS | surveys |" in costs
