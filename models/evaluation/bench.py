@@ -1,11 +1,17 @@
 """`sori bench`: how fast sori classifies on this machine, PyTorch against ONNX Runtime, and at what cost.
 
 Why: a speed-up is only worth what its measurement is. Every row is measured in the same run, on the
-same sentences (Kiwi sentences of the bundled sample reviews), with the same model; the rows take
-turns round by round, so other jobs on a shared machine slow all of them alike, and each figure is the
-best of N rounds after an untimed warm-up (the least disturbed run), with the median beside it. The
-accuracy side is printed with it: label agreement and max |Δp| against sori's torch path on those
-sentences, and binary accuracy on the NSMC by-movie test split when the development data is present.
+same sentences (Kiwi sentences of the bundled sample reviews); the rows take turns round by round, so
+other jobs on a shared machine slow all of them alike, and each figure is the best of N rounds after an
+untimed warm-up (the least disturbed run), with the median beside it.
+
+Two tables. Per sentence: the sentiment classifier (`models.sentiment`) through a plain `transformers`
+pipeline, sori's torch batches and ONNX Runtime, the two passes of `voc: null` (classifier + encoder),
+and the VOC model's one pass (`models.voc`). The whole classify path (normalise … severity, what
+`sori classify` runs) over the sample reviews, on each backend and with `voc: null`, against a plain
+`transformers` sentiment pipeline over the same reviews. The accuracy side is printed with it: label
+agreement and max |Δp| against sori's torch path on those sentences, and binary accuracy on the NSMC
+by-movie test split when the development data is present.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from models.onnx import OnnxSentimentClassifier, available_cores
+from models.onnx import OnnxSentimentClassifier, OnnxVocModel, available_cores, sentence_model
 from models.sentiment import SentimentClassifier
 from pipeline.config import PROJECT_ROOT, SoriConfig, load_config
 from pipeline.text.normalize import normalize_text
@@ -116,13 +122,17 @@ def _binary_accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
     return float((binary_view(probs).argmax(1) == (labels == POSITIVE)).mean())
 
 
-def _classify_path(config: SoriConfig, backend: str, reviews: list[str]) -> Callable[[], object]:
-    """`sori classify` over the reviews with the config's models on one backend."""
+def _classify_path(config: SoriConfig, backend: str, reviews: list[str],
+                   voc: bool = True) -> Callable[[], object]:
+    """`sori classify` over the reviews with the config's models on one backend (`voc` False: without
+    the VOC model, the classifier and the encoder in two passes)."""
     from pipeline.classify import classify_texts
     from pipeline.nlp import Pipeline
 
     config = config.model_copy(deep=True)
     config.models.backend = backend  # type: ignore[assignment]
+    if not voc:
+        config.models.voc = None
     pipeline = Pipeline.from_config(config)
     rows = [(str(i), text) for i, text in enumerate(reviews)]
     return lambda: classify_texts(rows, pipeline)
@@ -161,18 +171,34 @@ def run(config: SoriConfig, sentences: int = 1000, rounds: int = 3, accuracy: bo
         Timing("(c) ONNX Runtime fp32, same batches", scored("onnx", onnx_fp32), n),
         Timing("(d) ONNX Runtime int8 (dynamic; FFN outputs fp32)", scored("onnx-int8", onnx_int8), n),
     ]
+    encoder = sentence_model(models.encoder, "cpu", "onnx")
+    rows.append(Timing("(e) voc: null, ONNX fp32: (c) + the encoder's pass",
+                       lambda: (onnx_fp32.predict(texts, batch), encoder.encode(texts, "query", batch)), n))
+    if models.voc:
+        voc = OnnxVocModel.from_pretrained(models.voc, "cpu", "fp32")
+        rows.append(Timing("(f) VOC model, ONNX fp32: one pass, every head",
+                           lambda: voc.score(texts, batch), n))
     gpu = _gpu_classifier(torch_clf)
     if gpu is not None:
-        rows.append(Timing("(e) torch bf16 on the GPU, batches of 256", lambda: gpu.predict(texts, 256), n))
+        rows.append(Timing("(g) (a)'s model in bf16 on the GPU, batches of 256",
+                           lambda: gpu.predict(texts, 256), n))
     measure(rows, rounds)
 
-    paths = [Timing(f"{backend}", _classify_path(config, backend, reviews), len(reviews))
-             for backend in ("torch", "onnx", "onnx-int8")]
+    plain = _plain_pipeline(torch_clf, reviews)
+    paths = [Timing("(p) transformers pipeline, sentiment of each review only", plain, len(reviews))]
+    paths += [Timing(f"backend {backend}" + (", VOC model" if models.voc else ""),
+                     _classify_path(config, backend, reviews), len(reviews))
+              for backend in ("torch", "onnx", "onnx-int8")]
+    if models.voc:
+        two_passes = _classify_path(config, "onnx", reviews, voc=False)
+        paths.append(Timing("backend onnx, voc: null (two passes)", two_passes, len(reviews)))
     measure(paths, rounds)
 
     base = rows[0].best
+    model = (f"VOC model {models.voc}, classifier {models.sentiment}" if models.voc
+             else f"model {models.sentiment}")
     lines = [
-        f"sori bench: {n:,} sentences of {len(reviews):,} sample reviews; model {models.sentiment}",
+        f"sori bench: {n:,} sentences of {len(reviews):,} sample reviews; {model}",
         f"best of {rounds} interleaved rounds after a warm-up [median]; torch {torch.__version__}, "
         f"onnxruntime {onnxruntime.__version__}, {torch.get_num_threads()} torch threads",
         f"machine: {available_cores()} CPU cores ({platform.processor() or platform.machine()}), "
@@ -181,7 +207,7 @@ def run(config: SoriConfig, sentences: int = 1000, rounds: int = 3, accuracy: bo
         f"{'classifier':54s} {'sentences/s':>18s} {'vs (a)':>7s}",
     ]
     lines += [f"{r.label:54s} {r.best:9.0f} [{r.median:6.0f}] {r.best / base:6.1f}×" for r in rows]
-    lines += ["", f"{'whole classify path (normalise … severity), backend':54s} {'texts/s':>18s}"]
+    lines += ["", f"{'whole classify path (normalise … severity)':54s} {'texts/s':>18s} {'vs (p)':>7s}"]
     lines += [f"{r.label:54s} {r.best:9.1f} [{r.median:6.1f}] {r.best / paths[0].best:6.1f}×"
               for r in paths]
     lines += ["", f"{'agreement with (b) on the same sentences':54s} {'labels':>9s} {'max |Δp|':>9s}"]

@@ -30,10 +30,11 @@ from pipeline.config import DEFAULT_CONFIG, load_config
 RUNNERS = {"threads": {"kind": "threads", "workers": 1}, "dask": {"kind": "dask"}}
 
 
-def write_config(directory: Path, runner: dict, topic_dir: Path) -> Path:
-    """The default config with absolute paths, its own warehouse and the given runner."""
-    config = load_config(DEFAULT_CONFIG)
-    raw = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+def write_config(directory: Path, runner: dict, topic_dir: Path, default: Path = DEFAULT_CONFIG) -> Path:
+    """The default config (`default`: another checkout's, to time that checkout) with absolute paths, its
+    own warehouse and the given runner."""
+    config = load_config(default)
+    raw = yaml.safe_load(default.read_text(encoding="utf-8"))
     raw["taxonomy"] = str(config.taxonomy)
     raw["topics"]["labels"] = str(config.topics.labels) if config.topics.labels else None
     raw["tagging"]["phrases"] = str(config.tagging.phrases) if config.tagging.phrases else None

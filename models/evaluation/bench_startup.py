@@ -1,6 +1,6 @@
 """Start-up time: from a fresh process to the first classified batch, cold (empty head cache) and warm.
 
-    python -m models.evaluation.bench_startup [--flow] [--baseline-checkout DIR]
+    python -m models.evaluation.bench_startup [--flow] [--baseline-checkout DIR] [--start D --end D]
 
 Each measurement is a fresh Python process, so imports, model loading and the head cache count as they
 do for a user. The in-process run times each step (imports, config, Kiwi, the ONNX sessions, the heads,
@@ -9,8 +9,10 @@ temporary head cache ($SORI_HEAD_CACHE): first empty (cold: the heads are fitted
 filled (warm: they are loaded). With --flow it also times a real `sori run` of one sample day, from
 starting the process to the first classified batch (the pipeline's progress line), cold then warm, and with
 --baseline-checkout the same flow run from another checkout of sori (one without a head cache, such as
-the main branch) on the same machine. The ONNX exports must already be built (any earlier run builds
-them). Every run gets its own temporary warehouse and topic model folder.
+the main branch) on the same machine, cold then warm as well; `--start/--end` time a longer window
+instead of the one day (the README's main job: 2026-08-01 … 2026-10-31), with the ratio of the
+baseline's time to exit to this checkout's. The ONNX exports must already be built (any earlier run
+builds them). Every run gets its own temporary warehouse and topic model folder.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def steps_in_process(config_path: str) -> list[tuple[str, float]]:
     from pipeline.app import Sori
 
     step("import pipeline.app")
-    from models.onnx import sentence_model, sentiment_model
+    from models.onnx import sentence_model, sentiment_model, voc_model
     from pipeline.config import load_config
     from pipeline.text.korean import shared_kiwi
 
@@ -57,10 +59,14 @@ def steps_in_process(config_path: str) -> list[tuple[str, float]]:
     shared_kiwi()
     step("Kiwi")
     models = config.models
-    sentiment_model(models.sentiment, models.device, models.backend)
-    step(f"sentiment model ({models.backend})")
-    sentence_model(models.encoder, models.device, models.backend)
-    step(f"encoder ({models.backend})")
+    if models.voc:
+        voc_model(models.voc, models.device, models.backend)
+        step(f"VOC model ({models.backend})")
+    else:
+        sentiment_model(models.sentiment, models.device, models.backend)
+        step(f"sentiment model ({models.backend})")
+        sentence_model(models.encoder, models.device, models.backend)
+        step(f"encoder ({models.backend})")
     sori = Sori.open(config_path)
     step("Sori.open: heads, prototypes, topic step set-up")
     from pipeline.ingest.sources import open_source
@@ -79,14 +85,15 @@ def run_child(config: Path, env: dict[str, str]) -> list[tuple[str, float]]:
     return [(label, seconds) for label, seconds in json.loads(out.stdout.strip().splitlines()[-1])]
 
 
-def time_flow(checkout: Path, config: Path, env: dict[str, str]) -> tuple[float, float, float]:
-    """Seconds from starting `sori run` for one sample day to its flow run's beginning, to its first
-    classified batch and to the process's exit, the flow run from `checkout`'s code."""
-    day = SAMPLE_DAY.isoformat()
+def time_flow(checkout: Path, config: Path, env: dict[str, str], start: date = SAMPLE_DAY,
+              end: date = SAMPLE_DAY) -> tuple[float, float, float]:
+    """Seconds from starting `sori run` for a window (one sample day) to its flow run's beginning, to
+    its first classified batch and to the process's exit, the flow run from `checkout`'s code."""
     began = time.perf_counter()
     begun, first, lines = None, None, []
-    with subprocess.Popen([sys.executable, "-m", "flows.cli", "--config", str(config), "run", "--start", day,
-                           "--end", day], cwd=checkout, env={**env, "COLUMNS": "1000"},
+    with subprocess.Popen([sys.executable, "-m", "flows.cli", "--config", str(config), "run", "--start",
+                           start.isoformat(), "--end", end.isoformat()], cwd=checkout,
+                          env={**env, "COLUMNS": "1000"},
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
         assert process.stdout is not None
         for line in process.stdout:
@@ -102,10 +109,12 @@ def time_flow(checkout: Path, config: Path, env: dict[str, str]) -> tuple[float,
     return begun, first, time.perf_counter() - began
 
 
-def fresh_config(root: Path, name: str) -> Path:
+def fresh_config(root: Path, name: str, checkout: Path = PROJECT_ROOT) -> Path:
+    """`checkout`'s default config, with its own warehouse and topic model folder under `root`."""
     directory = root / name
     directory.mkdir()
-    return write_config(directory, {"kind": "threads", "workers": 1}, directory / "topic_model")
+    return write_config(directory, {"kind": "threads", "workers": 1}, directory / "topic_model",
+                        checkout / "configs" / "sori.yaml")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--flow", action="store_true", help="also time `sori run` of one sample day")
     parser.add_argument("--baseline-checkout", type=Path, help="another sori checkout to time the flow of")
+    parser.add_argument("--start", type=date.fromisoformat, default=SAMPLE_DAY, help="the flow's window")
+    parser.add_argument("--end", type=date.fromisoformat, default=SAMPLE_DAY)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(steps_in_process(args.child)))
@@ -138,19 +149,24 @@ def main(argv: list[str] | None = None) -> int:
         if not (args.flow or args.baseline_checkout):
             return 0
         env["SORI_HEAD_CACHE"] = str(root / "flow-heads")
-        runs = [(f"this checkout, {cache} head cache", PROJECT_ROOT) for cache in ("cold", "warm")]
+        checkouts = [("this checkout", PROJECT_ROOT)]
         if args.baseline_checkout:
-            runs.insert(0, (f"{args.baseline_checkout} (baseline)", args.baseline_checkout))
-        print(f"\n`sori run --start {SAMPLE_DAY} --end {SAMPLE_DAY}`, fresh process each "
+            checkouts.insert(0, (f"{args.baseline_checkout} (baseline)", args.baseline_checkout))
+        runs = [(f"{name}, {cache} head cache", checkout) for name, checkout in checkouts
+                for cache in ("cold", "warm")]
+        print(f"\n`sori run --start {args.start} --end {args.end}`, fresh process each "
               f"(load average {os.getloadavg()[0]:.1f} at the start)")
         print(f"{'flow run':52s} {'flow begins s':>13s} {'first batch s':>13s} {'exit s':>8s}")
-        firsts = []
+        times = []
         for number, (label, checkout) in enumerate(runs):
-            begun, first, total = time_flow(checkout, fresh_config(root, f"flow-{number}"), env)
-            firsts.append(first)
+            config = fresh_config(root, f"flow-{number}", checkout)
+            begun, first, total = time_flow(checkout, config, env, args.start, args.end)
+            times.append((first, total))
             print(f"{label:52s} {begun:13.1f} {first:13.1f} {total:8.1f}", flush=True)
         if args.baseline_checkout:
-            print(f"submit → first mined batch, baseline / warm: {firsts[0] / firsts[-1]:.1f}× "
+            (_, cold_exit), (first, warm_exit) = times[0], times[1]
+            print(f"baseline / this checkout: first mined batch (warm) {first / times[3][0]:.1f}×, "
+                  f"exit cold {cold_exit / times[2][1]:.1f}×, warm {warm_exit / times[3][1]:.1f}× "
                   f"(load average {os.getloadavg()[0]:.1f} at the end)")
     return 0
 
