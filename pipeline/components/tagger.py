@@ -2,13 +2,15 @@
 
 Categories combine a head (one logistic regression per category over sentence embeddings, fitted on
 `data/tagging/phrases.csv` plus the taxonomy's own examples, so an analyst's examples change what it
-learns without a training step) with the taxonomy's keywords. Keywords come first: when some match,
+learns without a training step; with a VOC model, blended with the model's own category head by
+`tagging.model_weight`) with the taxonomy's keywords. Keywords come first: when some match,
 those categories compete (head probability plus keyword bonus; the best and those within `margin` are
 kept); only when none matches does the head alone name the single likeliest category above
 `min_probability`, else `other`. A pain sentence that names nothing takes the tags of the nearest named
 pain sentence within `inherit_distance`, unless it is a verdict on the whole (the `other` keywords),
 which stays `other`. A sentence that also denies a problem is tagged by what it says besides.
-Touchpoints: similarity to each touchpoint's prototype plus keyword and prior bonuses, the primary
+Touchpoints: similarity to each touchpoint's prototype plus keyword and prior bonuses (and the VOC
+model's P(touchpoint) × `tagging.touchpoint_model_weight`), the primary
 category's usual touchpoint among the priors (the labelling guide: "when two fit, take the one of the
 primary category"). Why: docs/decisions/0005-category-phrases-not-review-sentences.md; figures:
 docs/evaluation.md#tagging.
