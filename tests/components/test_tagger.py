@@ -140,7 +140,8 @@ def test_the_voc_models_categories_are_blended_and_a_new_category_reads_its_exam
     raw = taxonomy.model_dump()
     raw["categories"]["accessibility"] = {
         "label": "접근성", "touchpoint": "usage", "keywords": ["휠체어", "점자", "경사로"],
-        "examples": ["휠체어로는 들어갈 수가 없어요", "점자 안내가 하나도 없어요", "경사로가 없어서 힘들었어요"]}
+        "examples": ["휠체어로는 들어갈 수가 없어요", "점자 안내가 하나도 없어요",
+                     "경사로가 없어서 힘들었어요"]}
     edited = Taxonomy.model_validate(raw)
     tagger = PainTagger(edited, config.tagging, resources)
     sentence = _sentence(resources, "휠체어 타고는 입구 계단 때문에 못 들어가요")
