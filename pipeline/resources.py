@@ -260,5 +260,5 @@ class Resources:
         split = self.analyzer.sentences([normalize_text(t) for t in texts])
         sentences = [s for group in split for s in group]
         self.score_sentences(sentences)
-        self.embed_sentences(sentences)
+        self.embed_sentences([s for s in sentences if s.embedding is None])  # a VOC pass embedded them
         return split
