@@ -416,7 +416,10 @@ def _phrase_start(tokens: Sequence[Any], first: int) -> int:
 
 def _clause_end(tokens: Sequence[Any], i: int) -> int | None:
     """The index of the last ending of the clause whose predicate is tokens[i], or None when the clause
-    goes on as a condition, a concession or a modifier ("문제가 없었으면", "오류 없는 날이 없네요")."""
+    goes on as a condition, a concession or a modifier ("문제가 없었으면", "오류 없는 날이 없네요"), and
+    when the text ends before its predicate ("왜 안 연락": 안 before a last noun)."""
+    if i >= len(tokens):
+        return None
     j = i + 1
     while j < len(tokens) and tokens[j].tag in ("EP", "XSA", "XSV"):
         j += 1

@@ -159,6 +159,13 @@ def test_what_a_sentence_says_besides_the_problems_it_denies(kiwi, text, undenie
     assert not sentence.denies_problem
 
 
+@pytest.mark.parametrize("text", ["문의했는데 아직도 안 답장", "왜 안 연락"])
+def test_a_text_ending_in_a_negation_before_a_noun_is_read_without_a_denial(kiwi, text):
+    # 안 before a last noun has no predicate to deny: this once crashed the whole batch
+    sentence = KoreanAnalyzer(kiwi).sentences([text])[0][-1]
+    assert not sentence.denies_problem and sentence.undenied == ""
+
+
 def test_models_read_a_sentence_that_runs_its_words_together_respaced(kiwi):
     text = "직원이너무불친절했어요. 직원분들이 친절하셨어요."
     run_together, spaced = KoreanAnalyzer(kiwi).sentences([text])[0]
