@@ -470,14 +470,19 @@ def _batches(encoded: list[list[int]], batch_size: int, pad_id: int) -> Iterator
 
 def _run(session: Any, tokenizer: Any, texts: Sequence[str], max_length: int, batch_size: int,
          width: int) -> np.ndarray:
-    """The graph's output (n, width) for each text, in input order."""
-    out = np.zeros((len(texts), width), dtype=np.float32)
-    if not texts:
+    """The graph's output (n, width) for each text, in input order.
+
+    Each distinct text runs once: a text's row does not depend on what it is batched with, so a
+    repeated one (a chat's "감사합니다", a template answer) gets the same row without another pass."""
+    first: dict[str, int] = {}
+    positions = [first.setdefault(text, len(first)) for text in texts]
+    out = np.zeros((len(first), width), dtype=np.float32)
+    if not first:
         return out
-    encoded = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+    encoded = tokenizer(list(first), truncation=True, max_length=max_length)["input_ids"]
     for rows, ids, mask in _batches(encoded, batch_size, tokenizer.pad_token_id or 0):
         out[rows] = session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
-    return out
+    return out[positions]
 
 
 class OnnxSentimentClassifier:

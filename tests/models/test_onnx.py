@@ -94,6 +94,27 @@ def test_batching_and_order_do_not_change_results(sentences: list[str]) -> None:
     assert onnx.predict([]).probs.shape == (0, 3)
 
 
+def test_a_repeated_text_runs_once_and_gets_its_row_wherever_it_appears(
+        sentences: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    onnx = _onnx_classifier("fp32")
+    texts = sentences[:10]
+    ref = onnx.predict(texts).probs
+    session, rows_run = onnx.session, []
+
+    class CountingSession:  # the real session, counting the rows it is given
+        def run(self, names: object, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+            rows_run.append(len(feed["input_ids"]))
+            return session.run(names, feed)
+
+        def get_outputs(self) -> list[object]:
+            return session.get_outputs()
+
+    monkeypatch.setattr(onnx, "session", CountingSession())
+    repeated = texts + texts[::-1] + texts[:3]
+    np.testing.assert_allclose(onnx.predict(repeated).probs, np.vstack([ref, ref[::-1], ref[:3]]), atol=1e-6)
+    assert sum(rows_run) == len(set(texts))
+
+
 def test_int8_scores_depend_on_batch_mates(sentences: list[str]) -> None:
     """Why int8 is not the default: dynamic quantisation takes its activation scale per batch."""
     onnx = _onnx_classifier("int8")
