@@ -17,6 +17,7 @@ and assigns at night, so the saved model reproduces the fit as closely as neares
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -42,6 +43,8 @@ from pipeline.text.korean import NEGATIONS, KoreanAnalyzer
 
 if TYPE_CHECKING:
     from bertopic import BERTopic
+
+    from pipeline.topics.embeddings import BatchedMMR
 
 # BERTopic, UMAP and HDBSCAN (numba) take seconds to import: they are imported where a model is fitted
 # or read, so a process that only classifies, or has not reached the topic step yet, never waits for them.
@@ -303,24 +306,75 @@ def min_topic_size(config: TopicsConfig, sentences: int) -> int:
     return max(2, min(wanted, sentences - 1))
 
 
+class CosineUMAP:
+    """UMAP on cosine distances, seeded: what BERTopic's `umap_model` is given.
+
+    Below UMAP's own small-data size it computes every pairwise distance, and with a named metric it
+    does so by calling the metric's numba function from Python once per pair (millions of calls for a
+    few thousand sentences). One matrix product gives the same distances, handed to UMAP precomputed;
+    a larger corpus goes to UMAP's cosine nearest-neighbour search as before."""
+
+    SMALL_DATA = 4096  # umap-learn's threshold for exact distances
+
+    def __init__(self, seed: int, n_neighbors: int = 15, n_components: int = 5, min_dist: float = 0.0):
+        self.options = {"n_neighbors": n_neighbors, "n_components": n_components, "min_dist": min_dist,
+                        "random_state": seed}
+
+    def fit_transform(self, embeddings: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
+        import warnings
+
+        from umap import UMAP
+
+        _cache_umap_kernels()
+
+        if len(embeddings) >= self.SMALL_DATA:
+            return UMAP(metric="cosine", **self.options).fit_transform(embeddings, y=y)
+        unit = _unit(embeddings)
+        distances = np.clip(1.0 - unit @ unit.T, 0.0, None)
+        np.fill_diagonal(distances, 0.0)
+        with warnings.catch_warnings():  # "inverse_transform will be unavailable": sori never inverts
+            warnings.filterwarnings("ignore", message="using precomputed metric")
+            return UMAP(metric="precomputed", **self.options).fit_transform(distances, y=y)
+
+
+@functools.cache
+def _cache_umap_kernels() -> None:
+    """umap-learn compiles its parallel numba kernels without numba's cache, so every process that fits
+    a topic model spent seconds compiling them again. With caching turned on they are compiled once and
+    read back (numba's cache beside umap-learn, or $NUMBA_CACHE_DIR where that is read-only); the
+    compiled code is the same, so is the layout."""
+    import umap.layouts
+    import umap.umap_
+
+    for kernel in (umap.umap_.fast_knn_indices, umap.umap_.smooth_knn_dist,
+                   umap.umap_.compute_membership_strengths,
+                   umap.layouts._nb_optimize_layout_euclidean_single_epoch):
+        kernel.enable_caching()
+
+
+def _representation() -> BatchedMMR:
+    """Words are ranked by c-TF-IDF (frequent words damped, which keeps topics apart) and re-ranked by
+    maximal marginal relevance against the topic, which drops near-synonyms (페이스북, 페북) from the
+    top words; KeyBERTInspired was tried and chose vaguer words (기존, 확인) with this encoder."""
+    from pipeline.topics.embeddings import BatchedMMR
+
+    return BatchedMMR(diversity=0.3, top_n_words=TOP_WORDS)
+
+
 def _bertopic(config: TopicsConfig, embedder: Embedder, analyzer: KoreanAnalyzer, sentences: int) -> BERTopic:
     """The seeded BERTopic of sori; `language` is not English so BERTopic keeps Hangul for Kiwi.
 
-    Words are ranked by c-TF-IDF (frequent words damped, which keeps topics apart) and re-ranked by
-    maximal marginal relevance against the topic, which drops near-synonyms (페이스북, 페북) from the
-    top words; KeyBERTInspired was tried and chose vaguer words (기존, 확인) with this encoder."""
+    It clusters with plain c-TF-IDF words: `TopicModel.fit` re-ranks the words of the final topics
+    (`_representation`) once, after outliers are reduced, rather than for the clusters first too."""
     from bertopic import BERTopic
-    from bertopic.representation import MaximalMarginalRelevance
     from bertopic.vectorizers import ClassTfidfTransformer
     from hdbscan import HDBSCAN
-    from umap import UMAP
 
     from pipeline.topics.embeddings import SoriEmbeddings
 
     return BERTopic(
         embedding_model=SoriEmbeddings(embedder),
-        umap_model=UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine",
-                        random_state=config.seed),
+        umap_model=CosineUMAP(config.seed),
         hdbscan_model=HDBSCAN(min_cluster_size=min_topic_size(config, sentences), metric="euclidean",
                               cluster_selection_method="eom", prediction_data=True),
         # BERTopic runs the vectorizer over one joined document per topic: a min_df of 2 there would
@@ -328,7 +382,6 @@ def _bertopic(config: TopicsConfig, embedder: Embedder, analyzer: KoreanAnalyzer
         # are all outliers would keep no word at all. c-TF-IDF already damps rare words.
         vectorizer_model=topic_vectorizer(analyzer, min_df=1),
         ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
-        representation_model=MaximalMarginalRelevance(diversity=0.3, top_n_words=TOP_WORDS),
         top_n_words=TOP_WORDS,
         language="multilingual",
         calculate_probabilities=False,
@@ -406,9 +459,9 @@ class TopicModel:
         if (clustered == OUTLIER).any() and (clustered != OUTLIER).any():
             final = np.asarray(model.reduce_outliers(texts, clustered.tolist(), strategy="embeddings",
                                                      embeddings=embeddings, threshold=threshold))
-            model.update_topics(texts, topics=final.tolist(), top_n_words=TOP_WORDS,
-                                vectorizer_model=model.vectorizer_model, ctfidf_model=model.ctfidf_model,
-                                representation_model=model.representation_model)
+        model.update_topics(texts, topics=final.tolist(), top_n_words=TOP_WORDS,
+                            vectorizer_model=model.vectorizer_model, ctfidf_model=model.ctfidf_model,
+                            representation_model=_representation())
         # Nightly assignment is by nearest centroid: the centroids are those of the final topics.
         internal, model.topic_embeddings_ = _centroids(embeddings, final)
         version = stable_id("topics", datetime.now(UTC).isoformat(), len(texts))
