@@ -19,6 +19,7 @@ from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State, get_state_exception
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 
 from flows.artifacts import publish_artifacts
 from pipeline.app import Sori
@@ -81,21 +82,24 @@ def finish_documents(config_path: str | None, docs: list[Document]) -> tuple[lis
 
 def mine(config_path: str | None, batches: list[SourceBatch]) -> tuple[list[Document], str]:
     """Classification batches go to the task runner the config names, chosen at run time, so the
-    same flow honours the config whether run by the CLI, `sori serve` or a work-pool worker."""
+    same flow honours the config whether run by the CLI, `sori serve` or a work-pool worker.
+
+    Records and documents go to tasks `quote`d: Prefect would otherwise walk every dataclass field of
+    every document (sentences, scores, embeddings) looking for futures, for seconds per task."""
     config = Sori.open(config_path).config
     items = [item for batch in batches for item in batch.items]
     conversations = [c for batch in batches for c in batch.conversations]
     size = config.runner.batch_size
     with task_runner(config) as runner:
         futures = [
-            runner.submit(classify_batch, {"config_path": config_path, "items": items[i : i + size],
-                                           "conversations": conversations})
+            runner.submit(classify_batch, {"config_path": config_path, "items": quote(items[i : i + size]),
+                                           "conversations": quote(conversations)})
             for i in range(0, len(items), size)
         ]
         sizes = [len(items[i : i + size]) for i in range(0, len(items), size)]
         wait_logging_progress(futures, sizes, config.runner.progress_seconds)
         docs = [doc for future in futures for doc in future.result()]
-    return finish_documents(config_path, docs)
+    return finish_documents(config_path, quote(docs))
 
 
 def wait_logging_progress(futures: list[PrefectFuture], sizes: list[int], every: float) -> None:
@@ -206,8 +210,8 @@ def mine_window(start: date | None = None, end: date | None = None, sources: lis
             failures.append(f"{name}: {exc}")
     try:
         docs, model_version = mine(config_path, batches)
-        outcome = write_window(config_path, window.start, window.end, batches, docs, run_id, model_version,
-                               failures, time.perf_counter() - started)
+        outcome = write_window(config_path, window.start, window.end, quote(batches), quote(docs), run_id,
+                               model_version, failures, time.perf_counter() - started)
     except Exception as exc:
         sori.finish_run(RunOutcome(run_id, "failed", RunCounts(), time.perf_counter() - started, repr(exc)))
         raise
