@@ -16,6 +16,7 @@ from typing import Any
 
 from kiwipiepy import Kiwi
 
+from models.lexical import morphemes_of
 from pipeline.document import Sentence
 
 NEGATIONS = frozenset({"안", "못", "아니다", "않다", "없다", "말다"})
@@ -148,6 +149,7 @@ class KoreanAnalyzer:
                                          for t in tokens if t.tag.startswith("NN")),
                         lemmas="".join(forms),
                         lemma_bounds=frozenset(accumulate((len(f) for f in forms), initial=0)),
+                        morphemes=tuple(morphemes_of(tokens)),
                         contrast_tail=contrast_tail(text, tokens, end),
                         **denials(text, tokens, start, end),
                     )
