@@ -95,8 +95,8 @@ class LexicalSentiment:
         self.coef = np.asarray(coef, dtype=np.float64)
         self.intercept = np.asarray(intercept, dtype=np.float64)
         # hashed column -> position among the kept columns (-1: dropped at training, read as absent)
-        self._position = np.full(self.n_features, -1, dtype=np.int64)
-        self._position[self.columns] = np.arange(len(self.columns))
+        self._position = np.full(self.n_features, -1, dtype=np.int32)
+        self._position[self.columns] = np.arange(len(self.columns), dtype=np.int32)
 
     @classmethod
     def load(cls, name_or_path: str = BUILTIN_LEXICAL) -> LexicalSentiment:
@@ -150,7 +150,7 @@ def tfidf_rows(counts: sp.csr_matrix, position: np.ndarray, idf: np.ndarray) -> 
 
 
 def fit_lexical(morpheme_lists: Sequence[Sequence[str]], labels: np.ndarray, n_features: int = 2**20,
-                min_df: int = 2, c: float = 2.0, seed: int = 13) -> LexicalSentiment:
+                min_df: int = 3, c: float = 2.0, seed: int = 13) -> LexicalSentiment:
     """Fits the view on labelled texts: columns seen in at least `min_df` texts, smoothed idf
     (ln((1 + n) / (1 + df)) + 1, as scikit-learn's), a balanced multinomial logistic regression with
     inverse regularisation `c` (lbfgs, deterministic for a fixed input)."""

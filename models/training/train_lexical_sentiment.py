@@ -2,7 +2,7 @@
 regression.
 
     python -m models.training.train_lexical_sentiment [--out models/weights/sentiment-kiwi-tfidf]
-        [--n-features 1048576] [--min-df 2] [--c 2.0] [--max-train N] [--seed 13]
+        [--n-features 1048576] [--min-df 3] [--c 2.0] [--max-train N] [--seed 13]
 
 Data: the training split of `models.training.sentiment_data.training_frame` (NSMC CC0, KOTE MIT,
 petitions CC0), the split the VOC model and the evaluation's TF-IDF baseline are trained on; never dev
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, default=WEIGHTS_DIR)
     p.add_argument("--n-features", type=int, default=2**20)
-    p.add_argument("--min-df", type=int, default=2)
+    p.add_argument("--min-df", type=int, default=3)
     p.add_argument("--c", type=float, default=2.0)
     p.add_argument("--max-train", type=int, default=None, help="cap the training rows (quick runs)")
     p.add_argument("--seed", type=int, default=SEED)
