@@ -456,9 +456,9 @@ def main(argv: list[str] | None = None) -> int:
     except SharedDataMissing as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(format_report(res))
     if args.json:
         args.json.write_text(json.dumps(res, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(format_report(res))
     if args.card:
         folder = resolve_voc(args.model) if is_voc_model(args.model) else Path(resolve_sentiment(args.model))
         card = folder / "MODEL_CARD.md"

@@ -33,7 +33,7 @@ from pipeline.text.normalize import normalize_text
 
 log = logging.getLogger("tune_lexical_blend")
 SEED = 13
-WEIGHTS = tuple(round(w, 2) for w in np.arange(0.0, 1.0001, 0.05))
+WEIGHTS = tuple(round(float(w), 2) for w in np.arange(0.0, 1.0001, 0.05))
 
 
 def figures(probs: np.ndarray, gold3: np.ndarray, probs2: np.ndarray, gold2: np.ndarray) -> dict[str, float]:
@@ -60,7 +60,7 @@ def tune(model_probs: tuple[np.ndarray, np.ndarray], lexical: tuple[np.ndarray, 
                      "ece_t1": at_t1["ece"], "nll_t1": at_t1["nll"]})
     best = max(rows, key=lambda r: (r["macro_f1"] + r["nsmc_binary"]) / 2)
     return {"grid": rows,
-            "suggested": {"weight": best["weight"], "temperature": round(best["temperature"], 2)}}
+            "suggested": {"weight": float(best["weight"]), "temperature": round(best["temperature"], 2)}}
 
 
 def run(model: str, lexical_name: str, dev_examples: int, batch_size: int = 64) -> dict[str, Any]:
