@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+
+from pipeline.text.korean import morphemes_of, shared_kiwi
 
 BUILTIN_LEXICAL = "builtin:sentiment-kiwi-tfidf"
 WEIGHTS_DIR = Path(__file__).parent / "weights" / "sentiment-kiwi-tfidf"
@@ -33,20 +35,14 @@ SETTINGS_FILE = "lexical_sentiment.json"
 N_CLASSES = 3
 
 
-def morphemes_of(tokens: Iterable[Any]) -> list[str]:
-    """Kiwi tokens as `form/tag` strings: what the lexical view reads of a sentence."""
-    return [f"{t.form}/{t.tag}" for t in tokens]
-
-
 def morpheme_features(morphemes: Sequence[str]) -> list[str]:
     """The morphemes and each pair of neighbours (`a+b`): negation and particles read with their word."""
     return [*morphemes, *(f"{a}+{b}" for a, b in zip(morphemes, morphemes[1:], strict=False))]
 
 
 def kiwi_morphemes(texts: Sequence[str], kiwi: Any = None) -> list[list[str]]:
-    """Each text's morphemes by Kiwi (the process's shared instance unless one is given)."""
-    from pipeline.text.korean import shared_kiwi
-
+    """Each text's morphemes by Kiwi (the process's shared instance unless one is given), as the
+    sentence split records them (`pipeline.text.korean.morphemes_of`)."""
     if not texts:
         return []
     return [morphemes_of(tokens) for tokens in (kiwi or shared_kiwi()).tokenize(list(texts))]

@@ -9,14 +9,13 @@ those would turn "안 와요" into "오다". Typed masks such as [전화번호] 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from itertools import accumulate
 from typing import Any
 
 from kiwipiepy import Kiwi
 
-from models.lexical import morphemes_of
 from pipeline.document import Sentence
 
 NEGATIONS = frozenset({"안", "못", "아니다", "않다", "없다", "말다"})
@@ -60,6 +59,11 @@ RESPACE_MIN_SHARE = 0.1
 def shared_kiwi() -> Kiwi:
     """Kiwi takes seconds and hundreds of MB to load: one instance per process."""
     return Kiwi()
+
+
+def morphemes_of(tokens: Iterable[Any]) -> list[str]:
+    """Kiwi tokens as `form/tag` strings: what the lexical sentiment view (models/lexical.py) reads."""
+    return [f"{t.form}/{t.tag}" for t in tokens]
 
 
 def keyword_of(form: str, tag: str) -> str | None:
