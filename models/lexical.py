@@ -3,15 +3,16 @@
 Why a second view: the VOC model reads a sentence through subword tokens and a transformer, the lexical
 view through the morphemes Kiwi already finds in the sentence-split stage, and the two err on different
 sentences, so a blend of their log-probabilities (`blend_log_probabilities`, configured by
-`models.lexical_sentiment` and `models.lexical_weight`) is right more often than either.
+`models.lexical_sentiment`, `lexical_weight` and `lexical_temperature`) is right more often than either
+(docs/evaluation.md, "The lexical sentiment view and the blend").
 
 Features (`morpheme_features`): every morpheme as `form/tag` and every pair of neighbouring morphemes,
 hashed into `n_features` columns (scikit-learn's `HashingVectorizer`, no sign flipping) so no
 vocabulary has to be shipped. Counts are sublinear (1 + log tf), scaled by the idf of the training
-split, L2-normalised, then scored by the regression. A model is four arrays in one `.npz`
-(`lexical_sentiment.npz`, read with `allow_pickle=False`): the hashed columns kept (seen in at least
-`min_df` training texts), their idf, and the regression's fp16 coefficients and intercepts, over the
-classes in `LABELS` order (0 negative, 1 neutral, 2 positive). Trained by
+split, L2-normalised, then scored by the regression. A model is its arrays in one `.npz`
+(`lexical_sentiment.npz`, read with `allow_pickle=False`): `n_features`, the hashed columns kept
+(seen in at least `min_df` training texts), their idf, and the regression's fp16 coefficients and
+intercepts, over the classes in `LABELS` order (0 negative, 1 neutral, 2 positive). Trained by
 `models.training.train_lexical_sentiment`.
 """
 
