@@ -6,7 +6,9 @@
 The model's probabilities are what the pipeline computes (calibrated by its own temperature); the blend
 is `models.lexical.blend_log_probabilities`. For each weight w on a grid the script fits the blend's
 temperature T by dev negative log-likelihood (3-class) and prints dev 3-class accuracy, macro-F1, NLL
-and ECE (at T = 1 and at the fitted T) and NSMC negative-vs-positive accuracy. The suggested setting
+and ECE (at T = 1 and at the fitted T), NSMC negative-vs-positive accuracy and how often the class
+survives a change of register alone on dev texts (-요 ↔ -ㅂ니다, any ending → -ㅂ니다, as
+`evaluate_sentiment` measures it on test), the cost the lexical view brings. The suggested setting
 maximises the mean of dev 3-class macro-F1 and NSMC binary accuracy, the two figures the issue's
 goals name that dev can measure (app reviews are evaluation only). Dev rows come from
 `models.training.sentiment_data` (split by movie / comment / petition), so neither the VOC model nor
@@ -27,12 +29,22 @@ import numpy as np
 from models.evaluation.evaluate_sentiment import macro_f1, voc_probabilities
 from models.lexical import BUILTIN_LEXICAL, LexicalSentiment, blend_log_probabilities
 from models.sentiment import expected_calibration_error, fit_temperature
-from models.training.sentiment_data import NEGATIVE, POSITIVE, load_corpus, nsmc_binary, training_frame
+from models.training.sentiment_data import (
+    NEGATIVE,
+    POSITIVE,
+    load_corpus,
+    nsmc_binary,
+    restyle,
+    swap_register,
+    training_frame,
+    without_final_period,
+)
 from models.voc import BUILTIN_VOC
 from pipeline.text.normalize import normalize_text
 
 log = logging.getLogger("tune_lexical_blend")
 SEED = 13
+STYLE_TEXTS = 1000  # dev texts of each set whose restyled twins are scored
 WEIGHTS = tuple(round(float(w), 2) for w in np.arange(0.0, 1.0001, 0.05))
 
 
@@ -46,9 +58,22 @@ def figures(probs: np.ndarray, gold3: np.ndarray, probs2: np.ndarray, gold2: np.
             "nsmc_binary": float((binary == gold2).mean())}
 
 
+def style_pairs(texts: Sequence[str]) -> dict[str, tuple[list[str], list[str]]]:
+    """(originals, restyled) for the -요 ↔ -ㅂ니다 swap and for any ending made formal."""
+    bare = [t for t in map(without_final_period, texts) if t and t[-1] not in ".!?~"]
+    out = {}
+    for name, change in (("register", swap_register), ("formal", lambda t: restyle(t, "formal"))):
+        pairs = [(t, styled) for t in bare if (styled := change(t))]
+        out[name] = ([t for t, _ in pairs], [styled for _, styled in pairs])
+    return out
+
+
 def tune(model_probs: tuple[np.ndarray, np.ndarray], lexical: tuple[np.ndarray, np.ndarray],
-         gold3: np.ndarray, gold2: np.ndarray, weights: Sequence[float] = WEIGHTS) -> dict[str, Any]:
-    """The grid over weights (T fitted per weight) and the suggested (weight, temperature)."""
+         gold3: np.ndarray, gold2: np.ndarray, weights: Sequence[float] = WEIGHTS,
+         styled: dict[str, tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]] | None = None,
+         ) -> dict[str, Any]:
+    """The grid over weights (T fitted per weight) and the suggested (weight, temperature). `styled`
+    maps a change of style to ((model probs, lexical log-probs) of the originals, of the restyled)."""
     rows = []
     for w in weights:
         z3 = np.log(blend_log_probabilities(model_probs[0], lexical[0], w))
@@ -56,8 +81,11 @@ def tune(model_probs: tuple[np.ndarray, np.ndarray], lexical: tuple[np.ndarray, 
         p3 = blend_log_probabilities(model_probs[0], lexical[0], w, t)
         p2 = blend_log_probabilities(model_probs[1], lexical[1], w, t)
         at_t1 = figures(np.exp(z3), gold3, blend_log_probabilities(model_probs[1], lexical[1], w), gold2)
+        same = {name: float((blend_log_probabilities(*a, w).argmax(1)
+                             == blend_log_probabilities(*b, w).argmax(1)).mean())
+                for name, (a, b) in (styled or {}).items()}
         rows.append({"weight": w, "temperature": t, **figures(p3, gold3, p2, gold2),
-                     "ece_t1": at_t1["ece"], "nll_t1": at_t1["nll"]})
+                     "ece_t1": at_t1["ece"], "nll_t1": at_t1["nll"], **same})
     best = max(rows, key=lambda r: (r["macro_f1"] + r["nsmc_binary"]) / 2)
     return {"grid": rows,
             "suggested": {"weight": float(best["weight"]), "temperature": round(best["temperature"], 2)}}
@@ -74,9 +102,12 @@ def run(model: str, lexical_name: str, dev_examples: int, batch_size: int = 64) 
     lexical = LexicalSentiment.load(lexical_name)
     model_probs = (predict(texts3), predict(texts2))
     lexical_lp = (lexical.log_proba(texts3), lexical.log_proba(texts2))
-    res = tune(model_probs, lexical_lp, dev3["label"].to_numpy(), dev2["label"].to_numpy())
+    pairs = style_pairs(texts2[:STYLE_TEXTS] + texts3[:STYLE_TEXTS])
+    styled = {name: ((predict(a), lexical.log_proba(a)), (predict(b), lexical.log_proba(b)))
+              for name, (a, b) in pairs.items()}
+    res = tune(model_probs, lexical_lp, dev3["label"].to_numpy(), dev2["label"].to_numpy(), styled=styled)
     return {"model": model, "lexical": lexical_name, "dev_three_class": len(texts3),
-            "dev_nsmc_binary": len(texts2), **res}
+            "dev_nsmc_binary": len(texts2), "style_pairs": {k: len(a) for k, (a, _) in pairs.items()}, **res}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,10 +119,13 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     res = run(args.model, args.lexical, args.dev_examples)
-    print(f"{'w':>5s} {'T':>6s} {'acc3':>7s} {'F1':>7s} {'NLL':>7s} {'ECE':>7s} {'ECE@T1':>7s} {'NSMC2':>7s}")
+    print(f"style pairs on dev: {res['style_pairs']}")
+    print(f"{'w':>5s} {'T':>6s} {'acc3':>7s} {'F1':>7s} {'NLL':>7s} {'ECE':>7s} {'ECE@T1':>7s} {'NSMC2':>7s} "
+          f"{'-요↔-ㅂ니다':>9s} {'→-ㅂ니다':>8s}")
     for r in res["grid"]:
         print(f"{r['weight']:5.2f} {r['temperature']:6.3f} {r['accuracy']:7.4f} {r['macro_f1']:7.4f} "
-              f"{r['nll']:7.4f} {r['ece']:7.4f} {r['ece_t1']:7.4f} {r['nsmc_binary']:7.4f}")
+              f"{r['nll']:7.4f} {r['ece']:7.4f} {r['ece_t1']:7.4f} {r['nsmc_binary']:7.4f} "
+              f"{r.get('register', float('nan')):9.4f} {r.get('formal', float('nan')):8.4f}")
     print("suggested:", res["suggested"])
     if args.json:
         args.json.write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
