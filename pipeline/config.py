@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from models.lexical import BUILTIN_LEXICAL
 from pipeline.secrets import resolve_secret
 from pipeline.window import Window, trailing_window
 
@@ -151,6 +152,20 @@ class ModelsConfig(StrictModel):
     # ONNX Runtime fp32: faster than PyTorch on CPU with the same scores, built once on first use.
     # onnx-int8 (dynamic quantisation) is faster still but batch-dependent: see configs/sori.yaml.
     backend: Literal["torch", "onnx", "onnx-int8"] = "onnx"
+    # The lexical sentiment view (models/lexical.py: Kiwi morphemes, TF-IDF, logistic regression),
+    # blended with the sentiment of the model above at the log-probability level: P ∝ exp(((1 − w) ·
+    # log P_model + w · log P_lexical) / T) with w = lexical_weight, T = lexical_temperature. null: the
+    # model's sentiment alone. Tuned on the dev split by `python -m models.evaluation.tune_lexical_blend`.
+    lexical_sentiment: str | None = "builtin:sentiment-kiwi-tfidf"
+    lexical_weight: float = Field(0.6, ge=0, le=1)
+    lexical_temperature: float = Field(0.81, gt=0)
+
+    @field_validator("lexical_sentiment")
+    @classmethod
+    def _known_lexical(cls, name: str | None) -> str | None:
+        if name is not None and name.startswith("builtin:") and name != BUILTIN_LEXICAL:
+            raise ValueError(f"unknown builtin lexical sentiment model; the only one is {BUILTIN_LEXICAL}")
+        return name
 
 
 class SentimentConfig(StrictModel):

@@ -110,6 +110,9 @@ class Sentence:
     # begins or ends, so a stem keyword matches it in any conjugation. Empty without Kiwi.
     lemmas: str = ""
     lemma_bounds: frozenset[int] = frozenset()
+    # Kiwi's morphemes of the sentence as `form/tag` (what the lexical sentiment view reads, so it need
+    # not run Kiwi again); None for a sentence built without Kiwi.
+    morphemes: tuple[str, ...] | None = field(default=None, repr=False)
     # The clause after the last contrastive ending ("다 좋은데 | 음질이 별로예요"), "" when none.
     contrast_tail: str = ""
     # It only denies a problem ("불만 없습니다", "나쁘진 않네요"): no pain point, however negative.
@@ -178,6 +181,13 @@ class Document:
     def model_text(self) -> str:
         """What the models read of the whole text: its sentences as they read each one."""
         return " ".join(s.model_text for s in self.sentences)
+
+    @property
+    def morphemes(self) -> tuple[str, ...] | None:
+        """Its sentences' morphemes in order; None when a sentence has none recorded."""
+        if any(s.morphemes is None for s in self.sentences):
+            return None
+        return tuple(m for s in self.sentences for m in s.morphemes or ())
 
     @property
     def pain_sentences(self) -> list[Sentence]:

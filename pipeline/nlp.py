@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, runtime_checkable
 
+from models.lexical import lexical_spec
 from models.sentiment import sentiment_spec
 from models.voc import voc_spec
 from pipeline import __version__
@@ -91,6 +92,8 @@ class Pipeline:
         models = config.models
         used = (f"voc={voc_spec(models.voc)}" if models.voc else
                 f"encoder={models.encoder};sentiment={sentiment_spec(models.sentiment)}")
+        if models.lexical_sentiment:
+            used += f";lexical={lexical_spec(models.lexical_sentiment)}@w{models.lexical_weight:g}"
         models_used = (f"sori={__version__};{used};taxonomy=v{taxonomy.version};"
                        f"phrases={phrases_digest(config.tagging.phrases)};"
                        f"pain_examples={phrases_digest(config.pain.examples)}")

@@ -34,6 +34,7 @@ from pydantic import BaseModel
 
 from models.embedder import Embedder
 from models.encoder import SORI_HOME
+from models.lexical import LexicalSentiment, blend_log_probabilities, kiwi_morphemes, lexical_spec
 from models.onnx import sentiment_model, source_identity, voc_model
 from models.sentiment import LABELS
 from models.voc import VocEncoder, VocScores
@@ -182,6 +183,8 @@ class Resources:
         else:
             self.classifier = sentiment_model(models.sentiment, models.device, models.backend)
             self.embedder = Embedder(models.encoder, models.device, models.batch_size, models.backend)
+        # The lexical view whose log-probabilities are blended into the sentiment (`with_lexical`).
+        self.lexical = LexicalSentiment.load(models.lexical_sentiment) if models.lexical_sentiment else None
         self.heads = HeadCache(head_cache, lambda: self.identity)
 
     @classmethod
@@ -201,6 +204,8 @@ class Resources:
         used = ({"voc": source_identity("voc", models.voc)} if models.voc else
                 {"encoder": source_identity("encoder", models.encoder),
                  "sentiment": source_identity("classifier", models.sentiment)})
+        if models.lexical_sentiment:
+            used["lexical"] = lexical_spec(models.lexical_sentiment)
         return {"format": HEAD_FORMAT, "sori": __version__, "models": models.model_dump(), **used,
                 "libraries": library_versions()}
 
@@ -219,6 +224,7 @@ class Resources:
             scores = self.voc.score(texts, self.models.batch_size)
             probs = scores.sentiment
             self._set_heads(sentences, scores)
+        probs = self.with_lexical(probs, sentences)
         for sentence, p in zip(sentences, probs, strict=True):
             sentence.p_negative = round(float(p[0]), 4)
             sentence.p_positive = round(float(p[2]), 4)
@@ -229,9 +235,26 @@ class Resources:
         texts = [doc.model_text for doc in docs]
         probs = (self.classifier.predict(texts, batch_size=self.models.batch_size).probs if self.voc is None
                  else self.voc.score(texts, self.models.batch_size).sentiment)
+        probs = self.with_lexical(probs, docs)
         for doc, p in zip(docs, probs, strict=True):
             doc.p_negative = round(float(p[0]), 4)
             doc.sentiment = LABELS[int(p.argmax())]
+
+    def with_lexical(self, probs: np.ndarray, items: Sequence[Sentence] | Sequence[Document]) -> np.ndarray:
+        """The model's calibrated probabilities (n, 3) blended with the lexical view's
+        (`models.lexical.blend_log_probabilities`, `models.lexical_weight` and `lexical_temperature`), or
+        as they are when the view is off. The view reads the morphemes the sentence split recorded, so
+        Kiwi runs again only for an item without them (a sentence built without Kiwi)."""
+        if self.lexical is None or not len(items):
+            return probs
+        lists: list[Sequence[str] | None] = [item.morphemes for item in items]
+        missing = [i for i, m in enumerate(lists) if m is None]
+        for i, morphemes in zip(missing, kiwi_morphemes([items[i].model_text for i in missing], self.kiwi),
+                                strict=True):
+            lists[i] = morphemes
+        lexical = self.lexical.log_proba_morphemes([m or () for m in lists])
+        return blend_log_probabilities(probs, lexical, self.models.lexical_weight,
+                                       self.models.lexical_temperature)
 
     def embed_sentences(self, sentences: Sequence[Sentence]) -> None:
         """Sets each sentence's embedding from what the models read of it (`Sentence.model_text`); with

@@ -44,6 +44,23 @@ def test_unknown_keys_are_errors(tmp_path):
         SoriConfig.model_validate(raw)
 
 
+@pytest.mark.parametrize(("models", "problem"), [
+    ({"lexical_weight": 1.5}, "models.lexical_weight"),
+    ({"lexical_weight": -0.1}, "models.lexical_weight"),
+    ({"lexical_temperature": 0}, "models.lexical_temperature"),
+    ({"lexical_sentiment": "builtin:sentiment-bow"}, "unknown builtin lexical"),
+])
+def test_the_lexical_blend_is_validated(models, problem):
+    with pytest.raises(ValidationError, match=problem):
+        SoriConfig.model_validate({"models": models})
+
+
+def test_the_lexical_view_can_be_turned_off():
+    models = SoriConfig.model_validate({"models": {"lexical_sentiment": None}}).models
+    assert models.lexical_sentiment is None
+    assert load_config(DEFAULT_CONFIG).models.lexical_sentiment == "builtin:sentiment-kiwi-tfidf"
+
+
 def test_survey_source_needs_answers():
     with pytest.raises(ValidationError, match="answers"):
         SoriConfig.model_validate({"sources": [{

@@ -255,3 +255,32 @@ def _document(sentences):
     item = FeedbackItem(source="t", kind="review", channel="review", source_id="1", created_at=created,
                         record_date=created.date(), text=" ".join(s.text for s in sentences))
     return Document(item=item, sentences=list(sentences))
+
+
+@pytest.mark.slow
+def test_the_lexical_view_is_blended_in_from_the_morphemes_the_split_recorded(small_config,
+                                                                                monkeypatch) -> None:
+    """With `models.lexical_sentiment` the sentence sentiment is the blend of the model's and the
+    lexical view's, read from the split's morphemes: Kiwi does not run a second time."""
+    from models.lexical import blend_log_probabilities
+    from pipeline.resources import Resources
+    from pipeline.text.korean import KoreanAnalyzer
+
+    models = small_config.models
+    assert models.lexical_sentiment and models.lexical_weight > 0
+    blended = Resources.for_models(models)
+    alone = Resources.for_models(models.model_copy(update={"lexical_sentiment": None}))
+    assert alone.lexical is None
+    texts = ["배송도 늦고 포장도 엉망이라 최악이에요", "직원분들이 친절해서 정말 만족스러웠어요"]
+    sentences = KoreanAnalyzer(blended.kiwi).sentences(texts)
+    first, second = [s for group in sentences for s in group], [s for group in
+                                                                KoreanAnalyzer(alone.kiwi).sentences(texts)
+                                                                for s in group]
+    monkeypatch.setattr(blended.kiwi, "tokenize", lambda *a, **k: pytest.fail("Kiwi ran again"))
+    blended.score_sentences(first)
+    alone.score_sentences(second)
+    assert [s.sentiment for s in first] == ["negative", "positive"]
+    voc = alone.voc.score([s.model_text for s in second]).sentiment
+    lexical = blended.lexical.log_proba_morphemes([s.morphemes for s in first])
+    expected = blend_log_probabilities(voc, lexical, models.lexical_weight, models.lexical_temperature)
+    np.testing.assert_allclose([[s.p_negative, s.p_positive] for s in first], expected[:, [0, 2]], atol=1e-4)

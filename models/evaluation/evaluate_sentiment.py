@@ -3,7 +3,10 @@
     python -m models.evaluation.evaluate_sentiment [--model NAME_OR_PATH] [--limit N] [--card] [--json PATH]
 
 `--model` takes a sentiment classifier (builtin, Hugging Face id or path) or a VOC model
-(`builtin:voc-e5` or a `train_voc` folder), whose sentiment head is scored as the pipeline runs it.
+(`builtin:voc-e5` or a `train_voc` folder), whose sentiment head is scored as the pipeline runs it. With
+the config's `models.lexical_sentiment` set (`--config`, default configs/sori.yaml), the lexical view
+(`models.lexical`) is scored alone and blended with the model at the config's `lexical_weight` and
+`lexical_temperature`, as the pipeline blends them; `--no-lexical` scores the model alone.
 
 Figures: binary accuracy on the NSMC by-movie test split (ratings <= 4 vs >= 9, balanced) and on app
 reviews of the test apps (1–2★ vs 4–5★, balanced; evaluation only), 3-class accuracy / macro-F1 on the
@@ -29,6 +32,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from models.lexical import (
+    BUILTIN_LEXICAL,
+    LexicalSentiment,
+    blend_log_probabilities,
+    kiwi_morphemes,
+    morpheme_features,
+)
 from models.sentiment import (
     BUILTIN_SENTIMENT,
     LABELS,
@@ -54,6 +64,7 @@ from models.training.sentiment_data import (
 )
 from models.training.shared_data import SharedDataMissing
 from models.voc import is_voc_model, resolve_voc, sentiment_logits
+from pipeline.config import load_config
 from pipeline.text.normalize import normalize_text
 
 log = logging.getLogger("evaluate_sentiment")
@@ -80,7 +91,9 @@ def macro_f1(pred: np.ndarray, gold: np.ndarray, classes: Sequence[int]) -> floa
 
 
 class TfidfBaseline:
-    """Kiwi morphemes (form/tag) + TF-IDF uni/bigrams + multinomial logistic regression."""
+    """Kiwi morphemes (form/tag) + TF-IDF uni/bigrams + multinomial logistic regression, fitted in the
+    run with a vocabulary: the yardstick the issue's goals name. The shipped lexical view
+    (`models.lexical`) reads the same features, hashed, and is scored beside it."""
 
     def __init__(self, seed: int = SEED) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -94,13 +107,8 @@ class TfidfBaseline:
 
     @staticmethod
     def morphemes(texts: Sequence[str]) -> list[list[str]]:
-        from pipeline.text.korean import shared_kiwi
-
-        out = []
-        for tokens in shared_kiwi().tokenize(list(texts)):
-            forms = [f"{t.form}/{t.tag}" for t in tokens]
-            out.append(forms + [f"{a}+{b}" for a, b in zip(forms, forms[1:], strict=False)])
-        return out
+        """The lexical view's features (`models.lexical.morpheme_features`), with a vocabulary here."""
+        return [morpheme_features(m) for m in kiwi_morphemes(texts)]
 
     def fit(self, texts: Sequence[str], labels: np.ndarray) -> TfidfBaseline:
         x = self.vectorizer.fit_transform(self.morphemes(texts))
@@ -207,31 +215,59 @@ def evaluation_sets(limit: int | None, seed: int = SEED) -> dict[str, pd.DataFra
     }
 
 
-def run(model: str, limit: int | None, batch_size: int = 64) -> dict[str, Any]:
-    """Evaluate `model` and the baseline; returns a JSON-able dict (also printed by `main`)."""
+Logits = Callable[[Sequence[str]], np.ndarray]
+
+
+def model_logits(model: str, batch_size: int = 64) -> tuple[Logits, float]:
+    """`(logits_of, temperature)` of a sentiment classifier or a VOC model's sentiment head (on ONNX
+    Runtime, as the pipeline runs it, texts normalised as the pipeline does). Logits are kept per text,
+    so sets and restyled texts that repeat a text, and every view that blends the model, pay once."""
     from models.sentiment import SentimentClassifier
 
-    shared_data_dir()  # fail early, with the clear message, before loading any model
-    t0 = time.time()
-    sets = evaluation_sets(limit)
-    train_df = sets.pop("_train")
-    log.info("sets %s", {k: len(v) for k, v in sets.items()})
-
-    if is_voc_model(model):  # its sentiment head, on ONNX Runtime as the pipeline runs it
+    if is_voc_model(model):
         from models.onnx import OnnxVocModel
 
         voc = OnnxVocModel.from_pretrained(model)
         temperature = voc.settings.temperature
 
-        def logits_of(texts: Sequence[str]) -> np.ndarray:
+        def compute(texts: Sequence[str]) -> np.ndarray:
             outputs = voc.outputs([normalize_text(t or "") for t in texts], batch_size)
             return sentiment_logits(outputs, voc.hidden)
     else:
         clf = SentimentClassifier.from_pretrained(model)
         temperature = clf.temperature
 
-        def logits_of(texts: Sequence[str]) -> np.ndarray:
+        def compute(texts: Sequence[str]) -> np.ndarray:
             return clf.predict_logits(texts, batch_size=batch_size)
+
+    seen: dict[str, np.ndarray] = {}
+
+    def logits_of(texts: Sequence[str]) -> np.ndarray:
+        new = list(dict.fromkeys(t for t in texts if t not in seen))
+        if new:
+            seen.update(zip(new, np.asarray(compute(new), dtype=np.float64), strict=True))
+        return np.array([seen[t] for t in texts]).reshape(-1, len(LABELS))
+
+    return logits_of, temperature
+
+
+def voc_probabilities(model: str, batch_size: int = 64) -> Callable[[Sequence[str]], np.ndarray]:
+    """The model's calibrated probabilities (n, 3), as the pipeline computes them before any blend."""
+    logits_of, temperature = model_logits(model, batch_size)
+    return lambda texts: softmax_with_temperature(logits_of(texts), temperature)
+
+
+def run(model: str, limit: int | None, batch_size: int = 64, lexical: str | None = BUILTIN_LEXICAL,
+        lexical_weight: float = 0.0, lexical_temperature: float = 1.0) -> dict[str, Any]:
+    """Evaluate `model` alone, the lexical view alone, their blend as the pipeline runs it (with
+    `lexical`; None skips both) and the baseline; returns a JSON-able dict (also printed by `main`)."""
+    shared_data_dir()  # fail early, with the clear message, before loading any model
+    t0 = time.time()
+    sets = evaluation_sets(limit)
+    train_df = sets.pop("_train")
+    log.info("sets %s", {k: len(v) for k, v in sets.items()})
+
+    logits_of, temperature = model_logits(model, batch_size)
 
     def model_predict(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         logits = logits_of(texts)
@@ -242,6 +278,32 @@ def run(model: str, limit: int | None, batch_size: int = 64) -> dict[str, Any]:
     n_pred = sum(len(v) for v in sets.values())
     model_res["inference_samples_per_s"] = round(n_pred / (time.time() - t1), 1)
     model_res["temperature"] = temperature
+    views: dict[str, Any] = {}
+    if lexical:
+        view = LexicalSentiment.load(lexical)
+        lexical_seen: dict[str, np.ndarray] = {}
+
+        def lexical_log_proba(texts: Sequence[str]) -> np.ndarray:
+            new = list(dict.fromkeys(t for t in texts if t not in lexical_seen))
+            if new:
+                lexical_seen.update(zip(new, view.log_proba([normalize_text(t or "") for t in new]),
+                                        strict=True))
+            return np.array([lexical_seen[t] for t in texts]).reshape(-1, len(LABELS))
+
+        def lexical_predict(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+            p = np.exp(lexical_log_proba(texts))
+            return p, p
+
+        def blend_predict(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+            probs, lp = model_predict(texts)[0], lexical_log_proba(texts)
+            return (blend_log_probabilities(probs, lp, lexical_weight, lexical_temperature),
+                    blend_log_probabilities(probs, lp, lexical_weight))
+
+        t2 = time.time()
+        views["lexical_results"] = evaluate_predictor(lexical_predict, sets)
+        views["lexical_results"]["inference_samples_per_s"] = round(n_pred / (time.time() - t2), 1)
+        views["blend_results"] = evaluate_predictor(blend_predict, sets)
+        views["blend_results"].update(weight=lexical_weight, temperature=lexical_temperature)
 
     t2 = time.time()
     log.info("fitting the TF-IDF baseline on %d training examples", len(train_df))
@@ -254,62 +316,68 @@ def run(model: str, limit: int | None, batch_size: int = 64) -> dict[str, Any]:
     base_res = evaluate_predictor(baseline_predict, sets)
     base_res["train_examples"] = len(train_df)
     base_res["seconds"] = round(time.time() - t2, 1)
-    delta = {
-        k: round(100 * (model_res[k] - base_res[k]), 2)
-        for k in (
-            "nsmc_test_binary_accuracy",
-            "app_test_binary_accuracy",
-            "three_class_accuracy",
-            "three_class_macro_f1",
-        )
-    }
-    return {
+    keys = ("nsmc_test_binary_accuracy", "app_test_binary_accuracy", "three_class_accuracy",
+            "three_class_macro_f1")
+    delta = {k: round(100 * (model_res[k] - base_res[k]), 2) for k in keys}
+    out = {
         "model": model,
+        "lexical": lexical,
         "limit": limit,
         "seconds": round(time.time() - t0, 1),
         "sets": {k: len(v) for k, v in sets.items()},
         "model_results": model_res,
         "baseline_results": base_res,
         "delta_points": delta,
+        **views,
     }
+    if views:
+        out["blend_delta_points"] = {k: round(100 * (views["blend_results"][k] - base_res[k]), 2)
+                                     for k in keys}
+    return out
 
 
 def format_report(res: dict[str, Any]) -> str:
-    """A fixed-width table a human can read in a CI log."""
-    m, b, d = res["model_results"], res["baseline_results"], res["delta_points"]
+    """A fixed-width table a human can read in a CI log: the model alone, with `lexical` the lexical
+    view alone and the blend the pipeline runs, and the baseline."""
+    m, b = res["model_results"], res["baseline_results"]
+    columns = [("model", m)]
+    if "blend_results" in res:
+        columns += [("lexical", res["lexical_results"]), ("blend", res["blend_results"])]
+    columns.append(("tfidf", b))
     rows = [
-        ("NSMC by-movie test, binary acc", "nsmc_test_binary_accuracy", "nsmc_test_binary_accuracy"),
-        ("App reviews (test apps), binary acc", "app_test_binary_accuracy", "app_test_binary_accuracy"),
-        ("3-class test acc", "three_class_accuracy", "three_class_accuracy"),
-        ("3-class test macro-F1", "three_class_macro_f1", "three_class_macro_f1"),
+        ("NSMC by-movie test, binary acc", "nsmc_test_binary_accuracy"),
+        ("App reviews (test apps), binary acc", "app_test_binary_accuracy"),
+        ("3-class test acc", "three_class_accuracy"),
+        ("3-class test macro-F1", "three_class_macro_f1"),
+        ("ECE 3-class test", "three_class_ece"),
+        ("ECE 3-class test at T=1", "three_class_ece_t1"),
+        ("ECE NSMC binary", "nsmc_test_binary_ece"),
+        ("ECE app binary", "app_test_binary_ece"),
+        ("neutral recall (3-class test)", "three_class_neutral_recall"),
     ]
+    blend = res.get("blend_results")
     lines = [
-        f"model: {res['model']}  (limit={res['limit']}, sets={res['sets']})",
-        f"{'metric':40s} {'model':>8s} {'tfidf':>8s} {'diff pt':>8s}",
+        f"model: {res['model']}  lexical: {res.get('lexical')}"
+        + (f" (weight {blend['weight']:g}, T {blend['temperature']:g})" if blend else "")
+        + f"  model T={m['temperature']:.3g}  (limit={res['limit']}, sets={res['sets']})",
+        f"{'metric':40s}" + "".join(f" {name:>8s}" for name, _ in columns) + f" {'diff pt':>8s}",
     ]
-    for title, key, _ in rows:
-        lines.append(f"{title:40s} {m[key]:8.4f} {b[key]:8.4f} {d.get(key, float('nan')):+8.2f}")
-    t = m["temperature"]
-    lines += [
-        f"{'ECE 3-class test (T=1 -> T=' + format(t, '.3g') + ')':40s} {m['three_class_ece_t1']:.4f} -> "
-        f"{m['three_class_ece']:.4f}   tfidf {b['three_class_ece']:.4f}",
-        f"{'ECE NSMC binary (T=1 -> T)':40s} {m['nsmc_test_binary_ece_t1']:.4f} -> "
-        f"{m['nsmc_test_binary_ece']:.4f}   tfidf {b['nsmc_test_binary_ece']:.4f}",
-        f"{'ECE app binary (T=1 -> T)':40s} {m['app_test_binary_ece_t1']:.4f} -> "
-        f"{m['app_test_binary_ece']:.4f}   tfidf {b['app_test_binary_ece']:.4f}",
-        f"3-class accuracy by source: model {m['three_class_by_source']}  tfidf {b['three_class_by_source']}",
-        f"neutral recall (3-class test): model {m['three_class_neutral_recall']:.3f}  "
-        f"tfidf {b['three_class_neutral_recall']:.3f}",
-        "predicted label shares (negative/neutral/positive):",
-    ]
-    for name in m["spread"]:
-        lines.append(f"  {name:10s} model {m['spread'][name]}  tfidf {b['spread'][name]}")
-    ms, bs = m["style_agreement"], b["style_agreement"]
-    lines.append(
-        f"same class after a final period is added ({ms['period_n']} texts): model {ms['period']:.3f}  "
-        f"tfidf {bs['period']:.3f}; after -요 ↔ -ㅂ니다 ({ms['register_n']}): model {ms['register']:.3f}  "
-        f"tfidf {bs['register']:.3f}; after any ending → -ㅂ니다 ({ms['formal_n']}): "
-        f"model {ms['formal']:.3f}  tfidf {bs['formal']:.3f}")
+    best = blend or m
+    for title, key in rows:
+        diff = 100 * (best[key] - b[key]) if key in res["delta_points"] else float("nan")
+        lines.append(f"{title:40s}" + "".join(f" {r[key]:8.4f}" for _, r in columns) + f" {diff:+8.2f}")
+    lines.append(f"(diff pt: {'blend' if blend else 'model'} − tfidf)")
+    for name, r in columns:
+        lines.append(f"3-class accuracy by source, {name}: {r['three_class_by_source']}")
+    lines.append("predicted label shares (negative/neutral/positive):")
+    for spread in m["spread"]:
+        lines.append(f"  {spread:10s} " + "  ".join(f"{name} {r['spread'][spread]}" for name, r in columns))
+    n = m["style_agreement"]
+    lines.append(f"same class after a final period is added ({n['period_n']}) / -요 ↔ -ㅂ니다 "
+                 f"({n['register_n']}) / any ending → -ㅂ니다 ({n['formal_n']}):")
+    for name, r in columns:
+        st = r["style_agreement"]
+        lines.append(f"  {name:8s} {st['period']:.3f} / {st['register']:.3f} / {st['formal']:.3f}")
     lines.append(
         f"model inference {m['inference_samples_per_s']} samples/s; baseline trained on "
         f"{b['train_examples']:,} examples in {b['seconds']} s; total {res['seconds']} s"
@@ -373,16 +441,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--card", action="store_true", help="write the test figures into the model's MODEL_CARD.md"
     )
+    p.add_argument("--config", type=Path, default=None,
+                   help="the config whose models.lexical_sentiment / lexical_weight / lexical_temperature "
+                        "the blend uses (default: configs/sori.yaml)")
+    p.add_argument("--no-lexical", action="store_true",
+                   help="score the model alone (no lexical view, no blend), as `lexical_sentiment: null`")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    models = load_config(args.config).models
+    lexical = None if args.no_lexical else models.lexical_sentiment
     try:
-        res = run(args.model, args.limit, args.batch_size)
+        res = run(args.model, args.limit, args.batch_size, lexical, models.lexical_weight,
+                  models.lexical_temperature)
     except SharedDataMissing as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(format_report(res))
     if args.json:
         args.json.write_text(json.dumps(res, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(format_report(res))
     if args.card:
         folder = resolve_voc(args.model) if is_voc_model(args.model) else Path(resolve_sentiment(args.model))
         card = folder / "MODEL_CARD.md"

@@ -9,7 +9,7 @@ those would turn "안 와요" into "오다". Typed masks such as [전화번호] 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from itertools import accumulate
 from typing import Any
@@ -59,6 +59,11 @@ RESPACE_MIN_SHARE = 0.1
 def shared_kiwi() -> Kiwi:
     """Kiwi takes seconds and hundreds of MB to load: one instance per process."""
     return Kiwi()
+
+
+def morphemes_of(tokens: Iterable[Any]) -> list[str]:
+    """Kiwi tokens as `form/tag` strings: what the lexical sentiment view (models/lexical.py) reads."""
+    return [f"{t.form}/{t.tag}" for t in tokens]
 
 
 def keyword_of(form: str, tag: str) -> str | None:
@@ -148,6 +153,7 @@ class KoreanAnalyzer:
                                          for t in tokens if t.tag.startswith("NN")),
                         lemmas="".join(forms),
                         lemma_bounds=frozenset(accumulate((len(f) for f in forms), initial=0)),
+                        morphemes=tuple(morphemes_of(tokens)),
                         contrast_tail=contrast_tail(text, tokens, end),
                         **denials(text, tokens, start, end),
                     )

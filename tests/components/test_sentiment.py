@@ -288,3 +288,9 @@ def test_evaluate_runs_on_a_small_subset(capsys) -> None:
     out = capsys.readouterr().out
     assert "NSMC by-movie test" in out and "App reviews" in out and "ECE" in out
     assert "same class after a final period is added" in out
+    header = next(line for line in out.splitlines() if line.startswith("metric"))
+    assert header.split()[1:5] == ["model", "lexical", "blend", "tfidf"]  # the config's blend is scored
+
+    assert evaluate_sentiment.main(["--limit", "24", "--no-lexical"]) == 0
+    header = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("metric"))
+    assert header.split()[1:3] == ["model", "tfidf"]
