@@ -250,6 +250,26 @@ def test_the_same_input_gives_the_same_topics_and_labels(corpus, encoder):
 
 
 @pytest.mark.slow
+def test_batched_mmr_keeps_the_words_bertopics_mmr_keeps(corpus, encoder):
+    """The one-call MMR re-ranks every topic's c-TF-IDF candidates exactly as BERTopic's does topic by
+    topic (its embedding calls are only batched)."""
+    from bertopic.representation import MaximalMarginalRelevance
+
+    from pipeline.topics.embeddings import BatchedMMR
+
+    model = fit(corpus, encoder).model
+    vocabulary = model.vectorizer_model.get_feature_names_out()
+    candidates = {t: [(w, 1.0 / (i + 1)) for i, w in enumerate(vocabulary[20 * t + 23 : 20 * t + 53])]
+                  for t in range(-1, 4)}
+    candidates[4] = []
+    batched = BatchedMMR(diversity=0.3, top_n_words=10).extract_topics(model, None, None, candidates)
+    one_by_one = MaximalMarginalRelevance(diversity=0.3, top_n_words=10).extract_topics(
+        model, None, None, {t: words for t, words in candidates.items() if words})
+    assert batched == {**one_by_one, 4: []}
+    assert all(len(words) == 10 for t, words in batched.items() if t != 4)
+
+
+@pytest.mark.slow
 def test_a_window_too_small_for_a_topic_still_fits(corpus, encoder):
     """Fewer sentences than min_topic_size, so HDBSCAN finds at most one cluster: c-TF-IDF then sees one
     or two joined documents and must keep their words (min_df=2 over topic documents lost them all)."""
