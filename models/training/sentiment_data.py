@@ -233,6 +233,15 @@ def vary_style(text: str, rng: np.random.Generator) -> str:
     return out or text
 
 
+def with_varied_style(frame: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, float]:
+    """The frame with every text's style varied (`vary_style`, seeded) and the share of texts it
+    changed: the final period and the formal register mark the neutral class (petitions) otherwise."""
+    rng = np.random.default_rng(seed)
+    varied = [vary_style(t, rng) for t in frame["text"]]
+    changed = [v != t for v, t in zip(varied, frame["text"], strict=True)]
+    return frame.assign(text=varied), float(np.mean(changed)) if changed else 0.0
+
+
 def shared_data_dir() -> Path:
     """The corpora folder, failing loudly when the sentiment sets are absent."""
     return require(["nsmc_raw/reviews.tsv.gz", "kote_emotions/comments.tsv.gz",

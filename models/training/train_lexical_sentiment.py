@@ -2,16 +2,19 @@
 regression.
 
     python -m models.training.train_lexical_sentiment [--out models/weights/sentiment-kiwi-tfidf]
-        [--n-features 1048576] [--min-df 3] [--c 2.0] [--max-train N] [--seed 13]
+        [--n-features 1048576] [--min-df 3] [--c 2.0] [--max-train N] [--seed 13] [--vary-style]
 
 Data: the training split of `models.training.sentiment_data.training_frame` (NSMC CC0, KOTE MIT,
 petitions CC0), the split the VOC model and the evaluation's TF-IDF baseline are trained on; never dev
 or test rows, never app reviews (evaluation only). Texts are normalised as the pipeline normalises them
 (`normalize_text`) before Kiwi reads them. Deterministic: seeded sampling, Kiwi, a hash that does not
-depend on the process and lbfgs on a fixed input. Prints accuracy on the dev split (3-class and NSMC
-binary) with the stored fp16 coefficients and with the fp32 ones they were rounded from, so a change
-that the rounding hurts shows. Writes `lexical_sentiment.npz` and `lexical_sentiment.json` (settings
-and dev figures); the model card is written by hand from those and `evaluate_sentiment`.
+depend on the process and lbfgs on a fixed input. `--vary-style` restyles the training texts at random
+as `train_sentiment --vary-style` does (`sentiment_data.vary_style`): the final -요/-ㅂ니다 register and
+period, which otherwise mark the neutral class (formal petition sentences), then say nothing about it.
+Prints accuracy on the dev split (3-class and NSMC binary) with the stored fp16 coefficients and with
+the fp32 ones they were rounded from, so a change that the rounding hurts shows. Writes
+`lexical_sentiment.npz` and `lexical_sentiment.json` (settings and dev figures); the model card is
+written by hand from those and `evaluate_sentiment`.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from models.training.sentiment_data import (
     load_corpus,
     nsmc_binary,
     training_frame,
+    with_varied_style,
 )
 from pipeline.text.normalize import normalize_text
 
@@ -55,11 +59,14 @@ def dev_figures(model: LexicalSentiment, three: tuple[list[list[str]], np.ndarra
 
 
 def train(out: Path, n_features: int, min_df: int, c: float, max_train: int | None, seed: int,
-          dev_examples: int = 6000) -> dict[str, Any]:
+          vary_style: bool = False, dev_examples: int = 6000) -> dict[str, Any]:
     """Fits on the training split, writes the model to `out`, returns its settings and dev figures."""
     t0 = time.time()
     corpus = load_corpus()
     train_df = training_frame(corpus, "train", max_train, seed)
+    style_changed = 0.0
+    if vary_style:
+        train_df, style_changed = with_varied_style(train_df, seed)
     log.info("tokenising %d training texts", len(train_df))
     train_m = morphemes(train_df["text"].tolist())
     t1 = time.time()
@@ -76,7 +83,7 @@ def train(out: Path, n_features: int, min_df: int, c: float, max_train: int | No
                     "sublinear tf x smoothed idf, L2",
         "n_features": n_features, "min_df": min_df, "c": c, "seed": seed,
         "class_weight": "balanced", "labels": ["negative", "neutral", "positive"],
-        "train_examples": len(train_df),
+        "train_examples": len(train_df), "style_varied_share": round(style_changed, 4),
         "train_by_source": {k: int(v) for k, v in train_df["source"].value_counts().sort_index().items()},
         "columns_kept": len(model.columns),
         "dev_examples": {"three_class": len(dev3), "nsmc_binary": len(dev2)},
@@ -99,9 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--c", type=float, default=2.0)
     p.add_argument("--max-train", type=int, default=None, help="cap the training rows (quick runs)")
     p.add_argument("--seed", type=int, default=SEED)
+    p.add_argument("--vary-style", action="store_true",
+                   help="vary the final register and period of training texts at random (vary_style)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    settings = train(args.out, args.n_features, args.min_df, args.c, args.max_train, args.seed)
+    settings = train(args.out, args.n_features, args.min_df, args.c, args.max_train, args.seed,
+                     args.vary_style)
     print(json.dumps(settings, indent=2, ensure_ascii=False))
     return 0
 

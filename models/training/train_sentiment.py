@@ -44,7 +44,7 @@ from models.training.sentiment_data import (
     POSITIVE,
     load_corpus,
     training_frame,
-    vary_style,
+    with_varied_style,
     with_written,
 )
 
@@ -195,11 +195,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     train_df = training_frame(corpus, "train", args.max_train, args.seed)
     train_df = with_written(train_df, args.written_per_class, args.seed)
     style_changed = 0.0
-    if args.vary_style:  # the final period and the formal register mark the neutral class (petitions)
-        style_rng = np.random.default_rng(args.seed)
-        varied = [vary_style(t, style_rng) for t in train_df["text"]]
-        style_changed = float(np.mean([v != t for v, t in zip(varied, train_df["text"], strict=True)]))
-        train_df = train_df.assign(text=varied)
+    if args.vary_style:
+        train_df, style_changed = with_varied_style(train_df, args.seed)
     dev_df = training_frame(corpus, "dev", args.dev_size, args.seed)
     log.info("train %d %s", len(train_df), train_df["label"].value_counts().sort_index().to_dict())
     log.info("train sources %s", train_df["source"].value_counts().to_dict())
