@@ -80,20 +80,27 @@ def finish_documents(config_path: str | None, docs: list[Document]) -> tuple[lis
     return Sori.open(config_path).finish(docs)
 
 
+def _as_is(value: object) -> object:
+    return value
+
+
 def mine(config_path: str | None, batches: list[SourceBatch]) -> tuple[list[Document], str]:
     """Classification batches go to the task runner the config names, chosen at run time, so the
     same flow honours the config whether run by the CLI, `sori serve` or a work-pool worker.
 
     Records and documents go to tasks `quote`d: Prefect would otherwise walk every dataclass field of
-    every document (sentences, scores, embeddings) looking for futures, for seconds per task."""
+    every document (sentences, scores, embeddings) looking for futures, for seconds per task. Not to a
+    Dask cluster: its submit rebuilds tuples, and a quoted value is one, so the worker would get a bare
+    tuple (and there the parameters are pickled whole anyway)."""
     config = Sori.open(config_path).config
     items = [item for batch in batches for item in batch.items]
     conversations = [c for batch in batches for c in batch.conversations]
     size = config.runner.batch_size
+    shipped = quote if config.runner.kind == "threads" else _as_is
     with task_runner(config) as runner:
         futures = [
-            runner.submit(classify_batch, {"config_path": config_path, "items": quote(items[i : i + size]),
-                                           "conversations": quote(conversations)})
+            runner.submit(classify_batch, {"config_path": config_path, "items": shipped(items[i : i + size]),
+                                           "conversations": shipped(conversations)})
             for i in range(0, len(items), size)
         ]
         sizes = [len(items[i : i + size]) for i in range(0, len(items), size)]
