@@ -341,8 +341,8 @@ class CosineUMAP:
 def _cache_umap_kernels() -> None:
     """umap-learn compiles its parallel numba kernels without numba's cache, so every process that fits
     a topic model spent seconds compiling them again. With caching turned on they are compiled once and
-    read back (numba's cache beside umap-learn, or $NUMBA_CACHE_DIR where that is read-only); the
-    compiled code is the same, so is the layout."""
+    read back (numba's cache: beside umap-learn, in the user's cache folder where that is read-only, or in
+    $NUMBA_CACHE_DIR); the compiled code is the same, so is the layout."""
     import umap.layouts
     import umap.umap_
 
