@@ -18,7 +18,6 @@ intercepts, over the classes in `LABELS` order (0 negative, 1 neutral, 2 positiv
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from models.digest import weights_spec
 from pipeline.text.korean import morphemes_of, shared_kiwi
 
 BUILTIN_LEXICAL = "builtin:sentiment-kiwi-tfidf"
@@ -74,8 +74,7 @@ def resolve_lexical(name_or_path: str) -> Path:
 def lexical_spec(name_or_path: str) -> str:
     """The model as rows and fitted heads record it: the builtin's weights change between releases under
     one name, so its spec carries a short digest of them (`builtin:sentiment-kiwi-tfidf@1a2b3c4d`)."""
-    with open(resolve_lexical(name_or_path) / WEIGHTS_FILE, "rb") as fh:
-        return f"{name_or_path}@{hashlib.file_digest(fh, 'sha256').hexdigest()[:8]}"
+    return weights_spec(name_or_path, resolve_lexical(name_or_path) / WEIGHTS_FILE)
 
 
 class LexicalSentiment:

@@ -13,7 +13,6 @@ pooling), so its scores do not depend on its batch mates.
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -21,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from models.digest import weights_spec
 
 SETTINGS_FILE = "voc_model.json"
 WEIGHTS_FILE = "voc_model.safetensors"
@@ -73,8 +74,7 @@ def voc_spec(name_or_path: str) -> str:
     its spec carries a short digest of them (`builtin:voc-e5@1a2b3c4d`)."""
     if name_or_path != BUILTIN_VOC:
         return name_or_path
-    with open(resolve_voc(name_or_path) / WEIGHTS_FILE, "rb") as fh:
-        return f"{name_or_path}@{hashlib.file_digest(fh, 'sha256').hexdigest()[:8]}"
+    return weights_spec(name_or_path, resolve_voc(name_or_path) / WEIGHTS_FILE)
 
 
 def _torch() -> Any:
