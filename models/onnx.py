@@ -1,9 +1,10 @@
 """ONNX Runtime versions of sori's sentiment classifier and sentence encoder, optionally int8.
 
 Why: on a laptop-class CPU the plain PyTorch models are the slowest stage of a run. Exported to ONNX,
-run by ONNX Runtime on length-sorted batches and with int8 weights (dynamic quantisation), the same
-models classify several times faster for a fraction of an accuracy point (`sori bench` measures
-both, on this machine, every time it runs; recorded figures: docs/evaluation.md#speed).
+run by ONNX Runtime on length-sorted batches, the same models classify several times faster; with int8
+weights (static, calibrated at build time: `models.quantize`) faster still, for a fraction of an
+accuracy point (`sori bench` measures both, on this machine, every time it runs; recorded figures:
+docs/evaluation.md#speed).
 
 Each model is exported once, on first use, into ``$SORI_HOME/onnx/<name>-<hash of its source
 files>/`` (``model.onnx`` in fp32, ``model.int8.onnx``, the tokenizer and ``sori_onnx.json``). The
@@ -72,13 +73,10 @@ Precision = Literal["fp32", "int8"]
 ONNX_HOME = SORI_HOME / "onnx"
 OPSET = 17
 # Bump when the exported graphs or the quantisation change, so older cached builds are redone.
-EXPORT_VERSION = 2
+EXPORT_VERSION = 3
 MARKER = "sori_onnx.json"
 FILES: dict[Precision, str] = {"fp32": "model.onnx", "int8": "model.int8.onnx"}
 PRECISION: dict[str, Precision] = {"onnx": "fp32", "onnx-int8": "int8"}
-# Only weight matrices are quantised: the 250k-row word embedding (Gather) stays fp32
-# (docs/decisions/0002-onnx-fp32-by-default.md).
-QUANTIZED_OPS = ["MatMul", "Gemm"]
 FP32_TOLERANCE = 1e-3  # max |Δp| (classifier) or 1 - cosine (encoder) allowed against PyTorch
 
 # Varied Korean the build checks the graphs on: lengths, spacing, slang, emoji, masks, English.
@@ -282,32 +280,15 @@ def _eager_attention(model: Any) -> Iterator[None]:
         model.set_attn_implementation(before)
 
 
-def feed_forward_outputs(graph: Any, config: Any) -> list[str]:
-    """The MatMul nodes projecting each layer's feed-forward activations back to the hidden size.
+def _quantize(out: Path, config: Any, tokenizer: Any, prefix: str) -> dict[str, Any]:
+    """The static int8 graph beside the fp32 one (`models.quantize`: calibrated at build time, so
+    batch-invariant); returns what the build records of it."""
+    from models.quantize import calibration_texts, quantize_int8
 
-    Their inputs come straight out of GELU and carry the outliers that per-tensor int8 activations
-    quantise worst. Found by weight shape (intermediate × hidden), not by node name, so any BERT-like
-    export is covered.
-    """
-    shape = (getattr(config, "intermediate_size", None), getattr(config, "hidden_size", None))
-    weights = {init.name for init in graph.initializer if tuple(init.dims) == shape}
-    return [node.name for node in graph.node
-            if node.op_type == "MatMul" and any(name in weights for name in node.input)]
-
-
-def _quantize(src: Path, dst: Path, config: Any) -> None:
-    """Dynamic int8 quantisation: weights per output channel, activations quantised at run time.
-
-    The feed-forward output projections stay fp32: quantising them too costs accuracy and label
-    agreement against fp32, keeping them costs some of the speed-up. Figures: docs/evaluation.md#speed;
-    decision: docs/decisions/0002-onnx-fp32-by-default.md.
-    """
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    keep_fp32 = feed_forward_outputs(onnx.load(str(src), load_external_data=False).graph, config)
-    quantize_dynamic(src, dst, weight_type=QuantType.QInt8, per_channel=True,
-                     op_types_to_quantize=QUANTIZED_OPS, nodes_to_exclude=keep_fp32)
+    texts, source = calibration_texts(CHECK_TEXTS)
+    counts = quantize_int8(out / FILES["fp32"], out / FILES["int8"], config, tokenizer,
+                           [prefix + text for text in texts])
+    return {"int8_calibration": source, **counts}
 
 
 def _sample(tokenizer: Any, prefix: str) -> dict[str, Any]:
@@ -331,7 +312,7 @@ def _export_classifier(name_or_path: str, out: Path) -> dict[str, Any]:
     sample = _sample(torch_model.tokenizer, torch_model.settings.prefix)
     with _eager_attention(torch_model.model):
         _export(Logits(torch_model.model), sample, out / FILES["fp32"], "logits")
-    _quantize(out / FILES["fp32"], out / FILES["int8"], torch_model.model.config)
+    quantised = _quantize(out, torch_model.model.config, torch_model.tokenizer, torch_model.settings.prefix)
     torch_model.tokenizer.save_pretrained(out)
 
     reference = torch_model.predict(CHECK_TEXTS).probs
@@ -346,7 +327,7 @@ def _export_classifier(name_or_path: str, out: Path) -> dict[str, Any]:
         checks[f"{precision}_label_agreement"] = float((probs.argmax(1) == reference.argmax(1)).mean())
     if checks["fp32_max_abs_dp"] > FP32_TOLERANCE:
         raise RuntimeError(f"the ONNX export of {name_or_path} does not match PyTorch: {checks}")
-    return {"mapping": torch_model.mapping, "checks": checks}
+    return {"mapping": torch_model.mapping, "checks": checks, **quantised}
 
 
 def _export_encoder(name_or_path: str, out: Path) -> dict[str, Any]:
@@ -384,7 +365,7 @@ def _export_encoder(name_or_path: str, out: Path) -> dict[str, Any]:
     sample = _sample(st.tokenizer, prompt)
     with _eager_attention(st[0].auto_model):
         _export(Embeddings(st[0].auto_model), sample, out / FILES["fp32"], "embeddings")
-    _quantize(out / FILES["fp32"], out / FILES["int8"], st[0].auto_model.config)
+    quantised = _quantize(out, st[0].auto_model.config, st.tokenizer, prompt)
     st.tokenizer.save_pretrained(out)
 
     meta: dict[str, Any] = {
@@ -403,7 +384,7 @@ def _export_encoder(name_or_path: str, out: Path) -> dict[str, Any]:
         checks[f"{precision}_min_cosine"] = round(float(cosine.min()), 6)
     if checks["fp32_min_cosine"] < 1 - FP32_TOLERANCE:
         raise RuntimeError(f"the ONNX export of {name_or_path} does not match PyTorch: {checks}")
-    return {**meta, "checks": checks}
+    return {**meta, "checks": checks, **quantised}
 
 
 def _export_voc(name_or_path: str, out: Path) -> dict[str, Any]:
@@ -413,7 +394,8 @@ def _export_voc(name_or_path: str, out: Path) -> dict[str, Any]:
     texts = [torch_model.settings.prefix + t for t in CHECK_TEXTS[:2]]
     sample = dict(torch_model.tokenizer(texts, padding=True, return_tensors="pt"))
     _export(torch_model.module, sample, out / FILES["fp32"], "outputs")
-    _quantize(out / FILES["fp32"], out / FILES["int8"], torch_model.module.lower.config)
+    quantised = _quantize(out, torch_model.module.lower.config, torch_model.tokenizer,
+                          torch_model.settings.prefix)
     torch_model.tokenizer.save_pretrained(out)
 
     reference = torch_model.score(CHECK_TEXTS)
@@ -430,7 +412,7 @@ def _export_voc(name_or_path: str, out: Path) -> dict[str, Any]:
         checks[f"{precision}_min_cosine"] = round(float(cosine.min()), 6)
     if checks["fp32_max_abs_dp"] > FP32_TOLERANCE or checks["fp32_min_cosine"] < 1 - FP32_TOLERANCE:
         raise RuntimeError(f"the ONNX export of {name_or_path} does not match PyTorch: {checks}")
-    return {"hidden": torch_model.hidden, "checks": checks}
+    return {"hidden": torch_model.hidden, "checks": checks, **quantised}
 
 
 # --------------------------------------------------------------------------- inference

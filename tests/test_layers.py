@@ -15,7 +15,7 @@ PACKAGES = ("pipeline", "models", "flows")
 # Lowest first: a module may import its own layer and the layers before it, never one after it.
 LAYERS = (
     ("pipeline.__init__", "pipeline.window", "pipeline.document", "pipeline.text", "pipeline.inert"),
-    ("models.digest", "models.lexical"),
+    ("models.digest", "models.lexical", "models.quantize"),
     ("pipeline.secrets", "pipeline.config"),
     ("models.encoder", "models.sentiment", "models.onnx", "models.embedder", "models.voc", "models.__init__"),
     ("pipeline.ingest",),

@@ -29,6 +29,7 @@ import pandas as pd
 
 from models.onnx import OnnxSentimentClassifier, OnnxVocModel, available_cores, sentence_model
 from models.sentiment import SentimentClassifier
+from models.voc import VocScores
 from pipeline.config import PROJECT_ROOT, SoriConfig, load_config
 from pipeline.text.normalize import normalize_text
 
@@ -169,15 +170,17 @@ def run(config: SoriConfig, sentences: int = 1000, rounds: int = 3, accuracy: bo
         Timing("(a) transformers pipeline, fp32, default settings", _plain_pipeline(torch_clf, texts), n),
         Timing(f"(b) sori torch fp32, length-sorted batches of {batch}", scored("torch", torch_clf), n),
         Timing("(c) ONNX Runtime fp32, same batches", scored("onnx", onnx_fp32), n),
-        Timing("(d) ONNX Runtime int8 (dynamic; FFN outputs fp32)", scored("onnx-int8", onnx_int8), n),
+        Timing("(d) ONNX Runtime int8 (static, calibrated)", scored("onnx-int8", onnx_int8), n),
     ]
     encoder = sentence_model(models.encoder, "cpu", "onnx")
     rows.append(Timing("(e) voc: null, ONNX fp32: (c) + the encoder's pass",
                        lambda: (onnx_fp32.predict(texts, batch), encoder.encode(texts, "query", batch)), n))
+    voc_scores: dict[str, VocScores] = {}
     if models.voc:
-        voc = OnnxVocModel.from_pretrained(models.voc, "cpu", "fp32")
-        rows.append(Timing("(f) VOC model, ONNX fp32: one pass, every head",
-                           lambda: voc.score(texts, batch), n))
+        for precision, label in (("fp32", "(f) VOC model, ONNX fp32: one pass, every head"),
+                                 ("int8", "(f8) VOC model, ONNX int8 (static): the same")):
+            voc = OnnxVocModel.from_pretrained(models.voc, "cpu", precision)
+            rows.append(Timing(label, _voc_pass(voc, texts, batch, voc_scores, precision), n))
     gpu = _gpu_classifier(torch_clf)
     if gpu is not None:
         rows.append(Timing("(g) (a)'s model in bf16 on the GPU, batches of 256",
@@ -214,6 +217,13 @@ def run(config: SoriConfig, sentences: int = 1000, rounds: int = 3, accuracy: bo
     for name, label in (("onnx", "(c) ONNX Runtime fp32"), ("onnx-int8", "(d) ONNX Runtime int8")):
         same = (outputs[name].argmax(1) == outputs["torch"].argmax(1)).mean()
         lines.append(f"{label:54s} {100 * same:8.1f}% {np.abs(outputs[name] - outputs['torch']).max():9.4f}")
+    if voc_scores:
+        fp32, int8 = voc_scores["fp32"], voc_scores["int8"]
+        lines.append(f"{'(f8) against (f): sentiment / pain / top category':54s} "
+                     f"{100 * (int8.sentiment.argmax(1) == fp32.sentiment.argmax(1)).mean():8.1f}% "
+                     f"{np.abs(int8.sentiment - fp32.sentiment).max():9.4f}  "
+                     f"pain {100 * ((int8.pain >= 0.5) == (fp32.pain >= 0.5)).mean():.1f}%, "
+                     f"category {100 * (int8.categories.argmax(1) == fp32.categories.argmax(1)).mean():.1f}%")
     nsmc = _nsmc() if accuracy else None
     if nsmc is not None:
         gold = nsmc["label"].to_numpy()
@@ -226,6 +236,14 @@ def run(config: SoriConfig, sentences: int = 1000, rounds: int = 3, accuracy: bo
         lines += ["", "NSMC accuracy: skipped (" + ("--quick" if not accuracy else
                                                     "no development data; set SORI_SHARED_DATA") + ")"]
     return "\n".join(lines)
+
+
+def _voc_pass(voc: OnnxVocModel, texts: list[str], batch: int, into: dict[str, VocScores], key: str
+              ) -> Callable[[], object]:
+    def score() -> None:
+        into[key] = voc.score(texts, batch)
+
+    return score
 
 
 def main(quick: bool = False, config_path: str | None = None) -> int:
