@@ -39,6 +39,7 @@ from models.lexical import (
     kiwi_morphemes,
     morpheme_features,
 )
+from models.onnx import PRECISION, Precision
 from models.sentiment import (
     BUILTIN_SENTIMENT,
     LABELS,
@@ -218,16 +219,17 @@ def evaluation_sets(limit: int | None, seed: int = SEED) -> dict[str, pd.DataFra
 Logits = Callable[[Sequence[str]], np.ndarray]
 
 
-def model_logits(model: str, batch_size: int = 64) -> tuple[Logits, float]:
+def model_logits(model: str, batch_size: int = 64, precision: Precision = "fp32") -> tuple[Logits, float]:
     """`(logits_of, temperature)` of a sentiment classifier or a VOC model's sentiment head (on ONNX
-    Runtime, as the pipeline runs it, texts normalised as the pipeline does). Logits are kept per text,
-    so sets and restyled texts that repeat a text, and every view that blends the model, pay once."""
+    Runtime in `precision`, as the pipeline runs it, texts normalised as the pipeline does). Logits are
+    kept per text, so sets and restyled texts that repeat a text, and every view that blends the model,
+    pay once."""
     from models.sentiment import SentimentClassifier
 
     if is_voc_model(model):
         from models.onnx import OnnxVocModel
 
-        voc = OnnxVocModel.from_pretrained(model)
+        voc = OnnxVocModel.from_pretrained(model, precision=precision)
         temperature = voc.settings.temperature
 
         def compute(texts: Sequence[str]) -> np.ndarray:
@@ -251,23 +253,26 @@ def model_logits(model: str, batch_size: int = 64) -> tuple[Logits, float]:
     return logits_of, temperature
 
 
-def voc_probabilities(model: str, batch_size: int = 64) -> Callable[[Sequence[str]], np.ndarray]:
+def voc_probabilities(model: str, batch_size: int = 64, precision: Precision = "fp32"
+                      ) -> Callable[[Sequence[str]], np.ndarray]:
     """The model's calibrated probabilities (n, 3), as the pipeline computes them before any blend."""
-    logits_of, temperature = model_logits(model, batch_size)
+    logits_of, temperature = model_logits(model, batch_size, precision)
     return lambda texts: softmax_with_temperature(logits_of(texts), temperature)
 
 
 def run(model: str, limit: int | None, batch_size: int = 64, lexical: str | None = BUILTIN_LEXICAL,
-        lexical_weight: float = 0.0, lexical_temperature: float = 1.0) -> dict[str, Any]:
-    """Evaluate `model` alone, the lexical view alone, their blend as the pipeline runs it (with
-    `lexical`; None skips both) and the baseline; returns a JSON-able dict (also printed by `main`)."""
+        lexical_weight: float = 0.0, lexical_temperature: float = 1.0, precision: Precision = "fp32"
+        ) -> dict[str, Any]:
+    """Evaluate `model` alone (a VOC model on ONNX Runtime in `precision`), the lexical view alone,
+    their blend as the pipeline runs it (with `lexical`; None skips both) and the baseline; returns a
+    JSON-able dict (also printed by `main`)."""
     shared_data_dir()  # fail early, with the clear message, before loading any model
     t0 = time.time()
     sets = evaluation_sets(limit)
     train_df = sets.pop("_train")
     log.info("sets %s", {k: len(v) for k, v in sets.items()})
 
-    logits_of, temperature = model_logits(model, batch_size)
+    logits_of, temperature = model_logits(model, batch_size, precision)
 
     def model_predict(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         logits = logits_of(texts)
@@ -443,7 +448,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--config", type=Path, default=None,
                    help="the config whose models.lexical_sentiment / lexical_weight / lexical_temperature "
-                        "the blend uses (default: configs/sori.yaml)")
+                        "the blend uses and whose models.backend picks a VOC model's precision "
+                        "(onnx-int8: int8; default: configs/sori.yaml)")
     p.add_argument("--no-lexical", action="store_true",
                    help="score the model alone (no lexical view, no blend), as `lexical_sentiment: null`")
     args = p.parse_args(argv)
@@ -452,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
     lexical = None if args.no_lexical else models.lexical_sentiment
     try:
         res = run(args.model, args.limit, args.batch_size, lexical, models.lexical_weight,
-                  models.lexical_temperature)
+                  models.lexical_temperature, PRECISION.get(models.backend, "fp32"))
     except SharedDataMissing as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
