@@ -94,7 +94,7 @@ class Pipeline:
                 f"encoder={models.encoder};sentiment={sentiment_spec(models.sentiment)}")
         if models.lexical_sentiment:
             used += f";lexical={lexical_spec(models.lexical_sentiment)}@w{models.lexical_weight:g}"
-        models_used = (f"sori={__version__};{used};taxonomy=v{taxonomy.version};"
+        models_used = (f"sori={__version__};{used};backend={models.backend};taxonomy=v{taxonomy.version};"
                        f"phrases={phrases_digest(config.tagging.phrases)};"
                        f"pain_examples={phrases_digest(config.pain.examples)}")
         return cls([factory.from_config(config, resources) for factory in DEFAULT_COMPONENTS], models_used)
