@@ -450,7 +450,7 @@ def _batches(encoded: list[list[int]], batch_size: int, pad_id: int) -> Iterator
         yield rows, ids, mask
 
 
-def _run(session: Any, tokenizer: Any, texts: Sequence[str], max_length: int, batch_size: int,
+def _run(session: Any, tokenizer: BuiltTokenizer, texts: Sequence[str], max_length: int, batch_size: int,
          width: int) -> np.ndarray:
     """The graph's output (n, width) for each text, in input order.
 
@@ -461,8 +461,8 @@ def _run(session: Any, tokenizer: Any, texts: Sequence[str], max_length: int, ba
     out = np.zeros((len(first), width), dtype=np.float32)
     if not first:
         return out
-    encoded = tokenizer(list(first), truncation=True, max_length=max_length)["input_ids"]
-    for rows, ids, mask in _batches(encoded, batch_size, tokenizer.pad_token_id or 0):
+    encoded = tokenizer.encode(list(first), max_length)
+    for rows, ids, mask in _batches(encoded, batch_size, tokenizer.pad_token_id):
         out[rows] = session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
     return out[positions]
 
@@ -470,8 +470,8 @@ def _run(session: Any, tokenizer: Any, texts: Sequence[str], max_length: int, ba
 class OnnxSentimentClassifier:
     """`SentimentClassifier` on ONNX Runtime: same labels, calibration, prefix and truncation."""
 
-    def __init__(self, session: Any, tokenizer: Any, settings: SentimentSettings, mapping: list[int],
-                 precision: Precision = "fp32"):
+    def __init__(self, session: Any, tokenizer: BuiltTokenizer, settings: SentimentSettings,
+                 mapping: list[int], precision: Precision = "fp32"):
         self.session = session
         self.tokenizer = tokenizer
         self.settings = settings
@@ -510,7 +510,8 @@ class OnnxSentenceEncoder:
     model reaches it through the Embedder, so loading it never imports BERTopic.
     """
 
-    def __init__(self, session: Any, tokenizer: Any, meta: dict[str, Any], precision: Precision = "fp32"):
+    def __init__(self, session: Any, tokenizer: BuiltTokenizer, meta: dict[str, Any],
+                 precision: Precision = "fp32"):
         self.session = session
         self.tokenizer = tokenizer
         self.prompts: dict[str, str] = meta["prompts"]
@@ -542,7 +543,7 @@ class OnnxSentenceEncoder:
 class OnnxVocModel:
     """`models.voc.VocModel` on ONNX Runtime: the same one pass, tokenisation and post-processing."""
 
-    def __init__(self, session: Any, tokenizer: Any, settings: VocSettings, hidden: int,
+    def __init__(self, session: Any, tokenizer: BuiltTokenizer, settings: VocSettings, hidden: int,
                  precision: Precision = "fp32"):
         self.session = session
         self.tokenizer = tokenizer
@@ -567,15 +568,37 @@ class OnnxVocModel:
         return scores_from_outputs(self.outputs(texts, batch_size), self.settings, self.hidden)
 
 
-def _tokenizer(directory: Path) -> Any:
-    """The tokenizer saved with a build: the graphs never depend on the source model's files."""
-    from transformers import AutoTokenizer
+class BuiltTokenizer:
+    """The tokenizer saved with a build (its `tokenizer.json`), run by the `tokenizers` library alone.
 
-    return AutoTokenizer.from_pretrained(directory, local_files_only=True)
+    The ids are those of the model's `transformers` tokenizer, special tokens and truncation included
+    (tests/models/test_onnx.py), but loading it imports neither transformers nor torch, which took
+    most of a warm start-up's model load. The graphs never depend on the source model's files.
+    """
+
+    def __init__(self, directory: Path):
+        from tokenizers import Tokenizer
+
+        self._tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        self._tokenizer.no_padding()
+        config = json.loads((directory / "tokenizer_config.json").read_text(encoding="utf-8"))
+        pad = config.get("pad_token")
+        self.pad_token_id: int = (self._tokenizer.token_to_id(pad) if isinstance(pad, str) else None) or 0
+        self._max_length: int | None = None
+
+    def encode(self, texts: Sequence[str], max_length: int) -> list[list[int]]:
+        """Token ids of each text, special tokens added, cut to `max_length` as `truncation=True` does."""
+        if max_length != self._max_length:
+            self._tokenizer.enable_truncation(max_length)
+            self._max_length = max_length
+        return [encoding.ids for encoding in self._tokenizer.encode_batch(list(texts))]
 
 
-def _read_built(kind: Kind, name_or_path: str) -> tuple[Path, dict[str, Any],
-                                                                                    Any]:
+def _tokenizer(directory: Path) -> BuiltTokenizer:
+    return BuiltTokenizer(directory)
+
+
+def _read_built(kind: Kind, name_or_path: str) -> tuple[Path, dict[str, Any], BuiltTokenizer]:
     directory = build(kind, name_or_path)
     meta = json.loads((directory / MARKER).read_text(encoding="utf-8"))
     return directory, meta, _tokenizer(directory)

@@ -135,6 +135,40 @@ def test_int8_scores_do_not_depend_on_batch_mates(sentences: list[str]) -> None:
     np.testing.assert_allclose(int8.outputs(texts + sentences[100:160], batch_size=64)[:40], alone, atol=1e-5)
 
 
+def test_the_built_tokenizer_gives_the_ids_of_the_models_transformers_tokenizer(sentences: list[str]) -> None:
+    """The graphs are fed by `tokenizers` alone (no transformers or torch import at load); the ids,
+    special tokens and truncation must stay those the model was exported and checked with."""
+    from transformers import AutoTokenizer
+
+    from models.onnx import BuiltTokenizer, build
+    from models.voc import BUILTIN_VOC
+
+    directory = build("voc", BUILTIN_VOC)
+    reference = AutoTokenizer.from_pretrained(directory, local_files_only=True)
+    built = BuiltTokenizer(directory)
+    texts = [f"query: {t}" for t in sentences] + [" ".join(sentences[:80]), "", "😡" * 600]
+    for length in (16, 128, 512):
+        expected = reference(texts, truncation=True, max_length=length)["input_ids"]
+        assert built.encode(texts, length) == expected
+    assert built.pad_token_id == reference.pad_token_id
+
+
+def test_loading_and_running_an_onnx_model_imports_neither_transformers_nor_torch() -> None:
+    """Importing transformers (and torch with it) was most of a warm start-up's model load."""
+    import subprocess
+    import sys
+
+    from models.onnx import build
+    from models.voc import BUILTIN_VOC
+
+    build("voc", BUILTIN_VOC)
+    code = ("import sys; from models.onnx import OnnxVocModel; "
+            "OnnxVocModel.from_pretrained('builtin:voc-e5', 'cpu', 'int8').score(['배송이 늦어요']); "
+            "print(sorted(m for m in ('transformers', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+
+
 def test_encoder_matches_sentence_transformers(sentences: list[str]) -> None:
     from models.encoder import load_sentence_encoder
     from models.onnx import OnnxSentenceEncoder
