@@ -338,11 +338,14 @@ class CosineUMAP:
 
 
 @functools.cache
+@functools.cache
 def _cache_umap_kernels() -> None:
     """umap-learn compiles its parallel numba kernels without numba's cache, so every process that fits
-    a topic model spent seconds compiling them again. With caching turned on they are compiled once and
-    read back (numba's cache: beside umap-learn, in the user's cache folder where that is read-only, or in
-    $NUMBA_CACHE_DIR); the compiled code is the same, so is the layout."""
+    a topic model, or loads one and draws the report's topic map (BERTopic's `visualize_topics` runs
+    UMAP on the topics), spent seconds compiling them again. With caching turned on they are compiled
+    once and read back (numba's cache: beside umap-learn, in the user's cache folder where that is
+    read-only, or in $NUMBA_CACHE_DIR); the compiled code is the same, so is the layout. Once per
+    process."""
     import umap.layouts
     import umap.umap_
 
@@ -512,6 +515,7 @@ class TopicModel:
         from pipeline.topics.embeddings import SoriEmbeddings
 
         meta = saved_meta(directory, embedder, check_encoder)
+        _cache_umap_kernels()  # the nightly run's report draws the topic map with UMAP
         model = BERTopic.load(str(directory), embedding_model=SoriEmbeddings(embedder))
         loaded = cls(model, meta, labels)
         if not meta.ids:

@@ -297,6 +297,26 @@ def test_a_refit_with_another_seed_keeps_the_ids(first, corpus, encoder):
 
 
 @pytest.mark.slow
+def test_a_process_that_loads_a_model_reads_umaps_kernels_from_numbas_cache(first, tmp_path):
+    """The nightly run loads the saved model and its report draws the topic map with UMAP: without
+    numba's cache each such process compiled UMAP's kernels again, seconds of a one-day run."""
+    import subprocess
+    import sys
+
+    first.save(tmp_path / "model")
+    code = ("import sys; from pathlib import Path; import umap.umap_; "
+            "from numba.core.caching import NullCache; from models.embedder import Embedder; "
+            "from pipeline.topics.model import TopicModel; "
+            "TopicModel.load(Path(sys.argv[1]), Embedder('builtin:multilingual-e5-small', backend='onnx'), "
+            "check_encoder=False); "
+            "kernels = (umap.umap_.fast_knn_indices, umap.umap_.smooth_knn_dist); "
+            "print([type(k._cache) is NullCache for k in kernels])")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "model")], capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[False, False]"
+
+
+@pytest.mark.slow
 def test_a_refit_on_a_shifted_window_keeps_the_ids(first, corpus, encoder, tmp_path):
     texts, embeddings = corpus
     refit = reload(fit(corpus, encoder, 60, 360, previous=first), encoder, tmp_path / "model")
