@@ -58,12 +58,18 @@ def hashed_counts(morpheme_lists: Sequence[Sequence[str]], n_features: int) -> s
     return vectorizer.transform(morpheme_lists).tocsr()
 
 
-def resolve_lexical(name_or_path: str) -> Path:
-    """The folder of a lexical model: `builtin:sentiment-kiwi-tfidf` is the committed one under
-    `models/weights/`; any other value is a folder `train_lexical_sentiment` wrote."""
+def known_builtin(name_or_path: str) -> str:
+    """The name, unless it is a builtin other than the one there is (a ValueError naming it)."""
     if name_or_path.startswith("builtin:") and name_or_path != BUILTIN_LEXICAL:
         raise ValueError(f"unknown builtin lexical model {name_or_path!r}; the only one is "
                          f"{BUILTIN_LEXICAL!r}")
+    return name_or_path
+
+
+def resolve_lexical(name_or_path: str) -> Path:
+    """The folder of a lexical model: `builtin:sentiment-kiwi-tfidf` is the committed one under
+    `models/weights/`; any other value is a folder `train_lexical_sentiment` wrote."""
+    known_builtin(name_or_path)
     path = WEIGHTS_DIR if name_or_path == BUILTIN_LEXICAL else Path(name_or_path).expanduser()
     if not (path / WEIGHTS_FILE).is_file():
         raise FileNotFoundError(f"{name_or_path}: no lexical sentiment model at {path} (it needs "

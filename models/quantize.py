@@ -97,18 +97,21 @@ def _weight_matmuls(graph: Any, shape: tuple[int, int]) -> list[Any]:
 def _input_channel_amax(model: Any, nodes: Sequence[Any], feeds: Sequence[dict[str, np.ndarray]]
                         ) -> dict[str, np.ndarray]:
     """max |x| per channel of each node's activation input over the calibration texts, read by running
-    the fp32 graph with those inputs as extra outputs (one text at a time: no padding rows)."""
+    the fp32 graph with those inputs as extra outputs, removed again after (one text at a time: no
+    padding rows)."""
     import onnx
     import onnxruntime as ort
 
-    probe = onnx.ModelProto()
-    probe.CopyFrom(model)
     names = sorted({node.input[0] for node in nodes})
-    probe.graph.output.extend(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None)
+    outputs = len(model.graph.output)
+    model.graph.output.extend(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None)
                               for name in names)
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # keep the named tensors
-    session = ort.InferenceSession(probe.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    try:
+        session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    finally:
+        del model.graph.output[outputs:]  # the probe's outputs, not the graph's
     amax: dict[str, np.ndarray] = {}
     for feed in feeds:
         for name, value in zip(names, session.run(names, feed), strict=True):

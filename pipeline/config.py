@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from models.lexical import BUILTIN_LEXICAL
+from models.lexical import known_builtin
 from pipeline.secrets import resolve_secret
 from pipeline.window import Window, trailing_window
 
@@ -163,9 +163,7 @@ class ModelsConfig(StrictModel):
     @field_validator("lexical_sentiment")
     @classmethod
     def _known_lexical(cls, name: str | None) -> str | None:
-        if name is not None and name.startswith("builtin:") and name != BUILTIN_LEXICAL:
-            raise ValueError(f"unknown builtin lexical sentiment model; the only one is {BUILTIN_LEXICAL}")
-        return name
+        return None if name is None else known_builtin(name)
 
 
 class SentimentConfig(StrictModel):

@@ -242,15 +242,20 @@ def model_logits(model: str, batch_size: int = 64, precision: Precision = "fp32"
         def compute(texts: Sequence[str]) -> np.ndarray:
             return clf.predict_logits(texts, batch_size=batch_size)
 
+    return per_text(compute), temperature
+
+
+def per_text(compute: Logits) -> Logits:
+    """`compute` (texts → rows of len(LABELS)) run once per distinct text, its rows kept for later calls."""
     seen: dict[str, np.ndarray] = {}
 
-    def logits_of(texts: Sequence[str]) -> np.ndarray:
+    def rows_of(texts: Sequence[str]) -> np.ndarray:
         new = list(dict.fromkeys(t for t in texts if t not in seen))
         if new:
             seen.update(zip(new, np.asarray(compute(new), dtype=np.float64), strict=True))
         return np.array([seen[t] for t in texts]).reshape(-1, len(LABELS))
 
-    return logits_of, temperature
+    return rows_of
 
 
 def voc_probabilities(model: str, batch_size: int = 64, precision: Precision = "fp32"
@@ -286,14 +291,7 @@ def run(model: str, limit: int | None, batch_size: int = 64, lexical: str | None
     views: dict[str, Any] = {}
     if lexical:
         view = LexicalSentiment.load(lexical)
-        lexical_seen: dict[str, np.ndarray] = {}
-
-        def lexical_log_proba(texts: Sequence[str]) -> np.ndarray:
-            new = list(dict.fromkeys(t for t in texts if t not in lexical_seen))
-            if new:
-                lexical_seen.update(zip(new, view.log_proba([normalize_text(t or "") for t in new]),
-                                        strict=True))
-            return np.array([lexical_seen[t] for t in texts]).reshape(-1, len(LABELS))
+        lexical_log_proba = per_text(lambda texts: view.log_proba([normalize_text(t or "") for t in texts]))
 
         def lexical_predict(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
             p = np.exp(lexical_log_proba(texts))

@@ -81,13 +81,13 @@ def test_int8_graph_is_calibrated_smoothed_and_keeps_the_spiking_projections_fp3
 
     directory = build("classifier", BUILTIN_SENTIMENT)
     marker = json.loads((directory / MARKER).read_text(encoding="utf-8"))
-    ops = [node.op_type for node in onnx.load(str(directory / FILES["int8"])).graph.node]
+    nodes = onnx.load(str(directory / FILES["int8"])).graph.node
+    ops = [node.op_type for node in nodes]
     layers = torch_classifier.model.config.num_hidden_layers
     assert marker["int8_calibration"].startswith("data/voc")
     assert ops.count("QLinearMatMul") == marker["int8_matmuls"] > 0
     assert "DynamicQuantizeLinear" not in ops and "MatMulInteger" not in ops
-    assert sum(node.name.endswith("/smooth") for node in onnx.load(str(directory / FILES["int8"])).graph.node
-               if node.op_type == "Mul") == layers
+    assert sum(node.name.endswith("/smooth") for node in nodes if node.op_type == "Mul") == layers
     assert 0 <= marker["fp32_down_projections"] <= layers
 
 
