@@ -338,7 +338,6 @@ class CosineUMAP:
 
 
 @functools.cache
-@functools.cache
 def _cache_umap_kernels() -> None:
     """umap-learn compiles its parallel numba kernels without numba's cache, so every process that fits
     a topic model, or loads one and draws the report's topic map (BERTopic's `visualize_topics` runs
@@ -353,6 +352,16 @@ def _cache_umap_kernels() -> None:
                    umap.umap_.compute_membership_strengths,
                    umap.layouts._nb_optimize_layout_euclidean_single_epoch):
         kernel.enable_caching()
+
+
+def import_fitting_libraries() -> None:
+    """Imports what `TopicModel.fit` and `TopicModel.load` import (BERTopic, with the transformers
+    pipelines its representations import, UMAP, HDBSCAN), for a process that would rather spend those
+    seconds before its topic step (`TopicAssigner.warm_up`)."""
+    import bertopic  # noqa: F401
+    import hdbscan  # noqa: F401
+
+    _cache_umap_kernels()
 
 
 def _representation() -> BatchedMMR:
