@@ -171,6 +171,10 @@ class SentimentConfig(StrictModel):
     # A sentence with a complaint cue (taxonomy `complaint_cues`) is a pain point unless its
     # P(positive) reaches this; null leaves pain to P(negative) alone (pipeline/components/pain.py).
     cue_max_positive: float | None = Field(0.7, gt=0, le=1)
+    # A text of several sentences gets a model pass of its own (a mixed review is neither its best nor
+    # its worst sentence), unless its sentences all have the same label, each with a probability of at
+    # least this: then it takes that label and their mean probabilities. null: always its own pass.
+    document_from_agreeing_sentences: float | None = Field(0.6, ge=0, le=1)
 
 
 class PainConfig(StrictModel):

@@ -294,3 +294,69 @@ def test_evaluate_runs_on_a_small_subset(capsys) -> None:
     assert evaluate_sentiment.main(["--limit", "24", "--no-lexical"]) == 0
     header = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("metric"))
     assert header.split()[1:3] == ["model", "tfidf"]
+
+
+# --------------------------------------------------------------------------- document sentiment
+
+
+def _sentence(index: int, label: str, p_negative: float, p_positive: float):
+    from pipeline.document import Sentence
+
+    return Sentence(index=index, text=f"문장 {index}", start=0, end=1, sentiment=label, p_negative=p_negative,
+                    p_positive=p_positive)
+
+
+def test_sentences_agree_only_on_one_label_each_sure_enough() -> None:
+    from pipeline.components.sentiment import agreeing
+
+    sure = [_sentence(0, "positive", 0.05, 0.9), _sentence(1, "positive", 0.1, 0.7)]
+    assert agreeing(sure, 0.6)
+    assert not agreeing(sure, 0.8)  # the second is positive at 0.7 only
+    assert not agreeing(sure, None)  # null: every document gets its own pass
+    assert not agreeing([sure[0], _sentence(1, "negative", 0.9, 0.05)], 0.0)
+    # neutral's probability is what the other two leave
+    assert agreeing([_sentence(0, "neutral", 0.1, 0.1), _sentence(1, "neutral", 0.2, 0.15)], 0.6)
+
+
+@pytest.fixture(scope="module")
+def sentiment_stages():
+    from pipeline.config import load_config
+    from pipeline.nlp import Pipeline
+
+    pipeline = Pipeline.from_config(load_config())
+    return [pipeline.get(name) for name in ("normalize", "mask", "sentences", "sentiment")]
+
+
+def _document_sentiment(stages, texts: list[str], from_agreeing_sentences: float | None):
+    from datetime import UTC, datetime
+
+    from pipeline.components.sentiment import SentenceSentiment
+    from pipeline.document import FeedbackItem
+    from pipeline.nlp import documents
+
+    created = datetime(2026, 1, 1, tzinfo=UTC)
+    docs = documents(FeedbackItem(source="t", kind="review", channel="review", source_id=str(i),
+                                  created_at=created, record_date=created.date(), text=text)
+                     for i, text in enumerate(texts))
+    *prepare, sentiment = stages
+    for stage in prepare:
+        stage(docs)
+    SentenceSentiment(sentiment.resources, from_agreeing_sentences)(docs)
+    return docs
+
+
+@pytest.mark.slow
+def test_a_document_gets_its_own_pass_unless_its_sentences_agree(sentiment_stages) -> None:
+    agreeing_review = "정말 최고예요! 너무 좋아요. 또 살게요!"
+    mixed_review = "디자인은 예뻐요. 그런데 배터리가 너무 빨리 닳아서 짜증나요."
+    spared, passed = _document_sentiment(sentiment_stages, [agreeing_review, mixed_review], 0.6)
+    own = _document_sentiment(sentiment_stages, [agreeing_review, mixed_review], None)
+
+    assert len(spared.sentences) == 3 and {s.sentiment for s in spared.sentences} == {"positive"}
+    assert spared.sentiment == "positive"
+    assert spared.p_negative == pytest.approx(np.mean([s.p_negative for s in spared.sentences]), abs=1e-4)
+    assert own[0].sentiment == "positive"  # the whole text's own pass says so too
+
+    assert {s.sentiment for s in passed.sentences} != {passed.sentences[0].sentiment}
+    assert (passed.sentiment, passed.p_negative) == (own[1].sentiment, own[1].p_negative)
+    assert passed.sentiment == "negative"
