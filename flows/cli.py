@@ -125,6 +125,15 @@ def check(args: argparse.Namespace) -> SoriConfig:
     return config
 
 
+def warm_up_beside_prefect(config_path: str | None) -> None:
+    """Once the flow's module (Prefect with it) is imported: the pipeline's models, heads and topic model
+    load on a thread while the flow starts Prefect's temporary server, a process of its own. Started
+    before that import, the thread would only slow it (one interpreter lock)."""
+    from pipeline.app import Sori
+
+    Sori.open_in_background(config_path)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -142,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         from flows.nightly import mine_window
 
+        warm_up_beside_prefect(args.config)
         try:
             mine_window(start=args.start, end=args.end, sources=args.sources, config_path=args.config)
         except SourceReadError as exc:
@@ -151,17 +161,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "backfill":
         from flows.backfill import backfill
 
+        warm_up_beside_prefect(args.config)
         backfill(start=args.start, end=args.end, sources=args.sources, chunk_days=args.chunk_days,
                  force=args.force, config_path=args.config)
         return 0
     if args.command == "refit":
         from flows.refit import refit_topics
 
+        warm_up_beside_prefect(args.config)
         print(f"sori: topic model {refit_topics(days=args.days, end=args.end, config_path=args.config)}")
         return 0
     if args.command == "retag":
         from flows.retag import retag
 
+        warm_up_beside_prefect(args.config)
         written = retag(days=args.days, end=args.end, sources=args.sources, config_path=args.config)
         print(f"sori: {written} pain points after re-tagging")
         return 0

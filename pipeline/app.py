@@ -107,6 +107,24 @@ class Sori:
                 _opened[key] = cls(config, Pipeline.from_config(config))
             return _opened[key]
 
+    @classmethod
+    def open_in_background(cls, config_path: str | None = None) -> threading.Thread:
+        """Starts `open` and the pipeline's `warm_up` on a daemon thread: their seconds (models, heads,
+        the topic model or the libraries that fit one) pass while the caller starts something else, such
+        as Prefect's temporary server, which runs in a process of its own. The flow's own `open` then
+        finds the pipeline built, or waits for it (one lock). A failure is left to that `open` to raise
+        again, where the flow records it."""
+
+        def build() -> None:
+            try:
+                cls.open(config_path).pipeline.warm_up()
+            except Exception:  # noqa: BLE001 - raised again, and recorded, by the flow's own open
+                log.debug("opening sori in the background failed; the flow will open it", exc_info=True)
+
+        thread = threading.Thread(target=build, name="sori-open", daemon=True)
+        thread.start()
+        return thread
+
     @property
     def resources(self) -> Resources:
         return Resources.for_models(self.config.models)

@@ -167,6 +167,15 @@ class Pipeline:
                          min(offset + chunk_size, len(docs)), len(docs))
         return docs
 
+    def warm_up(self) -> None:
+        """Loads now what components would otherwise load on first use (a `warm_up` method, as the saved
+        topic model has): building a pipeline stays cheap, and a caller that has time to spare, such as
+        a flow waiting for Prefect's server (`Sori.open_in_background`), spends it here."""
+        for component in self.components:
+            warm_up = getattr(component, "warm_up", None)
+            if warm_up is not None:
+                warm_up()
+
     def split(self) -> tuple[Pipeline, Pipeline]:
         """The batch-level head, which can run on many workers over chunks of documents, and the rest,
         from the first corpus-level component on, which must see the whole run at once."""

@@ -22,6 +22,7 @@ from pipeline.topics.model import (
     OUTLIER_LABEL,
     TopicLabels,
     TopicModel,
+    import_fitting_libraries,
     saved_meta,
     writer_lock,
 )
@@ -68,6 +69,12 @@ class TopicAssigner:
                 with writer_lock(directory):
                     self._model = TopicModel.load(directory, self.resources.embedder, self.labels)
             return self._model
+
+    def warm_up(self) -> None:
+        """Reads the saved model now, or, without one, imports what fitting a first one needs (BERTopic,
+        UMAP, HDBSCAN: seconds), instead of when the topic step first needs them."""
+        if self.model is None:
+            import_fitting_libraries()
 
     def fit_if_missing(self, docs: Sequence[Document], save: bool) -> None:
         """Without a model, fits the first one on the run's pain sentences when there are at least

@@ -100,3 +100,17 @@ def test_a_refusal_is_one_quick_line(poisoned, files, argv, says):
     assert says.format(d=files) in line
     assert PASSWORD not in line
     assert not (files / "o.csv").exists() and not (files / "o.xlsx").exists()
+
+
+def test_a_background_open_that_fails_leaves_the_error_to_the_flow(tmp_path):
+    """`sori run` opens the pipeline on a thread while Prefect starts; a config that cannot be opened
+    there raises nothing on that thread, and the flow's own open raises it where Prefect records it."""
+    from pipeline.app import Sori
+    from pipeline.config import ConfigError
+
+    missing = str(tmp_path / "missing.yaml")
+    thread = Sori.open_in_background(missing)
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    with pytest.raises(ConfigError, match="missing.yaml"):
+        Sori.open(missing)

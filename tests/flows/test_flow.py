@@ -112,6 +112,13 @@ def test_flow_mines_a_sample_window_into_the_warehouse(prefect_harness, tmp_path
     assert "토픽 지도" in page and '"mode":"markers+text"' in page  # the sample's topics, labelled
 
     before = sorted((r["pain_point_id"], r["categories"], r["touchpoint"], r["severity"]) for r in pain)
+    # What `sori run` does while Prefect starts: the pipeline over the saved topic model, warmed up,
+    # which the next run then uses as it is.
+    from pipeline.app import Sori
+
+    Sori.open_in_background(str(config_path)).join()
+    warmed = Sori.open(str(config_path))
+    assert warmed.pipeline.topics is not None and warmed.pipeline.topics._model is not None
     mine_window(start=SAMPLE_WINDOW[0], end=SAMPLE_WINDOW[1], config_path=str(config_path))
     after = sorted((r["pain_point_id"], r["categories"], r["touchpoint"], r["severity"])
                    for r in table(url, "pain_points"))
