@@ -419,12 +419,17 @@ def _export_voc(name_or_path: str, out: Path) -> dict[str, Any]:
 
 
 def _session(path: Path, device: str | None) -> Any:
-    """An ONNX Runtime session using every core this process may run on, all graph optimisations on."""
+    """An ONNX Runtime session using every core this process may run on, all graph optimisations on.
+
+    Its worker threads sleep between runs instead of spinning: between batches the process's own
+    Python (Kiwi, masking, tagging, a warm-up thread) needs those cores, and spinning workers took
+    CPU from it without making a run faster (docs/evaluation.md, "Warm-up beside Prefect's server")."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = available_cores()
     options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     providers = ["CPUExecutionProvider"]
