@@ -157,8 +157,8 @@ class ModelsConfig(StrictModel):
     # log P_model + w · log P_lexical) / T) with w = lexical_weight, T = lexical_temperature. null: the
     # model's sentiment alone. Tuned on the dev split by `python -m models.evaluation.tune_lexical_blend`.
     lexical_sentiment: str | None = "builtin:sentiment-kiwi-tfidf"
-    lexical_weight: float = Field(0.6, ge=0, le=1)
-    lexical_temperature: float = Field(0.77, gt=0)
+    lexical_weight: float = Field(0.55, ge=0, le=1)
+    lexical_temperature: float = Field(0.81, gt=0)
 
     @field_validator("lexical_sentiment")
     @classmethod

@@ -257,9 +257,6 @@ def test_polite_descriptive_praise_is_no_pain_point(pipeline) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the VOC model's pain head reads this formal statement as no "
-                   "complaint (P 0.10) and outweighs the complaint head (0.60): docs/evaluation.md, "
-                   "'The one-pass VOC model'")
 def test_a_defect_stated_plainly_is_a_pain_point(pipeline) -> None:
     """The adapter reads "제품에 하자가 있습니다." as neutral (P(negative) 0.00): the cue 하자 decides."""
     detector = pipeline.get("pain")
@@ -315,6 +312,9 @@ def test_a_customer_who_writes_without_spaces_is_read_like_one_who_spaces(pipeli
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="the VOC model's run 5 reads '방이 생각보다 좁네요' as a "
+                   "surer complaint (0.64 without stars; run 3: 0.59); 5★ brings it to 0.52, not under "
+                   "0.5: docs/evaluation.md, 'Run 5'")
 def test_a_review_rating_tips_only_a_hesitant_sentence(pipeline) -> None:
     """A mild remark is a complaint in a 1★ review and not in a 5★ one; a plain complaint and plain
     praise keep their verdict whatever the stars. Through the component, which reads each item's stars."""
