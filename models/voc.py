@@ -69,6 +69,18 @@ def resolve_voc(name_or_path: str) -> Path:
     return path
 
 
+def load_trained(directory: Path, upper: Any, heads: Any) -> None:
+    """Loads a trained model's upper layers and heads (`WEIGHTS_FILE` in `directory`) into the modules
+    `build_modules` made: the same for inference and for training that starts from a trained model."""
+    from safetensors.torch import load_file
+
+    state = load_file(str(directory / WEIGHTS_FILE))
+    for prefix, module in (("upper.", upper), ("heads.", heads)):
+        module.load_state_dict(
+            {k.removeprefix(prefix): v.float() for k, v in state.items() if k.startswith(prefix)}
+        )
+
+
 def voc_spec(name_or_path: str) -> str:
     """The model as rows record it: the builtin's weights change between releases under one name, so
     its spec carries a short digest of them (`builtin:voc-e5@1a2b3c4d`)."""
@@ -222,7 +234,6 @@ class VocModel:
     """A trained VOC model directory, loaded over its base encoder, scoring sentences with PyTorch."""
 
     def __init__(self, directory: str | Path, device: str = "cpu"):
-        from safetensors.torch import load_file
         from transformers import AutoTokenizer
 
         from models.encoder import resolve_model
@@ -238,13 +249,7 @@ class VocModel:
             len(self.settings.touchpoints),
         )
         base_upper = copy.deepcopy(upper)  # the base model's own upper layers, for the embedding
-        state = load_file(str(self.directory / WEIGHTS_FILE))
-        upper.load_state_dict(
-            {k.removeprefix("upper."): v.float() for k, v in state.items() if k.startswith("upper.")}
-        )
-        heads.load_state_dict(
-            {k.removeprefix("heads."): v.float() for k, v in state.items() if k.startswith("heads.")}
-        )
+        load_trained(self.directory, upper, heads)
         self.hidden = heads["pain"].in_features
         self.device = device
         self.module = one_pass(lower, upper, heads, base_upper).to(device)

@@ -3,6 +3,7 @@ heads (sentiment, pain, categories, touchpoint, response needed), on a CPU in mi
 
     python -m models.training.train_voc --out models/weights/voc-e5 \
         [--frozen-layers 8] [--epochs 2] [--sentiment-examples 60000] [--time-budget-min 60] [--resume]
+        [--init builtin:voc-e5]
 
 The recipe, in the order of what it saves: the frozen layers run once per example and their states are
 cached (on disk, keyed by what produced them, so a resumed run skips them); batches are length-bucketed
@@ -17,6 +18,9 @@ The run stops at its epochs or its time budget, whichever comes first; with a bu
 decays on the larger of step share and time share, so a cut run still ends cooled down. A checkpoint
 (`checkpoint.pt`: trained weights, optimiser, position in the epoch, seconds trained) is written every
 `--checkpoint-min` minutes and at the end; `--resume` continues from it, over the same batch order.
+`--init` starts the upper layers and heads from a trained model rather than the base encoder, for a
+corpus that grew: a shorter run with a sentiment sample beside the new rows, so the sentiment head keeps
+what it learned.
 Writes `voc_model.safetensors` (upper layers in fp16, heads), `voc_model.json`, `training_run.json` and
 MODEL_CARD.md.
 """
@@ -48,8 +52,10 @@ from models.voc import (
     WEIGHTS_FILE,
     VocSettings,
     build_modules,
+    load_trained,
     lower_states,
     pad,
+    resolve_voc,
     upper_forward,
 )
 from pipeline.config import load_taxonomy
@@ -372,6 +378,24 @@ def _save_atomic(obj: Any, path: Path) -> None:
     tmp.replace(path)
 
 
+def checked_init(name_or_path: str, args: argparse.Namespace, categories: list[str],
+                 touchpoints: list[str]) -> Path:
+    """The trained VOC model `--init` starts from (its upper layers and heads, so a corpus that grew is
+    learned in a fraction of a run from the base encoder), checked before any data is read: it must have
+    been trained on the same base, frozen layers, input format and label sets, or its weights would mean
+    other things."""
+    directory = resolve_voc(name_or_path)
+    settings = VocSettings.read(directory)
+    wanted = {"base": args.base, "frozen_layers": args.frozen_layers, "prefix": args.prefix,
+              "max_length": args.max_length, "categories": categories, "touchpoints": touchpoints}
+    differ = [key for key, value in wanted.items() if getattr(settings, key) != value]
+    if differ:
+        raise ValueError(f"--init {name_or_path}: trained with other {', '.join(differ)} than this run "
+                         f"({', '.join(f'{k}={getattr(settings, k)!r}' for k in differ)}); train from the "
+                         "base encoder instead")
+    return directory
+
+
 def train(args: argparse.Namespace) -> dict[str, Any]:
     import torch
     from safetensors.torch import save_file
@@ -384,6 +408,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     taxonomy = load_taxonomy(Path(args.taxonomy))
     categories, touchpoints = list(taxonomy.categories), list(taxonomy.touchpoints)
+    init = checked_init(args.init, args, categories, touchpoints) if args.init else None
 
     tagging_train, tagging_dev = split_tagging(
         tagging_examples(categories, touchpoints, Path(args.corpus), Path(args.tagging)), args.dev_share
@@ -410,6 +435,9 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         ]
 
     lower, upper, heads = build_modules(base_dir, args.frozen_layers, len(categories), len(touchpoints))
+    if init is not None:
+        load_trained(init, upper, heads)
+        log.info("starting from the trained model %s", init)
     lower.to(device).eval()
     upper.to(device).train()
     heads.to(device).train()
@@ -629,6 +657,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--time-budget-min", type=float, default=None, help="training-time budget")
     p.add_argument("--checkpoint-min", type=float, default=5.0)
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    p.add_argument(
+        "--init",
+        default=None,
+        help="start from a trained VOC model (builtin:voc-e5 or a folder), not the base encoder's layers",
+    )
     p.add_argument(
         "--sentiment-examples",
         type=int,

@@ -107,3 +107,17 @@ def test_training_runs_learns_resumes_and_loads(tmp_path):
         np.testing.assert_allclose(together.embeddings[i], single.embeddings[0], atol=1e-4)
     assert together.sentiment.shape == (len(texts), 3)
     assert (out / "MODEL_CARD.md").read_text(encoding="utf-8").startswith("# voc-e5")
+
+
+def test_training_can_start_from_a_trained_model(tmp_path):
+    """`--init` starts from a trained model's upper layers and heads: its first batches already score
+    what the model learned, so the loss starts where the earlier run ended, not where it began. A model
+    trained with other frozen layers is refused, since its weights would sit in other places."""
+    corpus, tagging = write_tiny_corpus(tmp_path)
+    trained = run(tmp_path / "trained", corpus, tagging, "--epochs", "6", "--max-steps", "15")
+    again = run(tmp_path / "again", corpus, tagging, "--epochs", "6", "--max-steps", "5",
+                "--init", str(tmp_path / "trained"))
+    assert again["first_loss"] < trained["first_loss"] * 0.7
+    with pytest.raises(ValueError, match="frozen_layers"):
+        main(["--out", str(tmp_path / "refused"), "--corpus", str(corpus), "--tagging", str(tagging),
+              "--frozen-layers", "11", "--init", str(tmp_path / "trained")])
