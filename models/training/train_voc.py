@@ -396,6 +396,15 @@ def checked_init(name_or_path: str, args: argparse.Namespace, categories: list[s
     return directory
 
 
+def started_from(directory: Path) -> str:
+    """How the model `--init` started from was trained (its own command), so the card of a run that
+    continued it says what it continued."""
+    record = directory / "training_run.json"
+    if not record.is_file():
+        return str(directory)
+    return json.loads(record.read_text(encoding="utf-8"))["command"]
+
+
 def train(args: argparse.Namespace) -> dict[str, Any]:
     import torch
     from safetensors.torch import save_file
@@ -586,6 +595,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "last_loss": round(float(np.mean(losses[-args.log_every :])), 4) if losses else None,
         "weights_mb": round((out / WEIGHTS_FILE).stat().st_size / 2**20, 1),
         "wall_minutes": round((time.time() - started) / 60, 1),
+        "started_from": started_from(init) if init is not None else None,
         **{k: round(v, 4) for k, v in metrics.items()},
     }
     (out / "training_run.json").write_text(
@@ -613,6 +623,8 @@ def write_model_card(out: Path, run: dict[str, Any]) -> None:
         if k in run
     )
     sources = ", ".join(f"{k} {v:,}" for k, v in run["train_by_source"].items())
+    started = (f"\n- Started from the model that `{run['started_from']}` trained, not from the base encoder."
+               if run.get("started_from") else "")
     (out / "MODEL_CARD.md").write_text(
         f"""# voc-e5
 
@@ -628,7 +640,7 @@ CC0, `models/training/sentiment_data.py`). Heads a row has no label for are mask
 Dev: a hash split of the written rows, and the sentiment corpora's dev split.
 
 ## Training run
-- Command: `{run["command"]}`
+- Command: `{run["command"]}`{started}
 - Date {run["date"]}; {run["hardware"]}; seed {run["seed"]}; batch {run["batch_size"]}, max length
   {run["max_length"]}, lr {run["lr"]}.
 - {run["samples_seen"]:,} samples ({run["epochs_completed"]} epochs, {run["steps"]} steps) in

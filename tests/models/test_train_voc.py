@@ -118,6 +118,8 @@ def test_training_can_start_from_a_trained_model(tmp_path):
     again = run(tmp_path / "again", corpus, tagging, "--epochs", "6", "--max-steps", "5",
                 "--init", str(tmp_path / "trained"))
     assert again["first_loss"] < trained["first_loss"] * 0.7
+    assert again["started_from"] == trained["command"]
+    assert trained["started_from"] is None
     with pytest.raises(ValueError, match="frozen_layers"):
         main(["--out", str(tmp_path / "refused"), "--corpus", str(corpus), "--tagging", str(tagging),
               "--frozen-layers", "11", "--init", str(tmp_path / "trained")])
