@@ -257,6 +257,9 @@ def test_polite_descriptive_praise_is_no_pain_point(pipeline) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="the VOC model's run 6 (run 5 continued on the grown corpus) "
+                   "reads '제품에 하자가 있습니다.' under the 0.5 cut again, as run 3 did: "
+                   "docs/evaluation.md, 'Run 6'")
 def test_a_defect_stated_plainly_is_a_pain_point(pipeline) -> None:
     """The adapter reads "제품에 하자가 있습니다." as neutral (P(negative) 0.00): the cue 하자 decides."""
     detector = pipeline.get("pain")

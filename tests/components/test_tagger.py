@@ -180,9 +180,6 @@ def _document(analyzer, resources, text: str):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the VOC model's run 5 category head reads '빠른 조치 "
-                   "부탁드립니다' as waiting (0.59; run 3: unresolved 0.33), so the sentence names a "
-                   "category and keeps it: docs/evaluation.md, 'Run 5'")
 def test_a_follow_up_that_names_nothing_takes_its_neighbours_tags(config, taxonomy, resources) -> None:
     """The guide labels "빠른 조치 부탁드립니다" after a crash report by what it refers to."""
     from pipeline.text.korean import KoreanAnalyzer
