@@ -378,19 +378,18 @@ def _save_atomic(obj: Any, path: Path) -> None:
     tmp.replace(path)
 
 
-def checked_init(name_or_path: str, args: argparse.Namespace, categories: list[str],
-                 touchpoints: list[str]) -> Path:
+def checked_init(args: argparse.Namespace, categories: list[str], touchpoints: list[str]) -> Path:
     """The trained VOC model `--init` starts from (its upper layers and heads, so a corpus that grew is
     learned in a fraction of a run from the base encoder), checked before any data is read: it must have
     been trained on the same base, frozen layers, input format and label sets, or its weights would mean
     other things."""
-    directory = resolve_voc(name_or_path)
+    directory = resolve_voc(args.init)
     settings = VocSettings.read(directory)
     wanted = {"base": args.base, "frozen_layers": args.frozen_layers, "prefix": args.prefix,
               "max_length": args.max_length, "categories": categories, "touchpoints": touchpoints}
     differ = [key for key, value in wanted.items() if getattr(settings, key) != value]
     if differ:
-        raise ValueError(f"--init {name_or_path}: trained with other {', '.join(differ)} than this run "
+        raise ValueError(f"--init {args.init}: trained with other {', '.join(differ)} than this run "
                          f"({', '.join(f'{k}={getattr(settings, k)!r}' for k in differ)}); train from the "
                          "base encoder instead")
     return directory
@@ -417,7 +416,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     taxonomy = load_taxonomy(Path(args.taxonomy))
     categories, touchpoints = list(taxonomy.categories), list(taxonomy.touchpoints)
-    init = checked_init(args.init, args, categories, touchpoints) if args.init else None
+    init = checked_init(args, categories, touchpoints) if args.init else None
 
     tagging_train, tagging_dev = split_tagging(
         tagging_examples(categories, touchpoints, Path(args.corpus), Path(args.tagging)), args.dev_share
