@@ -14,7 +14,10 @@ fp32 graph against PyTorch on Korean texts and refuses to install one that disag
 
 The classifier graph returns logits; label mapping, temperature, text prefix and truncation are
 applied exactly as :class:`models.sentiment.SentimentClassifier` does. The encoder graph contains the
-pooling and L2 normalisation, so it returns sentence embeddings directly.
+pooling and L2 normalisation, so it returns sentence embeddings directly. A VOC model is cut into a
+graph per part (`VOC_GRAPHS`: the shared lower layers, then each branch on their states), so a caller
+that needs one branch runs only that one: ONNX Runtime runs every node of a graph whatever outputs are
+asked for.
 """
 
 from __future__ import annotations
@@ -55,13 +58,13 @@ from models.sentiment import (
     softmax_with_temperature,
 )
 from models.voc import (
+    BRANCHES,
     BUILTIN_VOC,
     VocModel,
-    VocScores,
+    VocPasses,
     VocSettings,
     output_width,
     resolve_voc,
-    scores_from_outputs,
 )
 from pipeline.text.normalize import normalize_text
 
@@ -73,9 +76,15 @@ Precision = Literal["fp32", "int8"]
 ONNX_HOME = SORI_HOME / "onnx"
 OPSET = 17
 # Bump when the exported graphs or the quantisation change, so older cached builds are redone.
-EXPORT_VERSION = 3
+EXPORT_VERSION = 4
 MARKER = "sori_onnx.json"
 FILES: dict[Precision, str] = {"fp32": "model.onnx", "int8": "model.int8.onnx"}
+# A VOC build's graphs, each cut from the exported whole by its inputs and outputs: the shared lower
+# layers, then each branch (`models.voc.BRANCHES`) on their states.
+VOC_GRAPHS: dict[str, tuple[list[str], list[str]]] = {
+    "lower": (["input_ids", "attention_mask"], ["states"]),
+    **{branch: (["states", "attention_mask"], [branch]) for branch in BRANCHES},
+}
 PRECISION: dict[str, Precision] = {"onnx": "fp32", "onnx-int8": "int8"}
 FP32_TOLERANCE = 1e-3  # max |Δp| (classifier) or 1 - cosine (encoder) allowed against PyTorch
 
@@ -245,8 +254,9 @@ def _quiet_export_logs() -> Iterator[None]:
             logger.setLevel(level)
 
 
-def _export(module: Any, sample: dict[str, Any], path: Path, output: str) -> None:
-    """torch.onnx.export with dynamic batch and sequence axes, through the TorchScript exporter.
+def _export(module: Any, sample: dict[str, Any], path: Path, outputs: dict[str, dict[int, str]]) -> None:
+    """torch.onnx.export with dynamic batch and sequence axes, through the TorchScript exporter;
+    `outputs` names the module's outputs with their dynamic axes.
 
     That exporter is deprecated in favour of the torch.export-based one, but its BERT graph is the one
     ONNX Runtime's CPU fusions recognise (GELU, SkipLayerNorm, fused MatMuls), so it runs faster. torch
@@ -262,8 +272,8 @@ def _export(module: Any, sample: dict[str, Any], path: Path, output: str) -> Non
             (sample["input_ids"], sample["attention_mask"]),
             str(path),
             input_names=["input_ids", "attention_mask"],
-            output_names=[output],
-            dynamic_axes={"input_ids": axes, "attention_mask": axes, output: {0: "batch"}},
+            output_names=list(outputs),
+            dynamic_axes={"input_ids": axes, "attention_mask": axes, **outputs},
             opset_version=OPSET,
             dynamo=False,
         )
@@ -311,7 +321,7 @@ def _export_classifier(name_or_path: str, out: Path) -> dict[str, Any]:
 
     sample = _sample(torch_model.tokenizer, torch_model.settings.prefix)
     with _eager_attention(torch_model.model):
-        _export(Logits(torch_model.model), sample, out / FILES["fp32"], "logits")
+        _export(Logits(torch_model.model), sample, out / FILES["fp32"], {"logits": {0: "batch"}})
     quantised = _quantize(out, torch_model.model.config, torch_model.tokenizer, torch_model.settings.prefix)
     torch_model.tokenizer.save_pretrained(out)
 
@@ -364,7 +374,7 @@ def _export_encoder(name_or_path: str, out: Path) -> dict[str, Any]:
     prompt = prompts.get("query", "")
     sample = _sample(st.tokenizer, prompt)
     with _eager_attention(st[0].auto_model):
-        _export(Embeddings(st[0].auto_model), sample, out / FILES["fp32"], "embeddings")
+        _export(Embeddings(st[0].auto_model), sample, out / FILES["fp32"], {"embeddings": {0: "batch"}})
     quantised = _quantize(out, st[0].auto_model.config, st.tokenizer, prompt)
     st.tokenizer.save_pretrained(out)
 
@@ -388,22 +398,25 @@ def _export_encoder(name_or_path: str, out: Path) -> dict[str, Any]:
 
 
 def _export_voc(name_or_path: str, out: Path) -> dict[str, Any]:
-    """The VOC model's one pass (`models.voc.one_pass`) as one graph whose output rows hold the
-    embedding and every head's logits; checked against PyTorch on `CHECK_TEXTS`."""
+    """The VOC model's one pass (`models.voc.one_pass`) exported and quantised whole, then cut into
+    `VOC_GRAPHS` (`_cut_voc`); the graphs are checked together against PyTorch on `CHECK_TEXTS`."""
     torch_model = VocModel(name_or_path)
     texts = [torch_model.settings.prefix + t for t in CHECK_TEXTS[:2]]
     sample = dict(torch_model.tokenizer(texts, padding=True, return_tensors="pt"))
-    _export(torch_model.module, sample, out / FILES["fp32"], "outputs")
+    outputs = {"states": {0: "batch", 1: "sequence"}, **{branch: {0: "batch"} for branch in BRANCHES}}
+    _export(torch_model.module, sample, out / FILES["fp32"], outputs)
     quantised = _quantize(out, torch_model.module.lower.config, torch_model.tokenizer,
                           torch_model.settings.prefix)
+    _cut_voc(out)
     torch_model.tokenizer.save_pretrained(out)
 
     reference = torch_model.score(CHECK_TEXTS)
     tokenizer = _tokenizer(out)
     checks: dict[str, float] = {}
-    for precision, file in FILES.items():
-        scores = OnnxVocModel(_session(out / file, "cpu"), tokenizer, torch_model.settings,
-                              torch_model.hidden).score(CHECK_TEXTS)
+    for precision in FILES:
+        sessions = {graph: _session(out / _voc_file(graph, precision), "cpu") for graph in VOC_GRAPHS}
+        onnx_model = OnnxVocModel(sessions, tokenizer, torch_model.settings, torch_model.hidden)
+        scores = onnx_model.score(CHECK_TEXTS)
         probabilities = [(getattr(scores, name), getattr(reference, name))
                          for name in ("sentiment", "pain", "categories", "touchpoints", "response")]
         largest = max(float(np.abs(a - b).max()) for a, b in probabilities)
@@ -413,6 +426,24 @@ def _export_voc(name_or_path: str, out: Path) -> dict[str, Any]:
     if checks["fp32_max_abs_dp"] > FP32_TOLERANCE or checks["fp32_min_cosine"] < 1 - FP32_TOLERANCE:
         raise RuntimeError(f"the ONNX export of {name_or_path} does not match PyTorch: {checks}")
     return {"hidden": torch_model.hidden, "checks": checks, **quantised}
+
+
+def _voc_file(graph: str, precision: Precision) -> str:
+    """`lower.onnx`, `heads.int8.onnx`, …: a VOC graph's file name in a build."""
+    return FILES[precision].replace("model", graph, 1)
+
+
+def _cut_voc(out: Path) -> None:
+    """Each precision's whole graph cut into `VOC_GRAPHS` (the cut runs the same nodes, quantised as they
+    were in the whole), then removed: a build holds the parts only."""
+    import onnx
+    from onnx.utils import Extractor
+
+    for precision, file in FILES.items():
+        extractor = Extractor(onnx.load(str(out / file)))
+        for graph, (inputs, outputs) in VOC_GRAPHS.items():
+            onnx.save(extractor.extract_model(inputs, outputs), str(out / _voc_file(graph, precision)))
+        (out / file).unlink()
 
 
 # --------------------------------------------------------------------------- inference
@@ -455,9 +486,17 @@ def _batches(encoded: list[list[int]], batch_size: int, pad_id: int) -> Iterator
         yield rows, ids, mask
 
 
-def _run(session: Any, tokenizer: BuiltTokenizer, texts: Sequence[str], max_length: int, batch_size: int,
+Forward = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def _graph(session: Any) -> Forward:
+    """A one-graph model's forward pass: (input_ids, attention_mask) → its single output."""
+    return lambda ids, mask: session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+
+
+def _run(forward: Forward, tokenizer: BuiltTokenizer, texts: Sequence[str], max_length: int, batch_size: int,
          width: int) -> np.ndarray:
-    """The graph's output (n, width) for each text, in input order.
+    """The forward pass's output (n, width) for each text, in input order.
 
     Each distinct text runs once: a text's row does not depend on what it is batched with, so a
     repeated one (a chat's "감사합니다", a template answer) gets the same row without another pass."""
@@ -468,7 +507,7 @@ def _run(session: Any, tokenizer: BuiltTokenizer, texts: Sequence[str], max_leng
         return out
     encoded = tokenizer.encode(list(first), max_length)
     for rows, ids, mask in _batches(encoded, batch_size, tokenizer.pad_token_id):
-        out[rows] = session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        out[rows] = forward(ids, mask)
     return out[positions]
 
 
@@ -496,7 +535,7 @@ class OnnxSentimentClassifier:
     def predict_logits(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """Uncalibrated logits (n, 3) in LABELS order; a class the model lacks is -inf."""
         prefixed = [self.settings.prefix + normalize_text(t or "") for t in texts]
-        logits = _run(self.session, self.tokenizer, prefixed, self.settings.max_length, batch_size,
+        logits = _run(_graph(self.session), self.tokenizer, prefixed, self.settings.max_length, batch_size,
                       self.session.get_outputs()[0].shape[-1])
         return _to_label_order(logits[:, : len(self.mapping)], self.mapping)
 
@@ -541,16 +580,18 @@ class OnnxSentenceEncoder:
         bar) are what this always does, so they are accepted and need no handling.
         """
         prompt = self.prompts.get(prompt_name, "") if prompt_name else ""
-        return _run(self.session, self.tokenizer, [prompt + s for s in sentences], self.max_length,
+        return _run(_graph(self.session), self.tokenizer, [prompt + s for s in sentences], self.max_length,
                     batch_size, self.dimension)
 
 
-class OnnxVocModel:
-    """`models.voc.VocModel` on ONNX Runtime: the same one pass, tokenisation and post-processing."""
+class OnnxVocModel(VocPasses):
+    """`models.voc.VocModel` on ONNX Runtime: the same pass, tokenisation and post-processing, with a
+    session per graph of `VOC_GRAPHS`; each batch runs the lower graph, then the branches asked for on
+    its states."""
 
-    def __init__(self, session: Any, tokenizer: BuiltTokenizer, settings: VocSettings, hidden: int,
-                 precision: Precision = "fp32"):
-        self.session = session
+    def __init__(self, sessions: dict[str, Any], tokenizer: BuiltTokenizer, settings: VocSettings,
+                 hidden: int, precision: Precision = "fp32"):
+        self.sessions = sessions
         self.tokenizer = tokenizer
         self.settings = settings
         self.hidden = hidden
@@ -562,15 +603,20 @@ class OnnxVocModel:
         """Any VOC model directory; exported on first use, loaded once per process."""
         return _load_voc(name_or_path, device, precision)
 
-    def outputs(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """The one-pass output rows (`models.voc.output_width`) in input order, batched by length
-        (which does not change them)."""
-        return _run(self.session, self.tokenizer, [self.settings.prefix + t for t in texts],
-                    self.settings.inference_max_length, batch_size, output_width(self.settings, self.hidden))
+    def outputs(self, texts: Sequence[str], batch_size: int = 64,
+                branches: Sequence[str] = BRANCHES) -> np.ndarray:
+        """Output rows (`models.voc.output_width`) in input order, batched by length (which does not
+        change them)."""
+        width = output_width(self.settings, self.hidden, branches)
+        chosen = [branch for branch in BRANCHES if branch in branches]
 
-    def score(self, texts: Sequence[str], batch_size: int = 64) -> VocScores:
-        """Scores in input order."""
-        return scores_from_outputs(self.outputs(texts, batch_size), self.settings, self.hidden)
+        def forward(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+            states = self.sessions["lower"].run(None, {"input_ids": ids, "attention_mask": mask})[0]
+            feed = {"states": states, "attention_mask": mask}
+            return np.concatenate([self.sessions[branch].run(None, feed)[0] for branch in chosen], axis=1)
+
+        return _run(forward, self.tokenizer, [self.settings.prefix + t for t in texts],
+                    self.settings.inference_max_length, batch_size, width)
 
 
 class BuiltTokenizer:
@@ -630,8 +676,8 @@ def _load_voc(name_or_path: str, device: str | None, precision: Precision) -> On
     directory, meta, tokenizer = _read_built("voc", name_or_path)
     settings = VocSettings.read(resolve_voc(name_or_path))
     log.info("VOC model %s on ONNX Runtime %s", name_or_path, precision)
-    return OnnxVocModel(_session(directory / FILES[precision], device), tokenizer, settings, meta["hidden"],
-                        precision)
+    sessions = {graph: _session(directory / _voc_file(graph, precision), device) for graph in VOC_GRAPHS}
+    return OnnxVocModel(sessions, tokenizer, settings, meta["hidden"], precision)
 
 
 def voc_model(name_or_path: str, device: str | None, backend: Backend) -> VocModel | OnnxVocModel:

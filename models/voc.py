@@ -6,6 +6,8 @@ states can be computed once and shared (training caches them; see `models.traini
 upper layers and the heads are what training changes, and all a trained model directory holds
 (`voc_model.safetensors` + `voc_model.json`). At inference the shared states also go through the base
 model's own upper layers, so the embedding a sentence gets is exactly the base encoder's (`one_pass`).
+The pass has two branches over the shared states, `BRANCHES`: a caller that needs only the heads (a
+document's sentiment) or only the embedding (example files, topic words) runs only that one.
 Scores are per sentence: every sentence is encoded alone (padding is masked out of attention and
 pooling), so its scores do not depend on its batch mates.
 """
@@ -157,12 +159,15 @@ def upper_forward(upper: Any, heads: Any, hidden: Any, mask: Any) -> tuple[Any, 
     return pooled, {name: head(pooled) for name, head in heads.items()}
 
 
+BRANCHES = ("embedding", "heads")  # the pass's branches over the shared states, in output-column order
+
+
 @dataclass
 class VocScores:
-    """Per sentence: the base encoder's embedding (L2-normalised; see `one_pass`) and each head's
-    probabilities."""
+    """Per sentence: the base encoder's embedding (L2-normalised; see `one_pass`; None when the pass ran
+    the heads alone) and each head's probabilities."""
 
-    embeddings: np.ndarray
+    embeddings: np.ndarray | None
     sentiment: np.ndarray  # (n, 3) negative, neutral, positive; calibrated by the settings' temperature
     pain: np.ndarray  # (n,)
     categories: np.ndarray  # (n, categories), independent sigmoids
@@ -170,21 +175,32 @@ class VocScores:
     response: np.ndarray  # (n,)
 
 
-def output_width(settings: VocSettings, hidden: int) -> int:
-    """Columns of the one-pass output (`OnePass`): embedding, sentiment logits, pain logit, category
-    logits, touchpoint logits, response logit, side by side."""
-    return hidden + len(SENTIMENT_LABELS) + 1 + len(settings.categories) + len(settings.touchpoints) + 1
+def heads_width(settings: VocSettings) -> int:
+    """Columns of the heads branch: sentiment logits, pain logit, category logits, touchpoint logits,
+    response logit, side by side."""
+    return len(SENTIMENT_LABELS) + 1 + len(settings.categories) + len(settings.touchpoints) + 1
 
 
-def scores_from_outputs(outputs: np.ndarray, settings: VocSettings, hidden: int) -> VocScores:
-    """`VocScores` from the one-pass output rows, whichever runtime computed them."""
+def output_width(settings: VocSettings, hidden: int, branches: Sequence[str] = BRANCHES) -> int:
+    """Columns of the pass's output rows with these branches: the embedding (`hidden`), the heads."""
+    widths = {"embedding": hidden, "heads": heads_width(settings)}
+    if not branches or set(branches) - set(widths):
+        raise ValueError(f"branches must be some of {BRANCHES}, not {tuple(branches)}")
+    return sum(widths[branch] for branch in branches)
+
+
+def scores_from_outputs(outputs: np.ndarray, settings: VocSettings, hidden: int,
+                        embedded: bool = True) -> VocScores:
+    """`VocScores` from output rows holding the heads, after the embedding when `embedded`, whichever
+    runtime computed them."""
     from scipy.special import expit, softmax
 
     z = outputs.astype(np.float64)
-    cuts = np.cumsum([hidden, len(SENTIMENT_LABELS), 1, len(settings.categories), len(settings.touchpoints)])
+    cuts = np.cumsum([hidden if embedded else 0, len(SENTIMENT_LABELS), 1, len(settings.categories),
+                      len(settings.touchpoints)])
     embeddings, sentiment, pain, categories, touchpoints, response = np.split(z, cuts, axis=1)
     return VocScores(
-        embeddings=embeddings.astype(np.float32),
+        embeddings=embeddings.astype(np.float32) if embedded else None,
         sentiment=softmax(sentiment / settings.temperature, axis=1).astype(np.float32),
         pain=expit(pain[:, 0]).astype(np.float32),
         categories=expit(categories).astype(np.float32),
@@ -193,9 +209,36 @@ def scores_from_outputs(outputs: np.ndarray, settings: VocSettings, hidden: int)
     )
 
 
-def sentiment_logits(outputs: np.ndarray, hidden: int) -> np.ndarray:
-    """The sentiment head's uncalibrated logits (negative, neutral, positive) in one-pass output rows."""
-    return outputs[:, hidden : hidden + len(SENTIMENT_LABELS)]
+def sentiment_logits(heads: np.ndarray) -> np.ndarray:
+    """The sentiment head's uncalibrated logits (negative, neutral, positive) in heads-branch rows."""
+    return heads[:, : len(SENTIMENT_LABELS)]
+
+
+class VocPasses:
+    """What every runtime of the VOC model offers over its `outputs`: every score, the heads alone, the
+    embedding alone. A branch left out is not computed: `score_heads` and `embed` cost about three
+    quarters of `score`."""
+
+    settings: VocSettings
+    hidden: int
+
+    def outputs(self, texts: Sequence[str], batch_size: int = 64,
+                branches: Sequence[str] = BRANCHES) -> np.ndarray:
+        """Output rows in input order: the named branches' columns, in `BRANCHES` order."""
+        raise NotImplementedError
+
+    def score(self, texts: Sequence[str], batch_size: int = 64) -> VocScores:
+        """The embedding and every head, in input order."""
+        return scores_from_outputs(self.outputs(texts, batch_size), self.settings, self.hidden)
+
+    def score_heads(self, texts: Sequence[str], batch_size: int = 64) -> VocScores:
+        """Every head, without the embedding (None)."""
+        return scores_from_outputs(self.outputs(texts, batch_size, ("heads",)), self.settings, self.hidden,
+                                   embedded=False)
+
+    def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """The base encoder's embedding alone, (n, hidden), L2-normalised."""
+        return self.outputs(texts, batch_size, ("embedding",))
 
 
 def is_voc_model(name_or_path: str) -> bool:
@@ -204,14 +247,16 @@ def is_voc_model(name_or_path: str) -> bool:
 
 
 def one_pass(lower: Any, upper: Any, heads: Any, base_upper: Any) -> Any:
-    """The whole model as one torch module, (input_ids, attention_mask) → output rows (`output_width`):
-    what the ONNX export traces and what `VocModel` runs.
+    """The whole model as one torch module: `forward` (input_ids, attention_mask) → (shared states,
+    embedding, heads), what the ONNX export traces (and cuts into a graph per part), and `branch`, what
+    `VocModel` runs on the states for each branch it is asked for.
 
     The shared frozen states go through the trained upper layers to the heads, and through the base
     model's own upper layers to the embedding, which is therefore exactly the base encoder's. Why not
     the trained layers' pooled output: the examples, prototypes and thresholds an analyst edits, and the
     saved topic models, are fitted in the base encoder's space, and in the trained space they tagged
-    worse (docs/decisions/0012-one-pass-voc-model.md). The base upper layers cost a third of a pass."""
+    worse (docs/decisions/0012-one-pass-voc-model.md). The base upper layers cost a third of a pass,
+    so a caller that needs no embedding skips them (`VocPasses.score_heads`)."""
     torch = _torch()
 
     class OnePass(torch.nn.Module):
@@ -219,18 +264,22 @@ def one_pass(lower: Any, upper: Any, heads: Any, base_upper: Any) -> Any:
             super().__init__()
             self.lower, self.upper, self.heads, self.base_upper = lower, upper, heads, base_upper
 
-        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
-            hidden = lower_states(self.lower, input_ids, attention_mask)
-            _, logits = upper_forward(self.upper, self.heads, hidden, attention_mask)
-            base = pooled_through(self.base_upper, hidden, attention_mask)
-            embedding = torch.nn.functional.normalize(base, p=2.0, dim=-1)
+        def branch(self, name: str, states: Any, attention_mask: Any) -> Any:
+            if name == "embedding":
+                base = pooled_through(self.base_upper, states, attention_mask)
+                return torch.nn.functional.normalize(base, p=2.0, dim=-1)
+            _, logits = upper_forward(self.upper, self.heads, states, attention_mask)
             order = ("sentiment", "pain", "categories", "touchpoints", "response")
-            return torch.cat([embedding, *(logits[name] for name in order)], dim=-1)
+            return torch.cat([logits[head] for head in order], dim=-1)
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> tuple[Any, ...]:
+            states = lower_states(self.lower, input_ids, attention_mask)
+            return states, *(self.branch(name, states, attention_mask) for name in BRANCHES)
 
     return OnePass().eval()
 
 
-class VocModel:
+class VocModel(VocPasses):
     """A trained VOC model directory, loaded over its base encoder, scoring sentences with PyTorch."""
 
     def __init__(self, directory: str | Path, device: str = "cpu"):
@@ -254,11 +303,12 @@ class VocModel:
         self.device = device
         self.module = one_pass(lower, upper, heads, base_upper).to(device)
 
-    def outputs(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """The one-pass output rows in input order; sentences are batched by length, which does not
-        change them (padding is masked out)."""
+    def outputs(self, texts: Sequence[str], batch_size: int = 64,
+                branches: Sequence[str] = BRANCHES) -> np.ndarray:
+        """Output rows in input order; sentences are batched by length, which does not change them
+        (padding is masked out)."""
         torch = _torch()
-        out = np.zeros((len(texts), output_width(self.settings, self.hidden)), np.float32)
+        out = np.zeros((len(texts), output_width(self.settings, self.hidden, branches)), np.float32)
         if not texts:
             return out
         ids = self.tokenizer(
@@ -270,23 +320,23 @@ class VocModel:
         with torch.inference_mode():
             for start in range(0, len(texts), batch_size):
                 rows = order[start : start + batch_size]
-                input_ids, mask = pad([ids[i] for i in rows], self.tokenizer.pad_token_id or 0)
-                out[rows] = self.module(input_ids.to(self.device), mask.to(self.device)).float().cpu().numpy()
+                input_ids, mask = (t.to(self.device) for t in pad([ids[i] for i in rows],
+                                                                  self.tokenizer.pad_token_id or 0))
+                states = lower_states(self.module.lower, input_ids, mask)
+                parts = [self.module.branch(name, states, mask) for name in BRANCHES if name in branches]
+                out[rows] = torch.cat(parts, dim=-1).float().cpu().numpy()
         return out
-
-    def score(self, texts: Sequence[str], batch_size: int = 64) -> VocScores:
-        """Scores in input order."""
-        return scores_from_outputs(self.outputs(texts, batch_size), self.settings, self.hidden)
 
 
 class VocEncoder:
     """A VOC model (`VocModel` or its ONNX Runtime twin) seen as a sentence encoder, with the interface
     `models.embedder.Embedder` calls: example files, prototypes and topics embed with the same pass that
-    scores sentences. The model adds its own prefix, so there are no prompts to name."""
+    scores sentences, its embedding branch alone. The model adds its own prefix, so there are no prompts
+    to name."""
 
     prompts: dict[str, str] = {}
 
-    def __init__(self, model: Any):
+    def __init__(self, model: VocPasses):
         self.model = model
 
     def get_sentence_embedding_dimension(self) -> int:
@@ -294,7 +344,7 @@ class VocEncoder:
 
     def encode(self, sentences: Sequence[str], prompt_name: str | None = None, batch_size: int = 64,
                **_st_options: object) -> np.ndarray:
-        return self.model.score(list(sentences), batch_size).embeddings
+        return self.model.embed(list(sentences), batch_size)
 
 
 def pad(ids: Sequence[Sequence[int]], pad_id: int) -> tuple[Any, Any]:

@@ -231,10 +231,11 @@ class Resources:
             sentence.sentiment = LABELS[int(p.argmax())]
 
     def score_documents(self, docs: Sequence[Document]) -> None:
-        """Sets each document's P(negative) and label from its whole text."""
+        """Sets each document's P(negative) and label from its whole text (with a VOC model, its heads
+        branch alone: a document needs no embedding)."""
         texts = [doc.model_text for doc in docs]
         probs = (self.classifier.predict(texts, batch_size=self.models.batch_size).probs if self.voc is None
-                 else self.voc.score(texts, self.models.batch_size).sentiment)
+                 else self.voc.score_heads(texts, self.models.batch_size).sentiment)
         probs = self.with_lexical(probs, docs)
         for doc, p in zip(docs, probs, strict=True):
             doc.p_negative = round(float(p[0]), 4)

@@ -233,8 +233,8 @@ def model_logits(model: str, batch_size: int = 64, precision: Precision = "fp32"
         temperature = voc.settings.temperature
 
         def compute(texts: Sequence[str]) -> np.ndarray:
-            outputs = voc.outputs([normalize_text(t or "") for t in texts], batch_size)
-            return sentiment_logits(outputs, voc.hidden)
+            heads = voc.outputs([normalize_text(t or "") for t in texts], batch_size, ("heads",))
+            return sentiment_logits(heads)
     else:
         clf = SentimentClassifier.from_pretrained(model)
         temperature = clf.temperature

@@ -135,6 +135,29 @@ def test_int8_scores_do_not_depend_on_batch_mates(sentences: list[str]) -> None:
     np.testing.assert_allclose(int8.outputs(texts + sentences[100:160], batch_size=64)[:40], alone, atol=1e-5)
 
 
+def test_a_branch_run_alone_gives_the_columns_of_the_whole_pass(sentences: list[str]) -> None:
+    """The VOC build is cut into a graph per part, so a document's sentiment runs the heads alone and
+    an example file or topic word the embedding alone; each must give exactly what the whole pass gives
+    (the cut graphs run the same nodes, quantised as in the whole)."""
+    import os
+
+    from models.onnx import VOC_GRAPHS, OnnxVocModel, build
+    from models.voc import BUILTIN_VOC
+
+    built = set(os.listdir(build("voc", BUILTIN_VOC)))
+    assert {f"{graph}.int8.onnx" for graph in VOC_GRAPHS} <= built and "model.int8.onnx" not in built
+    int8 = OnnxVocModel.from_pretrained(BUILTIN_VOC, "cpu", "int8")
+    texts = sentences[:30]
+    whole = int8.score(texts)
+    heads = int8.score_heads(texts)
+    assert heads.embeddings is None
+    for name in ("sentiment", "pain", "categories", "touchpoints", "response"):
+        np.testing.assert_array_equal(getattr(heads, name), getattr(whole, name))
+    np.testing.assert_array_equal(int8.embed(texts), whole.embeddings)
+    with pytest.raises(ValueError, match="branches"):
+        int8.outputs(texts, branches=("pooled",))
+
+
 def test_the_built_tokenizer_gives_the_ids_of_the_models_transformers_tokenizer(sentences: list[str]) -> None:
     """The graphs are fed by `tokenizers` alone (no transformers or torch import at load); the ids,
     special tokens and truncation must stay those the model was exported and checked with."""

@@ -106,6 +106,9 @@ def test_training_runs_learns_resumes_and_loads(tmp_path):
         np.testing.assert_allclose(together.categories[i], single.categories[0], atol=1e-4)
         np.testing.assert_allclose(together.embeddings[i], single.embeddings[0], atol=1e-4)
     assert together.sentiment.shape == (len(texts), 3)
+    heads = model.score_heads(texts, batch_size=4)  # each branch alone gives the whole pass's columns
+    np.testing.assert_allclose(heads.sentiment, together.sentiment, atol=1e-5)
+    np.testing.assert_allclose(model.embed(texts, batch_size=4), together.embeddings, atol=1e-5)
     assert (out / "MODEL_CARD.md").read_text(encoding="utf-8").startswith("# voc-e5")
 
 
