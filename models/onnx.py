@@ -7,7 +7,8 @@ accuracy point (`sori bench` measures both, on this machine, every time it runs;
 docs/evaluation.md#speed).
 
 Each model is exported once, on first use, into ``$SORI_HOME/onnx/<name>-<hash of its source
-files>/`` (``model.onnx`` in fp32, ``model.int8.onnx``, the tokenizer and ``sori_onnx.json``). The
+files>/`` (``model.onnx`` in fp32 and ``model.int8.onnx``, for a VOC model ``lower.onnx``,
+``heads.int8.onnx`` and the rest of `VOC_GRAPHS` instead; the tokenizer and ``sori_onnx.json``). The
 directory is assembled in a temporary sibling and renamed into place, so an interrupted build leaves
 nothing half-written; a changed source model gets a new hash and so a new build. The build checks the
 fp32 graph against PyTorch on Korean texts and refuses to install one that disagrees.
