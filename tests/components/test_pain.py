@@ -257,9 +257,9 @@ def test_polite_descriptive_praise_is_no_pain_point(pipeline) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the VOC model's run 6 (run 5 continued on the grown corpus) "
-                   "reads '제품에 하자가 있습니다.' under the 0.5 cut again, as run 3 did: "
-                   "docs/evaluation.md, 'Run 6'")
+@pytest.mark.xfail(strict=False, reason="with the VOC model's run 6 '제품에 하자가 있습니다.' sits on the "
+                   "0.5 cut: 0.503 on a CPU with AVX-512 VNNI, under 0.5 on one without (int8 kernels "
+                   "round differently), so it passes on some machines: docs/evaluation.md, 'Run 6'")
 def test_a_defect_stated_plainly_is_a_pain_point(pipeline) -> None:
     """The adapter reads "제품에 하자가 있습니다." as neutral (P(negative) 0.00): the cue 하자 decides."""
     detector = pipeline.get("pain")
