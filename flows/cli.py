@@ -205,7 +205,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-
 def command() -> NoReturn:
     """The `sori` console command: `main`, then an exit without the interpreter's last full garbage
     collection.

@@ -64,6 +64,7 @@ from models.voc import (
     VocModel,
     VocPasses,
     VocSettings,
+    ordered_branches,
     output_width,
     resolve_voc,
 )
@@ -609,7 +610,7 @@ class OnnxVocModel(VocPasses):
         """Output rows (`models.voc.output_width`) in input order, batched by length (which does not
         change them)."""
         width = output_width(self.settings, self.hidden, branches)
-        chosen = [branch for branch in BRANCHES if branch in branches]
+        chosen = ordered_branches(branches)
 
         def forward(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
             states = self.sessions["lower"].run(None, {"input_ids": ids, "attention_mask": mask})[0]

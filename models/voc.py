@@ -181,12 +181,18 @@ def heads_width(settings: VocSettings) -> int:
     return len(SENTIMENT_LABELS) + 1 + len(settings.categories) + len(settings.touchpoints) + 1
 
 
+def ordered_branches(branches: Sequence[str]) -> list[str]:
+    """The named branches in `BRANCHES` order, the order of their output columns; at least one, and
+    none other."""
+    if not branches or set(branches) - set(BRANCHES):
+        raise ValueError(f"branches must be some of {BRANCHES}, not {tuple(branches)}")
+    return [branch for branch in BRANCHES if branch in branches]
+
+
 def output_width(settings: VocSettings, hidden: int, branches: Sequence[str] = BRANCHES) -> int:
     """Columns of the pass's output rows with these branches: the embedding (`hidden`), the heads."""
     widths = {"embedding": hidden, "heads": heads_width(settings)}
-    if not branches or set(branches) - set(widths):
-        raise ValueError(f"branches must be some of {BRANCHES}, not {tuple(branches)}")
-    return sum(widths[branch] for branch in branches)
+    return sum(widths[branch] for branch in ordered_branches(branches))
 
 
 def scores_from_outputs(outputs: np.ndarray, settings: VocSettings, hidden: int,
@@ -323,7 +329,7 @@ class VocModel(VocPasses):
                 input_ids, mask = (t.to(self.device) for t in pad([ids[i] for i in rows],
                                                                   self.tokenizer.pad_token_id or 0))
                 states = lower_states(self.module.lower, input_ids, mask)
-                parts = [self.module.branch(name, states, mask) for name in BRANCHES if name in branches]
+                parts = [self.module.branch(name, states, mask) for name in ordered_branches(branches)]
                 out[rows] = torch.cat(parts, dim=-1).float().cpu().numpy()
         return out
 
